@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * iofd: guest I/O as file-descriptor events, for any VMM.
+ *
+ * Conventions for every call below:
+ *   - functions return 0 (or a documented non-negative value) on success
+ *     and a negative errno on failure; where the kernel has the mechanism,
+ *     the errno is the kernel's;
+ *   - the reason for the last failure on the calling thread is available
+ *     from iofd_last_error(), or is handed to a log callback;
+ *   - iofd never prints, never aborts and never exits;
+ *   - every fd iofd creates or keeps is close-on-exec;
+ *   - iofd starts no thread of its own; liburcu, which iofd uses for its
+ *     lock-free readers, runs one call_rcu worker thread per process that
+ *     frees retired memory and closes retired fds after a grace period.
+ *     Threads that call iofd are registered with liburcu automatically.
+ */
+#ifndef IOFD_IOFD_H
+#define IOFD_IOFD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <iofd/uapi.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct iofd_vm;
+struct iofd_vcpu;
+
+/* ---- errors --------------------------------------------------------------- */
+
+/**
+ * iofd_last_error() - the reason for the last failure on this thread.
+ *
+ * Returns a NUL-terminated message owned by iofd (valid until the next
+ * failing call on this thread), or "" if no call has failed yet.
+ */
+const char *iofd_last_error(void);
+
+/** Log callback: receives the negative errno and the reason of a failure. */
+typedef void (*iofd_log_fn)(void *opaque, int err, const char *msg);
+
+/**
+ * iofd_set_log() - install a process-wide callback for failure reasons.
+ *
+ * Pass NULL to remove it. The callback runs on the failing thread, after
+ * the per-thread reason has been set; it must not call back into iofd.
+ */
+void iofd_set_log(iofd_log_fn fn, void *opaque);
+
+/* ---- buses and results ---------------------------------------------------- */
+
+enum iofd_bus {
+	IOFD_BUS_MMIO = 0,
+	IOFD_BUS_PIO = 1,
+	IOFD_BUS_CCW = 2,	/* virtio-ccw notify: exists, never fires on x86 */
+	IOFD_NR_BUSES = 3,
+};
+
+/* What iofd did with one guest access (or one KVM exit). */
+enum iofd_status {
+	IOFD_NOT_CLAIMED = 0,	/* nobody registered: the VMM handles it */
+	IOFD_SERVED = 1,	/* done; the guest may resume */
+	IOFD_FAILED = 2,	/* a claimed access failed; see iofd_exit */
+	IOFD_PENDING = 3,	/* interrupted; finish before re-entering */
+};
+
+/* Details of an access iofd did not complete (FAILED, PENDING, or claimed). */
+struct iofd_exit {
+	enum iofd_status status;
+	enum iofd_bus bus;
+	uint64_t addr;
+	uint32_t len;
+	bool is_write;
+	int err;		/* negative errno of the failure, 0 otherwise */
+	char reason[96];	/* human-readable, NUL-terminated */
+};
+
+/* ---- VMs ---------------------------------------------------------------- */
+
+/* iofd_vm_options.kvm_vm_fd special values. */
+#define IOFD_KVM_NONE	(-1)	/* no KVM: the emulator calls iofd_access() */
+#define IOFD_KVM_CREATE	(-2)	/* iofd opens /dev/kvm and creates a VM */
+
+/* iofd_vm_options.flags */
+#define IOFD_VM_NO_OFFLOAD	(1u << 0) /* serve everything in userspace */
+
+/* ioregion wait timeouts */
+#define IOFD_TIMEOUT_DEFAULT_MS	5000u
+#define IOFD_TIMEOUT_FOREVER	UINT32_MAX
+
+struct iofd_vm_options {
+	int kvm_vm_fd;		/* a VM fd to adopt, or IOFD_KVM_NONE/CREATE */
+	uint32_t flags;		/* IOFD_VM_* */
+	uint32_t ioregion_timeout_ms; /* 0 = default (5 s); FOREVER = no limit */
+};
+
+/**
+ * iofd_vm_create() - create an iofd VM.
+ * @opts: NULL for { IOFD_KVM_NONE, 0, 0 }.
+ * @out:  receives the VM, owned by the caller; release with iofd_vm_destroy().
+ *
+ * An adopted VM fd stays the caller's: iofd neither dups nor closes it, and
+ * it must outlive the iofd VM. With IOFD_KVM_CREATE iofd owns the VM fd.
+ * Errors: -EINVAL (bad options), -ENOMEM, any errno of open("/dev/kvm") or
+ * KVM_CREATE_VM.
+ */
+int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
+
+/**
+ * iofd_vm_destroy() - deassign everything, wait for a grace period, free.
+ *
+ * All fds iofd kept for this VM are closed when it returns (kernel-side
+ * registrations made by iofd are removed first). vCPUs created or adopted
+ * through this VM must be destroyed before. NULL is accepted.
+ */
+void iofd_vm_destroy(struct iofd_vm *vm);
+
+/** iofd_vm_kvm_fd() - the KVM VM fd, or -1 without KVM. Still iofd's/caller's. */
+int iofd_vm_kvm_fd(const struct iofd_vm *vm);
+
+/**
+ * iofd_quiesce() - wait until everything this VM retired is released.
+ *
+ * Deassign does not wait for readers; this does: when it returns, every
+ * eventfd dup and every buffer retired before the call is closed or freed.
+ * Must not be called from inside an iofd callback.
+ */
+void iofd_quiesce(struct iofd_vm *vm);
+
+/* Capability bits for struct iofd_caps.flags */
+#define IOFD_CAP_KVM			(1u << 0) /* a KVM VM is attached */
+#define IOFD_CAP_IOEVENTFD_OFFLOAD	(1u << 1) /* KVM_IOEVENTFD usable */
+#define IOFD_CAP_IRQFD			(1u << 2) /* KVM_IRQFD available */
+#define IOFD_CAP_IRQFD_RESAMPLE		(1u << 3) /* kernel resample */
+#define IOFD_CAP_POST_WRITE		(1u << 4) /* userspace; never offloaded */
+#define IOFD_CAP_IOREGIONFD		(1u << 5) /* userspace; never offloaded */
+#define IOFD_CAP_IOSIGNALFD		(1u << 6) /* group mode; userspace */
+
+enum iofd_irqchip {
+	IOFD_IRQCHIP_NONE = 0,	/* no in-kernel controller (or no KVM) */
+	IOFD_IRQCHIP_SPLIT = 1,	/* LAPIC in kernel, IOAPIC/PIC in userspace */
+	IOFD_IRQCHIP_KERNEL = 2, /* full in-kernel irqchip */
+};
+
+struct iofd_caps {
+	uint32_t flags;			/* IOFD_CAP_* */
+	enum iofd_irqchip irqchip;
+};
+
+/**
+ * iofd_query_caps() - what this host and this VM offer.
+ * Errors: -EINVAL for NULL arguments.
+ */
+int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
+
+/* ---- ioeventfd -------------------------------------------------------------- */
+
+/**
+ * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct and semantics.
+ *
+ * Assign validates in the kernel's order: len not 0/1/2/4/8, addr+len
+ * wrapping, a flag outside 0x1f, or len 0 with DATAMATCH give -EINVAL; then
+ * the fd: -EBADF (not open) or -EINVAL (not an eventfd); a collision on the
+ * same bus and address gives -EEXIST. Deassign (FLAG_DEASSIGN) checks only
+ * the fd and removes the first entry with the same bus, eventfd object,
+ * addr, len, wildcard-ness and (with DATAMATCH) datamatch, else -ENOENT.
+ *
+ * iofd keeps a close-on-exec dup of each distinct eventfd (shared by its
+ * registrations): the caller may close its fd at any time. When the VM has
+ * KVM and offload is allowed, the registration is also made in the kernel,
+ * so a matching write never leaves it. -ENOMEM on allocation failure.
+ */
+int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
+
+/**
+ * iofd_ioeventfd_ext() - ioeventfd with iofd's extensions.
+ *
+ * Same rules as iofd_ioeventfd(), plus the bits of IOFD_IOEVENTFD_VALID_FLAGS:
+ * NO_OFFLOAD keeps the registration in userspace; POST_WRITE (and
+ * POST_MEMFD) are the post-write ioeventfd.
+ */
+int iofd_ioeventfd_ext(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
+
+/* Results of iofd_ioeventfd_path() */
+#define IOFD_PATH_USERSPACE	1	/* served by iofd on the vCPU thread */
+#define IOFD_PATH_KERNEL	2	/* offloaded to KVM_IOEVENTFD */
+
+/**
+ * iofd_ioeventfd_path() - which path serves a registration.
+ *
+ * @args names a registration the way deassign does (the DEASSIGN bit is
+ * ignored). Returns IOFD_PATH_USERSPACE or IOFD_PATH_KERNEL, or -ENOENT
+ * (no such registration), -EBADF/-EINVAL (bad fd).
+ */
+int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
+
+/**
+ * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded).
+ *
+ * Assign adds an item to the group (bus, addr, len), creating it if needed:
+ * len must be 1/2/4/8 and flags within IOFD_IOSIGNALFD_VALID_FLAGS
+ * (-EINVAL); a group at the same address with another len gives -EINVAL;
+ * an overlap with any other registration gives -EEXIST; TRIGGER with an
+ * unreadable trigger pointer gives -EFAULT; fd errors as for ioeventfd.
+ * Deassign removes every item of the group that uses the fd's eventfd and
+ * returns 0 (even if none did); an unknown group gives -EINVAL.
+ *
+ * A write anywhere inside [addr, addr+len) reaches the group: wildcard items
+ * fire on any write, trigger items when the write is len bytes wide and
+ * equals the trigger (the write's start address is not checked, as in v5).
+ * Reads of the range return zeros.
+ */
+int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
+
+/**
+ * iofd_batch_begin() - start collecting changes to publish them at once.
+ *
+ * Until iofd_batch_commit(), registrations are validated and return their
+ * result immediately but guest accesses keep seeing the previous state
+ * (kernel offload, which the kernel cannot batch, happens immediately).
+ * Only the thread that began the batch may register until it commits.
+ * Errors: -EBUSY if a batch is already open.
+ */
+int iofd_batch_begin(struct iofd_vm *vm);
+
+/**
+ * iofd_batch_commit() - publish every change made since iofd_batch_begin().
+ * Errors: -EINVAL if no batch is open.
+ */
+int iofd_batch_commit(struct iofd_vm *vm);
+
+/* ---- dispatch -------------------------------------------------------------- */
+
+/**
+ * iofd_access() - serve one guest access, for emulators without KVM exits.
+ * @data: for a write, the len bytes written; for a read, receives len bytes.
+ * @info: optional; filled when the status is not NOT_CLAIMED.
+ *
+ * Returns an enum iofd_status (>= 0), or -EINVAL for a bad bus or a len not
+ * in 1..8. Lock-free; safe from any number of threads.
+ */
+int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
+		uint32_t len, bool is_write, void *data, struct iofd_exit *info);
+
+/* ---- vCPUs --------------------------------------------------------------- */
+
+struct iofd_vcpu_stats {
+	uint64_t runs;		/* KVM_RUN calls made by iofd_vcpu_run() */
+	uint64_t exits;		/* userspace exits seen by dispatch */
+	uint64_t served;	/* exits iofd completed itself */
+	uint64_t unclaimed;	/* exits handed back to the VMM */
+	uint64_t failed;	/* claimed accesses that failed */
+};
+
+/**
+ * iofd_vcpu_create() - create KVM vCPU @id and map its kvm_run.
+ * @out: receives the vCPU, owned by the caller (iofd_vcpu_destroy()).
+ * Errors: -ENODEV without KVM, any errno of KVM_CREATE_VCPU or mmap.
+ */
+int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out);
+
+/**
+ * iofd_vcpu_adopt() - wrap a vCPU the VMM created.
+ * @vcpu_fd: stays the caller's; @run: its mapped kvm_run, stays the caller's.
+ * Errors: -EINVAL for a bad fd or NULL run, -ENOMEM.
+ */
+int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd, struct kvm_run *run,
+		    struct iofd_vcpu **out);
+
+/** iofd_vcpu_destroy() - release a vCPU (closes only what iofd created). */
+void iofd_vcpu_destroy(struct iofd_vcpu *vcpu);
+
+/** iofd_vcpu_fd() - the KVM vCPU fd. */
+int iofd_vcpu_fd(const struct iofd_vcpu *vcpu);
+
+/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run. */
+struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu);
+
+/** iofd_vcpu_get_stats() - copy the vCPU's counters. */
+void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
+			 struct iofd_vcpu_stats *stats);
+
+/**
+ * iofd_dispatch_exit() - serve the exit that KVM_RUN left in kvm_run.
+ * @info: optional; receives the details unless the status is SERVED.
+ *
+ * Handles KVM_EXIT_MMIO and KVM_EXIT_IO (single, non-string accesses);
+ * any other exit reason is NOT_CLAIMED. Returns an enum iofd_status:
+ * SERVED (resume the guest), NOT_CLAIMED (the VMM handles the exit as if
+ * iofd were not there), FAILED (see @info), PENDING (interrupted: call
+ * iofd_dispatch_exit() again, or iofd_vcpu_run(), before re-entering).
+ */
+int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
+
+/**
+ * iofd_vcpu_run() - KVM_RUN and dispatch until an exit nobody served.
+ * @info: optional, as for iofd_dispatch_exit().
+ *
+ * Returns IOFD_NOT_CLAIMED (kvm_run holds the exit for the VMM) or
+ * IOFD_FAILED, or a negative errno of KVM_RUN (-EINTR when a signal or
+ * immediate_exit interrupted it; call again to continue).
+ */
+int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOFD_IOFD_H */

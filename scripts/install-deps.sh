@@ -1,0 +1,18 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Install the Debian 12 packages iofd needs to build, test and benchmark,
+# if any is missing. Runs apt-get as root, or through sudo.
+set -e
+PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
+libcmocka-dev python3 gnuplot-nox binutils"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "iofd: installing build dependencies:$missing"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends $missing

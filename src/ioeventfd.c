@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ioeventfd with the kernel's semantics: validation order and errno values,
+ * collisions, matching, deassign; offload to KVM_IOEVENTFD when possible.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+#include "post.h"
+
+/* The kernel's collision rule for two exact entries at one bus + addr. */
+static bool entries_collide(const struct iofd_ioeventfd_entry *a,
+			    uint32_t len, bool wildcard, uint64_t datamatch)
+{
+	if (!a->len || !len)
+		return true;
+	return a->len == len &&
+	       (a->wildcard || wildcard || a->datamatch == datamatch);
+}
+
+/* Iterate the live exact entries at (sp, addr); body sees `e`. */
+#define for_each_live_entry(sp, addr, it, e)                                    \
+	for (cds_lfht_lookup((sp)->exact, iofd_addr_hash(addr), iofd_match_addr, \
+			     &(addr), &(it));                                    \
+	     ((e) = cds_lfht_iter_get_node(&(it)) ?                              \
+			    caa_container_of(cds_lfht_iter_get_node(&(it)),      \
+					     struct iofd_ioeventfd_entry, node) : \
+			    NULL) != NULL;                                       \
+	     cds_lfht_next_duplicate((sp)->exact, iofd_match_addr, &(addr), &(it))) \
+		if ((e)->died == IOFD_GEN_ALIVE)
+
+static bool collides(struct iofd_vm *vm, enum iofd_bus bus,
+		     const struct iofd_ioeventfd *args, bool wildcard)
+{
+	struct iofd_space *sp = &vm->bus[bus];
+	struct iofd_ioeventfd_entry *e;
+	struct cds_lfht_iter it;
+	uint64_t addr = args->addr;
+
+	for_each_live_entry(sp, addr, it, e)
+		if (entries_collide(e, args->len, wildcard, args->datamatch))
+			return true;
+	return false;
+}
+
+static int validate_assign(const struct iofd_ioeventfd *args, uint32_t allowed)
+{
+	switch (args->len) {
+	case 0: case 1: case 2: case 4: case 8:
+		break;
+	default:
+		return iofd_fail(-EINVAL, "ioeventfd len %u is not 0, 1, 2, 4 or 8",
+				 args->len);
+	}
+	if (args->addr + args->len < args->addr)
+		return iofd_fail(-EINVAL, "ioeventfd addr 0x%llx + len %u wraps",
+				 (unsigned long long)args->addr, args->len);
+	if (args->flags & ~allowed)
+		return iofd_fail(-EINVAL, "ioeventfd flags 0x%x has unknown bits 0x%x",
+				 args->flags, args->flags & ~allowed);
+	if (!args->len && (args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH))
+		return iofd_fail(-EINVAL, "ioeventfd len 0 cannot use DATAMATCH");
+	return iofd_post_validate(args);
+}
+
+static bool may_offload(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+{
+	return vm->kvm_fd >= 0 && !(vm->flags & IOFD_VM_NO_OFFLOAD) &&
+	       !(args->flags & (IOFD_IOEVENTFD_FLAG_NO_OFFLOAD |
+				IOFD_IOEVENTFD_FLAG_POST_WRITE));
+}
+
+/* KVM_IOEVENTFD with our dup of the eventfd; returns 0 or -errno. */
+static int kernel_ioeventfd(struct iofd_vm *vm, const struct iofd_ioeventfd_entry *e,
+			    bool deassign)
+{
+	struct kvm_ioeventfd k = {
+		.datamatch = e->datamatch,
+		.addr = e->addr,
+		.len = e->len,
+		.fd = e->efd->fd,
+		.flags = e->flags & IOFD_IOEVENTFD_KERNEL_FLAGS,
+	};
+
+	if (deassign)
+		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	return ioctl(vm->kvm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;
+}
+
+/* Offload if allowed; 0 when the entry may be published, else -errno. */
+static int offload(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
+		   const struct iofd_ioeventfd *args)
+{
+	int err;
+
+	if (!may_offload(vm, args))
+		return 0;
+	err = kernel_ioeventfd(vm, e, false);
+	if (!err) {
+		e->offloaded = true;
+		return 0;
+	}
+	if (err == -ENOSPC || err == -ENOMEM || err == -ENOBUFS) {
+		/* The kernel is out of room: serve it ourselves, and say so. */
+		iofd_fail(err, "KVM_IOEVENTFD refused for lack of resources (%s); "
+			  "served in userspace", strerror(-err));
+		return 0;
+	}
+	if (err == -EEXIST)
+		return iofd_fail(err, "KVM_IOEVENTFD: the kernel already has a "
+				 "colliding ioeventfd at 0x%llx (registered "
+				 "outside iofd)", (unsigned long long)e->addr);
+	return iofd_fail(err, "KVM_IOEVENTFD refused 0x%llx: %s",
+			 (unsigned long long)e->addr, strerror(-err));
+}
+
+static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+{
+	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
+	struct iofd_ioeventfd_entry *e;
+	int err;
+
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return iofd_fail(-ENOMEM, "out of memory for an ioeventfd");
+	err = iofd_efd_get(&vm->efds, args->fd, &e->efd);
+	if (err) {
+		free(e);
+		return err;
+	}
+	e->addr = args->addr;
+	e->len = args->len;
+	e->flags = args->flags;
+	e->wildcard = wildcard;
+	e->datamatch = wildcard ? 0 : args->datamatch;
+	e->bus = (uint8_t)bus;
+	if (collides(vm, bus, args, wildcard)) {
+		err = iofd_fail(-EEXIST, "an ioeventfd already claims bus %d addr "
+				"0x%llx for this len/datamatch", bus,
+				(unsigned long long)args->addr);
+	} else if (iofd_ranges_overlap(iofd_space_ranges_view(&vm->bus[bus]),
+				       args->addr,
+				       args->addr + iofd_exact_span(args->len)) >= 0) {
+		err = iofd_fail(-EEXIST, "bus %d addr 0x%llx lies in an iosignalfd "
+				"group or an ioregion", bus,
+				(unsigned long long)args->addr);
+	} else {
+		err = iofd_post_attach(vm, e, args);
+		if (!err)
+			err = offload(vm, e, args);
+	}
+	if (err) {
+		iofd_ioeventfd_entry_release(vm, e);
+		iofd_post_detach(e);
+		free(e);
+		return err;
+	}
+	iofd_space_add_entry(vm, e);
+	iofd_publish(vm);
+	return 0;
+}
+
+/* The registration deassign would remove, or NULL (sets the reason). */
+static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
+					       const struct iofd_ioeventfd *args,
+					       int *err)
+{
+	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
+	struct iofd_ioeventfd_entry *e;
+	struct cds_lfht_iter it;
+	struct iofd_efd *efd;
+	uint64_t addr = args->addr;
+
+	*err = iofd_efd_check(args->fd);
+	if (*err)
+		return NULL;
+	efd = iofd_efd_find(&vm->efds, args->fd);
+	if (efd) {
+		for_each_live_entry(&vm->bus[bus], addr, it, e) {
+			if (e->efd != efd || e->len != args->len ||
+			    e->wildcard != wildcard)
+				continue;
+			if (!wildcard && e->datamatch != args->datamatch)
+				continue;
+			if (!iofd_post_same(e, args))
+				continue;
+			return e;
+		}
+	}
+	*err = iofd_fail(-ENOENT, "no ioeventfd on bus %d at 0x%llx len %u with "
+			 "that eventfd and datamatch", bus,
+			 (unsigned long long)args->addr, args->len);
+	return NULL;
+}
+
+static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+{
+	struct iofd_ioeventfd_entry *e;
+	int err;
+
+	e = find_entry(vm, args, &err);
+	if (!e)
+		return err;
+	if (e->offloaded) {
+		err = kernel_ioeventfd(vm, e, true);
+		if (err)
+			iofd_fail(err, "KVM_IOEVENTFD deassign failed: %s (the "
+				  "kernel entry was removed outside iofd?)",
+				  strerror(-err));
+		e->offloaded = false;
+	}
+	iofd_space_remove_entry(vm, e);
+	iofd_publish(vm);
+	return 0;
+}
+
+static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			  uint32_t allowed)
+{
+	int err;
+
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	err = iofd_writer_lock(vm);
+	if (err)
+		return err;
+	if (args->flags & IOFD_IOEVENTFD_FLAG_DEASSIGN)
+		err = deassign(vm, args);
+	else {
+		err = validate_assign(args, allowed);
+		if (!err)
+			err = assign(vm, args);
+	}
+	iofd_writer_unlock(vm);
+	return err;
+}
+
+IOFD_EXPORT int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *k)
+{
+	struct iofd_ioeventfd args;
+
+	if (!k)
+		return iofd_fail(-EINVAL, "NULL args");
+	memset(&args, 0, sizeof(args));
+	args.datamatch = k->datamatch;
+	args.addr = k->addr;
+	args.len = k->len;
+	args.fd = k->fd;
+	args.flags = k->flags;
+	return ioeventfd_call(vm, &args, IOFD_IOEVENTFD_KERNEL_FLAGS);
+}
+
+IOFD_EXPORT int iofd_ioeventfd_ext(struct iofd_vm *vm,
+				   const struct iofd_ioeventfd *args)
+{
+	return ioeventfd_call(vm, args, IOFD_IOEVENTFD_VALID_FLAGS);
+}
+
+IOFD_EXPORT int iofd_ioeventfd_path(struct iofd_vm *vm,
+				    const struct iofd_ioeventfd *args)
+{
+	struct iofd_ioeventfd_entry *e;
+	int err;
+
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	err = iofd_writer_lock(vm);
+	if (err)
+		return err;
+	e = find_entry(vm, args, &err);
+	if (e)
+		err = e->offloaded ? IOFD_PATH_KERNEL : IOFD_PATH_USERSPACE;
+	iofd_writer_unlock(vm);
+	return err;
+}
+
+bool iofd_ioeventfd_matches(const struct iofd_ioeventfd_entry *e, uint32_t len,
+			    uint64_t val)
+{
+	if (e->len && e->len != len)
+		return false;
+	/* The full 64-bit datamatch is compared, never masked to len. */
+	return e->wildcard || val == e->datamatch;
+}
+
+void iofd_ioeventfd_fire(const struct iofd_ioeventfd_entry *e, uint32_t len,
+			 const void *data)
+{
+	if (e->post_ptr)
+		iofd_post_store(e->post_ptr, data, len);
+	iofd_efd_signal(e->efd);
+}
+
+void iofd_ioeventfd_entry_release(struct iofd_vm *vm,
+				  struct iofd_ioeventfd_entry *e)
+{
+	if (e->offloaded) {
+		kernel_ioeventfd(vm, e, true);
+		e->offloaded = false;
+	}
+	if (e->efd)
+		iofd_efd_put(&vm->efds, e->efd);
+	e->efd = NULL;
+}

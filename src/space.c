@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The address spaces (buses) of a VM, as the kernel's kvm_io_bus sees them,
+ * without its cap and without its copy per registration:
+ *   - exact-address entries (ioeventfds) live in an RCU hash table keyed by
+ *     address (liburcu's rculfhash); adding or removing one costs O(1);
+ *   - ranges (iosignalfd groups, ioregions; few) live in a sorted array
+ *     that writers copy and publish whole, readers binary-search.
+ * Readers take no lock. Every change carries a generation number: readers
+ * ignore entries born after, or dead at, the generation they loaded, so a
+ * batch of changes becomes visible at one store (iofd_publish_now()).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "post.h"
+#include "tsan.h"
+
+unsigned long iofd_addr_hash(uint64_t addr)
+{
+	/* splitmix64's finaliser: every input bit reaches every output bit. */
+	addr ^= addr >> 30;
+	addr *= 0xbf58476d1ce4e5b9ull;
+	addr ^= addr >> 27;
+	addr *= 0x94d049bb133111ebull;
+	addr ^= addr >> 31;
+	return (unsigned long)addr;
+}
+
+int iofd_match_addr(struct cds_lfht_node *node, const void *key)
+{
+	const struct iofd_ioeventfd_entry *e =
+		caa_container_of(node, struct iofd_ioeventfd_entry, node);
+
+	return e->addr == *(const uint64_t *)key;
+}
+
+int iofd_space_init(struct iofd_space *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->exact = cds_lfht_new_flavor(1024, 1024, 0,
+					CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+					&urcu_memb_flavor, NULL);
+	if (!sp->exact)
+		return iofd_fail(-ENOMEM, "cannot create an address hash table");
+	return 0;
+}
+
+static void ranges_free_rcu(struct rcu_head *head)
+{
+	struct iofd_range_array *arr =
+		caa_container_of(head, struct iofd_range_array, rcu);
+
+	iofd_tsan_grace(arr);
+	free(arr);
+}
+
+/* Called with every entry and range already removed and released. */
+void iofd_space_fini(struct iofd_vm *vm, struct iofd_space *sp)
+{
+	(void)vm;
+	if (sp->exact)
+		cds_lfht_destroy(sp->exact, NULL);
+	free(sp->ranges);
+	free(sp->pending);
+	sp->exact = NULL;
+	sp->ranges = sp->pending = NULL;
+}
+
+void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
+{
+	struct iofd_space *sp = &vm->bus[e->bus];
+
+	e->born = iofd_next_gen(vm);
+	e->died = IOFD_GEN_ALIVE;
+	cds_lfht_node_init(&e->node);
+	iofd_tsan_publish(e);
+	cds_lfht_add(sp->exact, iofd_addr_hash(e->addr), &e->node);
+}
+
+void iofd_space_remove_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
+{
+	/* Invisible from the next generation on; unlinked at publication. */
+	__atomic_store_n(&e->died, iofd_next_gen(vm), __ATOMIC_RELEASE);
+	e->retire_next = vm->retired_entries;
+	vm->retired_entries = e;
+}
+
+static size_t ranges_bytes(size_t n)
+{
+	return sizeof(struct iofd_range_array) + n * sizeof(struct iofd_range);
+}
+
+struct iofd_range_array *iofd_space_ranges_writable(struct iofd_vm *vm,
+						    struct iofd_space *sp)
+{
+	size_t n;
+
+	(void)vm;
+	if (sp->pending)
+		return sp->pending;
+	n = sp->ranges ? sp->ranges->n : 0;
+	sp->pending = malloc(ranges_bytes(n));
+	if (!sp->pending)
+		return NULL;
+	sp->pending->n = n;
+	if (n)
+		memcpy(sp->pending->r, sp->ranges->r, n * sizeof(struct iofd_range));
+	return sp->pending;
+}
+
+/* Index of the first range whose end is above addr (may not contain it). */
+static size_t ranges_lower_bound(const struct iofd_range_array *arr,
+				 uint64_t addr)
+{
+	size_t lo = 0, hi = arr->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (arr->r[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+long iofd_ranges_find(const struct iofd_range_array *arr, uint64_t addr)
+{
+	size_t i;
+
+	if (!arr || !arr->n)
+		return -1;
+	i = ranges_lower_bound(arr, addr);
+	if (i < arr->n && arr->r[i].start <= addr)
+		return (long)i;
+	return -1;
+}
+
+long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
+			 uint64_t end)
+{
+	size_t i;
+
+	if (!arr || !arr->n)
+		return -1;
+	i = ranges_lower_bound(arr, start);
+	if (i < arr->n && arr->r[i].start < end)
+		return (long)i;
+	return -1;
+}
+
+int iofd_ranges_insert(struct iofd_range_array **parr, const struct iofd_range *r)
+{
+	struct iofd_range_array *arr = *parr, *grown;
+	size_t i;
+
+	grown = realloc(arr, ranges_bytes(arr->n + 1));
+	if (!grown)
+		return iofd_fail(-ENOMEM, "out of memory for a range");
+	arr = *parr = grown;
+	i = ranges_lower_bound(arr, r->start);
+	memmove(&arr->r[i + 1], &arr->r[i], (arr->n - i) * sizeof(*r));
+	arr->r[i] = *r;
+	arr->n++;
+	return 0;
+}
+
+void iofd_ranges_delete(struct iofd_range_array *arr, size_t idx)
+{
+	memmove(&arr->r[idx], &arr->r[idx + 1],
+		(arr->n - idx - 1) * sizeof(arr->r[0]));
+	arr->n--;
+}
+
+bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
+			      uint64_t start, uint64_t end)
+{
+	struct cds_lfht_iter it;
+	struct iofd_ioeventfd_entry *e;
+	uint64_t lo = start >= 7 ? start - 7 : 0;
+
+	(void)vm;
+	/* An exact entry covers at most 8 bytes: probe [start-7, end) when that
+	 * is cheaper than walking the whole table. */
+	if (end - lo <= 4096) {
+		for (uint64_t a = lo; a < end; a++) {
+			cds_lfht_lookup(sp->exact, iofd_addr_hash(a), iofd_match_addr,
+					&a, &it);
+			for (struct cds_lfht_node *n = cds_lfht_iter_get_node(&it); n;
+			     cds_lfht_next_duplicate(sp->exact, iofd_match_addr, &a, &it),
+			     n = cds_lfht_iter_get_node(&it)) {
+				e = caa_container_of(n, struct iofd_ioeventfd_entry, node);
+				if (e->died == IOFD_GEN_ALIVE &&
+				    a + iofd_exact_span(e->len) > start)
+					return true;
+			}
+		}
+		return false;
+	}
+	cds_lfht_for_each_entry(sp->exact, &it, e, node) {
+		if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
+		    e->addr + iofd_exact_span(e->len) > start)
+			return true;
+	}
+	return false;
+}
+
+int iofd_retire(struct iofd_vm *vm, void (*release)(struct iofd_vm *, void *),
+		void *obj)
+{
+	struct iofd_retired *r = malloc(sizeof(*r));
+
+	if (!r)
+		return iofd_fail(-ENOMEM, "out of memory retiring an object");
+	r->release = release;
+	r->obj = obj;
+	r->next = vm->retired;
+	vm->retired = r;
+	return 0;
+}
+
+static void entry_free_rcu(struct rcu_head *head)
+{
+	struct iofd_ioeventfd_entry *e =
+		caa_container_of(head, struct iofd_ioeventfd_entry, rcu);
+
+	iofd_tsan_grace(e);
+	iofd_post_detach(e);
+	free(e);
+}
+
+void iofd_publish_now(struct iofd_vm *vm)
+{
+	struct iofd_ioeventfd_entry *e, *next;
+	struct iofd_retired *r, *rnext;
+
+	for (int b = 0; b < IOFD_NR_BUSES; b++) {
+		struct iofd_space *sp = &vm->bus[b];
+		struct iofd_range_array *old = sp->ranges;
+
+		if (!sp->pending)
+			continue;
+		iofd_tsan_publish(sp->pending);
+		rcu_set_pointer(&sp->ranges, sp->pending);
+		sp->pending = NULL;
+		if (old)
+			urcu_memb_call_rcu(&old->rcu, ranges_free_rcu);
+	}
+	atomic_store_explicit(&vm->gen, iofd_next_gen(vm), memory_order_release);
+
+	for (e = vm->retired_entries; e; e = next) {
+		next = e->retire_next;
+		cds_lfht_del(vm->bus[e->bus].exact, &e->node);
+		iofd_ioeventfd_entry_release(vm, e);
+		urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
+	}
+	vm->retired_entries = NULL;
+	for (r = vm->retired; r; r = rnext) {
+		rnext = r->next;
+		r->release(vm, r->obj);
+		free(r);
+	}
+	vm->retired = NULL;
+}
+
+void iofd_publish(struct iofd_vm *vm)
+{
+	if (!vm->in_batch)
+		iofd_publish_now(vm);
+}
+
+int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r)
+{
+	switch (r->kind) {
+	case IOFD_KIND_GROUP:
+		return iofd_retire(vm, iofd_group_release, r->obj);
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* vCPUs: creation or adoption, exit dispatch, and the run loop. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "vcpu.h"
+
+IOFD_EXPORT int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out)
+{
+	struct iofd_vcpu *vcpu;
+	int err;
+
+	if (!vm || !out)
+		return iofd_fail(-EINVAL, "NULL vm or out");
+	if (vm->kvm_fd < 0)
+		return iofd_fail(-ENODEV, "this iofd VM has no KVM VM");
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
+	vcpu->vm = vm;
+	vcpu->fd = ioctl(vm->kvm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0) {
+		err = -errno;
+		free(vcpu);
+		return iofd_fail(err, "KVM_CREATE_VCPU %d: %s", id, strerror(-err));
+	}
+	fcntl(vcpu->fd, F_SETFD, FD_CLOEXEC);
+	vcpu->run = mmap(NULL, (size_t)vm->kvm_run_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		err = -errno;
+		close(vcpu->fd);
+		free(vcpu);
+		return iofd_fail(err, "mmap of kvm_run: %s", strerror(-err));
+	}
+	vcpu->owned = true;
+	*out = vcpu;
+	return 0;
+}
+
+IOFD_EXPORT int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd,
+				struct kvm_run *run, struct iofd_vcpu **out)
+{
+	struct iofd_vcpu *vcpu;
+
+	if (!vm || !out || !run || vcpu_fd < 0 || fcntl(vcpu_fd, F_GETFD) < 0)
+		return iofd_fail(-EINVAL, "bad vm, vCPU fd %d, run or out", vcpu_fd);
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
+	vcpu->vm = vm;
+	vcpu->fd = vcpu_fd;
+	vcpu->run = run;
+	*out = vcpu;
+	return 0;
+}
+
+IOFD_EXPORT void iofd_vcpu_destroy(struct iofd_vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	if (vcpu->owned) {
+		munmap(vcpu->run, (size_t)vcpu->vm->kvm_run_size);
+		close(vcpu->fd);
+	}
+	free(vcpu);
+}
+
+IOFD_EXPORT int iofd_vcpu_fd(const struct iofd_vcpu *vcpu)
+{
+	return vcpu ? vcpu->fd : -1;
+}
+
+IOFD_EXPORT struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu)
+{
+	return vcpu ? vcpu->run : NULL;
+}
+
+IOFD_EXPORT void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
+				     struct iofd_vcpu_stats *stats)
+{
+	if (vcpu && stats)
+		*stats = vcpu->stats;
+}
+
+static void count(struct iofd_vcpu *vcpu, int status)
+{
+	switch (status) {
+	case IOFD_SERVED: vcpu->stats.served++; break;
+	case IOFD_NOT_CLAIMED: vcpu->stats.unclaimed++; break;
+	case IOFD_FAILED: vcpu->stats.failed++; break;
+	default: break;
+	}
+}
+
+IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	struct kvm_run *run;
+	int status = IOFD_NOT_CLAIMED;
+
+	if (!vcpu)
+		return iofd_fail(-EINVAL, "NULL vCPU");
+	run = vcpu->run;
+	vcpu->stats.exits++;
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		status = iofd_access(vcpu->vm, IOFD_BUS_MMIO, run->mmio.phys_addr,
+				     run->mmio.len, run->mmio.is_write,
+				     run->mmio.data, info);
+		break;
+	case KVM_EXIT_IO:
+		/* String I/O (count > 1) stays with the VMM. */
+		if (run->io.count == 1)
+			status = iofd_access(vcpu->vm, IOFD_BUS_PIO, run->io.port,
+					     run->io.size,
+					     run->io.direction == KVM_EXIT_IO_OUT,
+					     (char *)run + run->io.data_offset, info);
+		break;
+	default:
+		break;
+	}
+	if (status < 0)		/* a malformed exit: leave it to the VMM */
+		status = IOFD_NOT_CLAIMED;
+	count(vcpu, status);
+	return status;
+}
+
+IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	int status;
+
+	if (!vcpu)
+		return iofd_fail(-EINVAL, "NULL vCPU");
+	for (;;) {
+		vcpu->stats.runs++;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
+			return -errno;
+		status = iofd_dispatch_exit(vcpu, info);
+		if (status != IOFD_SERVED)
+			return status;
+	}
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* VMs: creation or adoption of a KVM VM, teardown, quiesce, batches, caps. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int open_kvm(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Create a KVM VM (when asked) and learn the kvm_run size. */
+static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
+{
+	int kvm = open_kvm(), err;
+
+	if (kvm < 0)
+		return iofd_fail(kvm, "cannot open /dev/kvm: %s", strerror(-kvm));
+	if (kvm_vm_fd == IOFD_KVM_CREATE) {
+		vm->kvm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
+		if (vm->kvm_fd < 0) {
+			err = -errno;
+			close(kvm);
+			return iofd_fail(err, "KVM_CREATE_VM: %s", strerror(-err));
+		}
+		fcntl(vm->kvm_fd, F_SETFD, FD_CLOEXEC);
+		vm->own_kvm_fd = true;
+	} else {
+		vm->kvm_fd = kvm_vm_fd;
+	}
+	vm->kvm_run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	close(kvm);
+	if (vm->kvm_run_size <= 0)
+		return iofd_fail(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
+	return 0;
+}
+
+IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
+			       struct iofd_vm **out)
+{
+	struct iofd_vm_options def = { IOFD_KVM_NONE, 0, 0 };
+	struct iofd_vm *vm;
+	int err = 0;
+
+	if (!out)
+		return iofd_fail(-EINVAL, "NULL out");
+	*out = NULL;
+	if (!opts)
+		opts = &def;
+	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~IOFD_VM_NO_OFFLOAD))
+		return iofd_fail(-EINVAL, "bad iofd_vm_options");
+	iofd_rcu_thread();
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return iofd_fail(-ENOMEM, "out of memory for a VM");
+	vm->kvm_fd = -1;
+	vm->flags = opts->flags;
+	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms ?
+					  opts->ioregion_timeout_ms :
+					  IOFD_TIMEOUT_DEFAULT_MS;
+	pthread_mutex_init(&vm->lock, NULL);
+	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
+		err = iofd_space_init(&vm->bus[b]);
+	if (!err && opts->kvm_vm_fd != IOFD_KVM_NONE)
+		err = vm_attach_kvm(vm, opts->kvm_vm_fd);
+	if (err) {
+		iofd_vm_destroy(vm);
+		return err;
+	}
+	*out = vm;
+	return 0;
+}
+
+/* Remove every registration of every bus (writer lock held). */
+static void vm_clear(struct iofd_vm *vm)
+{
+	for (int b = 0; b < IOFD_NR_BUSES; b++) {
+		struct iofd_space *sp = &vm->bus[b];
+		struct iofd_range_array *arr;
+		struct iofd_ioeventfd_entry *e;
+		struct cds_lfht_iter it;
+
+		if (!sp->exact)
+			continue;
+		cds_lfht_for_each_entry(sp->exact, &it, e, node)
+			if (e->died == IOFD_GEN_ALIVE)
+				iofd_space_remove_entry(vm, e);
+		arr = iofd_space_ranges_writable(vm, sp);
+		while (arr && arr->n) {
+			iofd_range_retire(vm, &arr->r[arr->n - 1]);
+			iofd_ranges_delete(arr, arr->n - 1);
+		}
+	}
+	iofd_publish_now(vm);
+}
+
+IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
+{
+	if (!vm)
+		return;
+	iofd_rcu_thread();
+	pthread_mutex_lock(&vm->lock);
+	urcu_memb_read_lock();
+	vm->in_batch = false;
+	vm_clear(vm);
+	urcu_memb_read_unlock();
+	pthread_mutex_unlock(&vm->lock);
+	urcu_memb_barrier();
+	for (int b = 0; b < IOFD_NR_BUSES; b++)
+		iofd_space_fini(vm, &vm->bus[b]);
+	if (vm->own_kvm_fd)
+		close(vm->kvm_fd);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+IOFD_EXPORT int iofd_vm_kvm_fd(const struct iofd_vm *vm)
+{
+	return vm ? vm->kvm_fd : -1;
+}
+
+IOFD_EXPORT void iofd_quiesce(struct iofd_vm *vm)
+{
+	(void)vm;
+	iofd_rcu_thread();
+	urcu_memb_barrier();
+}
+
+int iofd_writer_lock(struct iofd_vm *vm)
+{
+	iofd_rcu_thread();
+	if (!(atomic_load(&vm->batch_active) &&
+	      pthread_equal(vm->batch_owner, pthread_self())))
+		pthread_mutex_lock(&vm->lock);
+	urcu_memb_read_lock();
+	return 0;
+}
+
+void iofd_writer_unlock(struct iofd_vm *vm)
+{
+	urcu_memb_read_unlock();
+	if (!vm->in_batch)
+		pthread_mutex_unlock(&vm->lock);
+}
+
+IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
+{
+	if (!vm)
+		return iofd_fail(-EINVAL, "NULL vm");
+	if (atomic_load(&vm->batch_active) &&
+	    pthread_equal(vm->batch_owner, pthread_self()))
+		return iofd_fail(-EBUSY, "a batch is already open");
+	iofd_rcu_thread();
+	pthread_mutex_lock(&vm->lock);
+	vm->in_batch = true;
+	vm->batch_owner = pthread_self();
+	atomic_store(&vm->batch_active, true);
+	return 0;
+}
+
+IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
+{
+	if (!vm || !atomic_load(&vm->batch_active) ||
+	    !pthread_equal(vm->batch_owner, pthread_self()))
+		return iofd_fail(-EINVAL, "no batch open on this thread");
+	urcu_memb_read_lock();
+	iofd_publish_now(vm);
+	urcu_memb_read_unlock();
+	vm->in_batch = false;
+	atomic_store(&vm->batch_active, false);
+	pthread_mutex_unlock(&vm->lock);
+	return 0;
+}
+
+static bool kvm_cap(struct iofd_vm *vm, long cap)
+{
+	return ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
+
+	if (!vm || !caps)
+		return iofd_fail(-EINVAL, "NULL vm or caps");
+	memset(caps, 0, sizeof(*caps));
+	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD;
+	if (vm->kvm_fd < 0)
+		return 0;
+	caps->flags |= IOFD_CAP_KVM;
+	if (kvm_cap(vm, KVM_CAP_IOEVENTFD) && !(vm->flags & IOFD_VM_NO_OFFLOAD))
+		caps->flags |= IOFD_CAP_IOEVENTFD_OFFLOAD;
+	if (kvm_cap(vm, KVM_CAP_IRQFD))
+		caps->flags |= IOFD_CAP_IRQFD;
+	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
+		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
+	if (ioctl(vm->kvm_fd, KVM_GET_IRQCHIP, &chip) == 0)
+		caps->irqchip = IOFD_IRQCHIP_KERNEL;
+	return 0;
+}
