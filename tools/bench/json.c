@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The results as JSON: one object per row, and the micro-benchmark. */
+#include <errno.h>
+#include <string.h>
+
+#include "bench.h"
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/* A number, or null when it is not one. */
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static const char *status_of(const struct bench_result *r)
+{
+	if (r->skipped)
+		return "skip";
+	if (r->failed)
+		return "fail";
+	if (r->has_target)
+		return r->target_met ? "ok" : "miss";
+	return "ok";
+}
+
+static void json_row(FILE *f, const struct bench_result *r, bool last)
+{
+	fputs("    {\"name\": ", f);
+	json_str(f, r->row->name);
+	fputs(", \"section\": ", f);
+	json_str(f, r->row->section);
+	fputs(", \"what\": ", f);
+	json_str(f, r->row->what);
+	fprintf(f, ", \"bus\": \"%s\",\n     \"ops_per_s\": ",
+		r->row->bus == BENCH_PIO ? "pio" : "mmio");
+	json_num(f, r->ops_per_s);
+	fputs(", \"us_per_op\": ", f);
+	json_num(f, r->us_per_op);
+	fputs(", \"exits_per_op\": ", f);
+	json_num(f, r->exits_per_op);
+	fputs(", \"ratio_vs_exit\": ", f);
+	json_num(f, r->ratio_vs_exit);
+	fputs(", \"ratio_vs_floor\": ", f);
+	json_num(f, r->ratio_vs_floor);
+	fputs(", \"ratio_vs_hop\": ", f);
+	json_num(f, r->ratio_vs_hop);
+	fprintf(f, ",\n     \"observed\": %llu, \"expected\": %llu, \"samples\": %u, "
+		"\"floor\": ", (unsigned long long)r->observed,
+		(unsigned long long)r->expected, r->nsamples);
+	if (r->row->floor)
+		json_str(f, r->row->floor);
+	else
+		fputs("null", f);
+	fputs(", \"target\": ", f);
+	json_str(f, r->target);
+	fprintf(f, ", \"status\": \"%s\", \"note\": ", status_of(r));
+	json_str(f, r->note);
+	fprintf(f, "}%s\n", last ? "" : ",");
+}
+
+static void json_micro(FILE *f, const struct micro_report *m)
+{
+	fputs("  \"micro\": {\"eventfds\": ", f);
+	fprintf(f, "%u, \"eventfd_write_ns\": ", m->eventfds);
+	json_num(f, m->efd_write_ns);
+	fprintf(f, ", \"memory_registrations\": %lu, \"heap_bytes_per_registration\": ",
+		m->mem_nreg);
+	json_num(f, m->heap_bytes_per_reg);
+	fputs(", \"rss_bytes_per_registration\": ", f);
+	json_num(f, m->rss_bytes_per_reg);
+	fputs(", \"note\": ", f);
+	json_str(f, m->note);
+	fputs(",\n    \"points\": [\n", f);
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct micro_point *p = &m->p[i];
+
+		fprintf(f, "      {\"registrations\": %lu, \"miss_ns\": ", p->nreg);
+		json_num(f, p->miss_ns);
+		fputs(", \"hit_ns\": ", f);
+		json_num(f, p->hit_ns);
+		fputs(", \"hit_minus_write_ns\": ", f);
+		json_num(f, p->hit_net_ns);
+		fputs(", \"linear_scan_ns\": ", f);
+		json_num(f, p->linear_ns);
+		fputs(", \"loop_ns\": ", f);
+		json_num(f, p->loop_ns);
+		fputs(", \"register_us\": ", f);
+		json_num(f, p->reg_us);
+		fputs(", \"callgrind_ir_miss\": ", f);
+		json_num(f, m->callgrind ? p->ir_miss : NAN);
+		fputs(", \"callgrind_ir_hit\": ", f);
+		json_num(f, m->callgrind ? p->ir_hit : NAN);
+		fprintf(f, "}%s\n", i + 1 == m->n ? "" : ",");
+	}
+	fputs("    ]}\n", f);
+}
+
+int bench_write_json(const char *path, const struct bench_results *res,
+		     const struct micro_report *m)
+{
+	char machine[160];
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	bench_machine(machine, sizeof(machine));
+	fputs("{\n  \"machine\": ", f);
+	json_str(f, machine);
+	fprintf(f, ",\n  \"rounds\": %u, \"ops\": %llu,\n  \"rows\": [\n", res->rounds,
+		(unsigned long long)res->ops);
+	for (size_t i = 0; i < res->n; i++)
+		json_row(f, &res->r[i], i + 1 == res->n);
+	fputs("  ]", f);
+	if (m && m->ran) {
+		fputs(",\n", f);
+		json_micro(f, m);
+	} else {
+		fputs("\n", f);
+	}
+	fputs("}\n", f);
+	return fclose(f) ? -errno : 0;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The runner: pick the rows (and the references they are compared with),
+ * then measure every row once per round. Rounds alternate their direction
+ * (forward, backward) so that a row and its reference are measured close
+ * together in time and a slow drift of the machine cancels out in the
+ * per-round ratios.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* Does `name` contain one of the comma-separated substrings of `list`? */
+static bool name_selected(const char *name, const char *list)
+{
+	const char *p = list;
+
+	if (!list || !*list)
+		return true;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		char tok[64];
+
+		if (n && n < sizeof(tok)) {
+			memcpy(tok, p, n);
+			tok[n] = '\0';
+			if (strstr(name, tok))
+				return true;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+static struct bench_result *add_result(struct bench_results *res,
+				       const struct bench_row *row)
+{
+	struct bench_result *r;
+
+	for (size_t i = 0; i < res->n; i++)
+		if (res->r[i].row == row)
+			return &res->r[i];
+	r = &res->r[res->n++];
+	memset(r, 0, sizeof(*r));
+	r->row = row;
+	return r;
+}
+
+/* Mark the rows compared with `row` as selected too. */
+static void select_references(struct bench_results *res, const struct bench_row *row)
+{
+	const char *refs[3] = {
+		row->is_reference ? NULL :
+		row->bus == BENCH_PIO ? BENCH_EXIT_PIO : BENCH_EXIT_MMIO,
+		row->floor,
+		row->vs_hop ? BENCH_HOP : NULL,
+	};
+
+	for (int i = 0; i < 3; i++) {
+		const struct bench_row *ref = refs[i] ? bench_row_find(refs[i]) : NULL;
+
+		if (ref)
+			add_result(res, ref)->selected = true;
+	}
+}
+
+/* Fill res with the selected rows, in registration order. */
+static void select_rows(const char *list, struct bench_results *res)
+{
+	struct bench_results picked = { 0 };
+
+	for (size_t i = 0; i < bench_row_count(); i++) {
+		const struct bench_row *row = bench_row_at(i);
+
+		if (name_selected(row->name, list)) {
+			add_result(&picked, row)->selected = true;
+			select_references(&picked, row);
+		}
+	}
+	res->n = 0;
+	for (size_t i = 0; i < bench_row_count(); i++)
+		for (size_t j = 0; j < picked.n; j++)
+			if (picked.r[j].row == bench_row_at(i))
+				add_result(res, picked.r[j].row)->selected = true;
+}
+
+static bool kvm_usable(char *why, size_t len)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, len, "cannot open /dev/kvm: %s", strerror(errno));
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static uint64_t row_ops(const struct bench_row *row, uint64_t ops)
+{
+	uint64_t n = ops / (row->ops_div ? row->ops_div : 1);
+
+	return n < 100 ? 100 : n;
+}
+
+/* Measure one row once (round k) and record what happened. */
+static void measure_once(struct bench_result *r, unsigned k, uint64_t ops,
+			 unsigned rounds)
+{
+	struct bench_sample s = { 0 };
+	char why[160] = "";
+	int err = r->row->measure(r->row, row_ops(r->row, ops), &s, why, sizeof(why));
+
+	if (err) {
+		r->failed = true;
+		snprintf(r->note, sizeof(r->note), "error %d: %s", err,
+			 why[0] ? why : strerror(-err));
+		bench_progress("  [%u/%u] %-26s FAILED: %s", k + 1, rounds,
+			       r->row->name, r->note);
+		return;
+	}
+	r->samples[k] = s;
+	r->sample_ok[k] = true;
+	r->nsamples++;
+	if (s.observed != s.expected) {
+		r->failed = true;
+		snprintf(r->note, sizeof(r->note),
+			 "device saw %llu doorbells, guest made %llu (round %u)",
+			 (unsigned long long)s.observed,
+			 (unsigned long long)s.expected, k + 1);
+	}
+	bench_progress("  [%u/%u] %-26s %9.2f us/op %6.2f exits/op%s", k + 1,
+		       rounds, r->row->name, s.ns_per_op / 1000.0, s.exits_per_op,
+		       s.observed != s.expected ? "  LOST/INVENTED DOORBELLS" : "");
+}
+
+static bool runnable(const struct bench_result *r)
+{
+	/* A row that errored is not retried; a miscount keeps being measured. */
+	return !r->skipped && !(r->failed && !r->nsamples);
+}
+
+int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
+{
+	char kvm_why[128];
+	bool kvm = kvm_usable(kvm_why, sizeof(kvm_why));
+
+	bench_register_all();
+	select_rows(opt->rows, res);
+	res->rounds = opt->rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : opt->rounds;
+	res->ops = opt->ops;
+	if (!res->n)
+		return -ENOENT;
+	for (size_t i = 0; i < res->n; i++) {
+		struct bench_result *r = &res->r[i];
+
+		if (r->row->needs_kvm && !kvm) {
+			r->skipped = true;
+			snprintf(r->note, sizeof(r->note), "SKIP: %s", kvm_why);
+		}
+	}
+	if (!kvm)
+		bench_progress("SKIP: guest rows (%s)", kvm_why);
+	for (unsigned k = 0; k < res->rounds; k++) {
+		bench_progress("round %u of %u", k + 1, res->rounds);
+		for (size_t j = 0; j < res->n; j++) {
+			size_t i = k % 2 ? res->n - 1 - j : j;
+
+			if (runnable(&res->r[i]))
+				measure_once(&res->r[i], k, opt->ops, res->rounds);
+		}
+	}
+	bench_results_finish(res);
+	return 0;
+}
