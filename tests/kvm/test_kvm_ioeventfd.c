@@ -751,6 +751,27 @@ static void vcpu_run_returns_unclaimed_exits(void **state)
 	assert_int_equal(st.unclaimed, 2);
 }
 
+/* A KVM_RUN that fails (here: the fd is no vCPU) says why. */
+static void vcpu_run_failure_has_a_reason(void **state)
+{
+	struct tu_resources before = tu_snapshot();
+	struct kvm_run fake_run;
+	struct iofd_vcpu *vcpu;
+	struct iofd_vm *vm;
+	int not_a_vcpu = eventfd(0, EFD_CLOEXEC);
+
+	(void)state;
+	memset(&fake_run, 0, sizeof(fake_run));
+	assert_int_equal(iofd_vm_create(NULL, &vm), 0);
+	assert_int_equal(iofd_vcpu_adopt(vm, not_a_vcpu, &fake_run, &vcpu), 0);
+	assert_int_equal(iofd_vcpu_run(vcpu, NULL), -ENOTTY);
+	assert_non_null(strstr(iofd_last_error(), "KVM_RUN"));
+	iofd_vcpu_destroy(vcpu);
+	iofd_vm_destroy(vm);
+	close(not_a_vcpu);
+	TU_ASSERT_NO_LEAK(before);
+}
+
 /* ---- the seed's iosignalfd test (seed 003) --------------------------------- */
 
 static int iosignalfd(struct fixture *f, uint64_t addr, int fd, const uint8_t *trigger,
@@ -859,6 +880,7 @@ int main(void)
 		T(kernel_registration_outside_iofd_gives_eexist),
 		T(post_write_answers_the_guest),
 		T(vcpu_run_returns_unclaimed_exits),
+		cmocka_unit_test(vcpu_run_failure_has_a_reason),
 		T(seed_iosignalfd_counts_3_1_1),
 		T(seed_iosignalfd_on_pio),
 	};
