@@ -69,6 +69,8 @@ struct bench_row {
 
 /* Add a row (the descriptor must outlive the run). 0, -EEXIST or -ENOSPC. */
 int bench_register(const struct bench_row *row);
+/* Add n rows of an array; the first error, or 0. */
+int bench_register_rows(const struct bench_row *rows, size_t n);
 /* Call every family's registration function once. */
 void bench_register_all(void);
 size_t bench_row_count(void);

@@ -97,14 +97,16 @@ static int write_script(const char *script, const char *png, const char *termina
 	if (!f)
 		return -errno;
 	bench_machine(machine, sizeof(machine));
-	fprintf(f, "set terminal %s size 1400,800\nset output \"%s\"\n", terminal, png);
+	fprintf(f, "set terminal %s size 1400,800\nset output \"%s\"\n"
+		"set termoption noenhanced\n", terminal, png);
 	write_data(f, res);
 	fprintf(f, "set title \"iofd doorbell benchmark: microseconds per operation "
 		"(median of %u rounds; lower is faster)\\n%s\"\n", res->rounds, machine);
 	fputs("set style fill solid 0.85 border -1\nset boxwidth 0.75\n"
 	      "set logscale y\nset ylabel \"us per op (log scale)\"\n"
 	      "set grid ytics\nset xtics rotate by -50 scale 0\n"
-	      "set bmargin 14\nset key top left\nset yrange [0.5:*]\n", f);
+	      "set bmargin 14\nset rmargin 10\nset key top left\n"
+	      "set yrange [0.5:*]\n", f);
 	fputs("plot $rows using 1:3:4:xtic(2) with boxes lc rgb variable notitle, "
 	      "$rows using 1:3:(sprintf(\"%.1f\", $3)) with labels offset 0,0.7 "
 	      "font \",8\" notitle", f);

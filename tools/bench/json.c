@@ -69,7 +69,14 @@ static void json_row(FILE *f, const struct bench_result *r, bool last)
 		json_str(f, r->row->floor);
 	else
 		fputs("null", f);
-	fputs(", \"target\": ", f);
+	fputs(", \"samples_us\": [", f);
+	for (unsigned k = 0, first = 1; k < BENCH_MAX_ROUNDS; k++)
+		if (r->sample_ok[k]) {
+			fprintf(f, "%s%.3f", first ? "" : ", ",
+				r->samples[k].ns_per_op / 1000.0);
+			first = 0;
+		}
+	fputs("],\n     \"target\": ", f);
 	json_str(f, r->target);
 	fprintf(f, ", \"status\": \"%s\", \"note\": ", status_of(r));
 	json_str(f, r->note);

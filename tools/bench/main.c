@@ -33,8 +33,8 @@ static void usage(FILE *f)
 		"  --rows LIST     only rows whose name contains one of the\n"
 		"                  comma-separated substrings (their references are\n"
 		"                  added: the bare exit, the raw floor, the hop)\n"
-		"  --rounds N      interleaved rounds (default 5)\n"
-		"  --ops N         doorbells per row and round (default 20000;\n"
+		"  --rounds N      interleaved rounds (default 15)\n"
+		"  --ops N         doorbells per row and round (default 5000;\n"
 		"                  slow rows run a fraction)\n"
 		"  --json FILE     write the rows as JSON (default %s/bench-results.json)\n"
 		"  --chart FILE    write the PNG chart (default %s/bench-chart.png)\n"
@@ -190,7 +190,7 @@ static int run_callgrind(struct micro_report *micro, bool quiet)
 int main(int argc, char **argv)
 {
 	struct cli c = {
-		.run = { .rounds = 5, .ops = 20000 },
+		.run = { .rounds = 15, .ops = 5000 },
 		.out_dir = BENCH_OUT_DIR, .micro = true, .rows = true, .chart_on = true,
 	};
 	static struct bench_results res;

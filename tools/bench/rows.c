@@ -13,6 +13,11 @@ static const struct bench_row *rows[BENCH_MAX_ROWS];
 static size_t nrows;
 
 static void (*const families[])(void) = {
+	bench_rows_exit,
+	bench_rows_raw,
+	bench_rows_hop,
+	bench_rows_iofd,
+	bench_rows_roundtrip,
 	NULL,
 };
 
@@ -24,6 +29,15 @@ int bench_register(const struct bench_row *row)
 		return -ENOSPC;
 	rows[nrows++] = row;
 	return 0;
+}
+
+int bench_register_rows(const struct bench_row *table, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = bench_register(&table[i]);
+	return err;
 }
 
 void bench_register_all(void)

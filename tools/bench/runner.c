@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The runner: pick the rows (and the references they are compared with),
- * then measure every row once per round. Rounds alternate their direction
- * (forward, backward) so that a row and its reference are measured close
- * together in time and a slow drift of the machine cancels out in the
- * per-round ratios.
+ * then measure every row once per round, in an order shuffled anew each
+ * round. Rounds are short and many: a row and its references are measured
+ * within about a second of each other, a slow drift of the machine cancels
+ * out in the per-round ratios, and a burst of load that hits one row more
+ * than another lands in different places each round, where the medians
+ * discard it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,6 +142,21 @@ static void measure_once(struct bench_result *r, unsigned k, uint64_t ops,
 		       s.observed != s.expected ? "  LOST/INVENTED DOORBELLS" : "");
 }
 
+/* A permutation of 0..n-1, the same for the same round in every run. */
+static void shuffle(size_t *order, size_t n, unsigned round)
+{
+	uint64_t seed = 0x5eed0000ull + round;
+
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(bench_rand(&seed) % i), t = order[i - 1];
+
+		order[i - 1] = order[j];
+		order[j] = t;
+	}
+}
+
 static bool runnable(const struct bench_result *r)
 {
 	/* A row that errored is not retried; a miscount keeps being measured. */
@@ -168,12 +185,15 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 	if (!kvm)
 		bench_progress("SKIP: guest rows (%s)", kvm_why);
 	for (unsigned k = 0; k < res->rounds; k++) {
-		bench_progress("round %u of %u", k + 1, res->rounds);
-		for (size_t j = 0; j < res->n; j++) {
-			size_t i = k % 2 ? res->n - 1 - j : j;
+		size_t order[BENCH_MAX_ROWS];
 
-			if (runnable(&res->r[i]))
-				measure_once(&res->r[i], k, opt->ops, res->rounds);
+		bench_progress("round %u of %u", k + 1, res->rounds);
+		shuffle(order, res->n, k);
+		for (size_t j = 0; j < res->n; j++) {
+			struct bench_result *r = &res->r[order[j]];
+
+			if (runnable(r))
+				measure_once(r, k, opt->ops, res->rounds);
 		}
 	}
 	bench_results_finish(res);

@@ -35,7 +35,7 @@ static void print_row(FILE *f, const struct bench_result *r)
 	fmt_num(vhop, sizeof(vhop), r->ratio_vs_hop, "%.2f");
 	snprintf(seen, sizeof(seen), "%llu/%llu", (unsigned long long)r->observed,
 		 (unsigned long long)r->expected);
-	fprintf(f, "%c %-24s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n",
+	fprintf(f, "%c %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n",
 		(r->failed || (r->has_target && !r->target_met && !r->skipped)) ? '!' : ' ',
 		r->row->name, ops, us, ex, vexit, vfloor, vhop,
 		r->skipped ? "-" : seen, status_of(r), r->skipped ? "" : r->target);
@@ -56,9 +56,9 @@ void bench_print_table(FILE *f, const struct bench_results *res)
 		"PIO), 'vs floor' with the row's raw floor,\n'vs hop' with the "
 		"synchronous main-loop hop; 'doorbells' is what the device saw "
 		"over what the guest made.\n\n");
-	fprintf(f, "  %-24s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n", "row", "ops/s",
+	fprintf(f, "  %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n", "row", "ops/s",
 		"us/op", "exits", "vs", "vs", "vs", "doorbells", "", "target");
-	fprintf(f, "  %-24s %9s %8s %6s %6s %7s %6s %17s  %-4s\n", "", "", "",
+	fprintf(f, "  %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s\n", "", "", "",
 		"/op", "exit", "floor", "hop", "seen/made", "");
 	for (size_t i = 0; i < res->n; i++) {
 		const struct bench_result *r = &res->r[i];

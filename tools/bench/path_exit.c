@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The bare userspace exit: every doorbell leaves the guest and a trivial
+ * handler on the vCPU thread serves it (it counts it; in the round-trip
+ * shape it also writes the answer into guest RAM itself, as an in-VMM
+ * device model would). This is the 2009 table's "qemu-mmio" path.
+ */
+#include "paths.h"
+
+static int trivial_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
+{
+	struct path_ctx *c = opaque;
+	uint64_t v;
+
+	(void)g;
+	if (!bench_exit_is_doorbell(&c->bg, run, &v)) {
+		c->stray++;
+		bench_exit_default(run);
+		return 0;
+	}
+	c->handled++;
+	if (c->path->roundtrip)
+		__atomic_store_n(c->bg.answer, v, __ATOMIC_RELEASE);
+	else if (v != BENCH_DOORBELL_VALUE)
+		c->stray++;
+	return 0;
+}
+
+static int exit_setup(struct path_ctx *c)
+{
+	(void)c;
+	return 0;
+}
+
+static int exit_run(struct path_ctx *c, uint64_t *exits)
+{
+	return path_run_handler(c, trivial_handler, exits);
+}
+
+static uint64_t exit_observed(struct path_ctx *c)
+{
+	return c->handled + c->stray;
+}
+
+const struct bench_path path_exit = {
+	.setup = exit_setup, .run = exit_run, .observed = exit_observed,
+};
+
+const struct bench_path path_exit_rt = {
+	.roundtrip = true,
+	.setup = exit_setup, .run = exit_run, .observed = exit_observed,
+};

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The raw floors: what each of iofd's paths costs at least, written with
+ * plain syscalls and ioctls on the guest iofd never sees:
+ *   - exit + eventfd write()           (floor of a userspace ioeventfd)
+ *   - exit + store + eventfd write()   (floor of a post-write ioeventfd)
+ *   - exit + one write() on a socket   (floor of a posted ioregionfd write)
+ *   - exit + socket round trip         (floor of a synchronous ioregionfd)
+ *   - KVM_IOEVENTFD                    (floor of an offloaded ioeventfd)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "paths.h"
+
+/* What the floors keep between setup and run. */
+struct raw_state {
+	int efd;			/* eventfd the handler signals */
+	int sock;			/* the VMM's socket end */
+	uint32_t slot;			/* where the store floor stores */
+};
+
+static void signal_eventfd(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n = write(fd, &one, sizeof(one));
+
+	(void)n;	/* a lost signal shows in the device's count */
+}
+
+static int eventfd_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
+{
+	struct path_ctx *c = opaque;
+	struct raw_state *s = c->priv;
+	uint64_t v;
+
+	(void)g;
+	if (!bench_exit_is_doorbell(&c->bg, run, &v)) {
+		c->stray++;
+		bench_exit_default(run);
+		return 0;
+	}
+	if (c->path->arg)	/* the store floor */
+		__atomic_store_n(&s->slot, (uint32_t)v, __ATOMIC_RELEASE);
+	signal_eventfd(s->efd);
+	return 0;
+}
+
+static int eventfd_setup(struct path_ctx *c)
+{
+	struct raw_state *s = c->priv;
+	int fd = path_keep_fd(c, bench_eventfd(!c->path->roundtrip));
+
+	if (fd < 0)
+		return path_fail(c, fd, "eventfd: %s", strerror(-fd));
+	s->efd = fd;
+	return path_start_device(c, fd, DEV_POLL_EVENTFD, DEV_ANSWER_EVENTFD);
+}
+
+static int eventfd_run(struct path_ctx *c, uint64_t *exits)
+{
+	return path_run_handler(c, eventfd_handler, exits);
+}
+
+static const int store_too = 1;
+
+const struct bench_path path_raw_eventfd = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = eventfd_setup, .run = eventfd_run,
+};
+
+const struct bench_path path_raw_eventfd_rt = {
+	.roundtrip = true, .priv_size = sizeof(struct raw_state),
+	.setup = eventfd_setup, .run = eventfd_run,
+};
+
+const struct bench_path path_raw_store_eventfd = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = eventfd_setup, .run = eventfd_run, .arg = &store_too,
+};
+
+/* ---- sockets ------------------------------------------------------------ */
+
+static int socket_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
+{
+	struct path_ctx *c = opaque;
+	struct raw_state *s = c->priv;
+	uint64_t v, back = 0;
+
+	(void)g;
+	if (!bench_exit_is_doorbell(&c->bg, run, &v)) {
+		c->stray++;
+		bench_exit_default(run);
+		return 0;
+	}
+	if (write(s->sock, &v, sizeof(v)) != sizeof(v))
+		return path_fail(c, 1, "write() on the device socket failed");
+	if (!c->path->arg)
+		return 0;
+	/* The synchronous shape: wait for the device's reply. */
+	if (read(s->sock, &back, sizeof(back)) != sizeof(back) || back != v)
+		return path_fail(c, 1, "the device's reply was lost or wrong");
+	return 0;
+}
+
+static int socket_setup(struct path_ctx *c)
+{
+	struct raw_state *s = c->priv;
+	bool echo = c->path->arg != NULL;
+	int sv[2], err = bench_socketpair(sv);
+
+	if (err)
+		return path_fail(c, err, "socketpair: %s", strerror(-err));
+	s->sock = path_keep_fd(c, sv[0]);
+	path_keep_fd(c, sv[1]);
+	c->dev.peer_fd = sv[0];
+	return path_start_device(c, sv[1], echo ? DEV_ECHO_SOCKET : DEV_POLL_SOCKET,
+				 DEV_ANSWER_SOCKET);
+}
+
+static int socket_run(struct path_ctx *c, uint64_t *exits)
+{
+	return path_run_handler(c, socket_handler, exits);
+}
+
+static const int echo_reply = 1;
+
+const struct bench_path path_raw_socket_write = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = socket_setup, .run = socket_run,
+};
+
+const struct bench_path path_raw_socket_rt = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = socket_setup, .run = socket_run, .arg = &echo_reply,
+};
+
+/* ---- KVM_IOEVENTFD ------------------------------------------------------ */
+
+/* Exits that should not happen: a doorbell here was not offloaded. */
+static int offload_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
+{
+	struct path_ctx *c = opaque;
+	uint64_t v;
+
+	(void)g;
+	if (bench_exit_is_doorbell(&c->bg, run, &v))
+		c->unclaimed++;
+	else
+		c->stray++;
+	bench_exit_default(run);
+	return 0;
+}
+
+static int kvm_setup(struct path_ctx *c)
+{
+	struct raw_state *s = c->priv;
+	struct kvm_ioeventfd k = {
+		.addr = c->bg.bus == BENCH_PIO ? BENCH_DOORBELL_PORT : BENCH_DOORBELL_MMIO,
+		.len = BENCH_DOORBELL_LEN,
+		.flags = c->bg.bus == BENCH_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0,
+	};
+	int fd = path_keep_fd(c, bench_eventfd(!c->path->roundtrip));
+
+	if (fd < 0)
+		return path_fail(c, fd, "eventfd: %s", strerror(-fd));
+	s->efd = k.fd = fd;
+	if (ioctl(c->bg.g.vm_fd, KVM_IOEVENTFD, &k) < 0)
+		return path_fail(c, -errno, "KVM_IOEVENTFD: %s", strerror(errno));
+	return path_start_device(c, fd, DEV_POLL_EVENTFD, DEV_ANSWER_EVENTFD);
+}
+
+static int kvm_run_guest(struct path_ctx *c, uint64_t *exits)
+{
+	return path_run_handler(c, offload_handler, exits);
+}
+
+const struct bench_path path_raw_kvm_ioeventfd = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = kvm_setup, .run = kvm_run_guest,
+};
+
+const struct bench_path path_raw_kvm_ioeventfd_rt = {
+	.roundtrip = true, .priv_size = sizeof(struct raw_state),
+	.setup = kvm_setup, .run = kvm_run_guest,
+};

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Rows: the raw floors, plain syscalls and ioctls with no iofd in the path. */
+#include "paths.h"
+
+#define RAW(name_, bus_, what_, path_, div_)                                    \
+	{ .name = name_, .section = "raw floor", .bus = bus_, .what = what_,   \
+	  .needs_kvm = true, .param = &path_, .ops_div = div_,                 \
+	  .measure = bench_measure_path }
+
+static const struct bench_row raw_rows[] = {
+	RAW("raw-eventfd-mmio", BENCH_MMIO,
+	    "MMIO exit + eventfd write() in the handler", path_raw_eventfd, 1),
+	RAW("raw-eventfd-pio", BENCH_PIO,
+	    "PIO exit + eventfd write() in the handler", path_raw_eventfd, 1),
+	RAW("raw-store-eventfd-mmio", BENCH_MMIO,
+	    "MMIO exit + store of the value + eventfd write()",
+	    path_raw_store_eventfd, 1),
+	RAW("raw-socket-write-mmio", BENCH_MMIO,
+	    "MMIO exit + one write() of the value on a socket to a device thread",
+	    path_raw_socket_write, 1),
+	RAW("raw-socket-rt-mmio", BENCH_MMIO,
+	    "MMIO exit + socket round trip to a device thread (it echoes)",
+	    path_raw_socket_rt, 4),
+	RAW("raw-kvm-ioeventfd-mmio", BENCH_MMIO,
+	    "KVM_IOEVENTFD on the MMIO doorbell: no userspace exit",
+	    path_raw_kvm_ioeventfd, 1),
+	RAW("raw-kvm-ioeventfd-pio", BENCH_PIO,
+	    "KVM_IOEVENTFD on the PIO doorbell: no userspace exit",
+	    path_raw_kvm_ioeventfd, 1),
+};
+
+void bench_rows_raw(void)
+{
+	bench_register_rows(raw_rows, sizeof(raw_rows) / sizeof(raw_rows[0]));
+}
