@@ -144,6 +144,14 @@ static bool results_failed(const struct bench_results *res)
 	return false;
 }
 
+static bool any_measured(const struct bench_results *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->r[i].nsamples)
+			return true;
+	return false;
+}
+
 static int write_outputs(const struct cli *c, const struct bench_results *res,
 			 const struct micro_report *micro)
 {
@@ -160,7 +168,7 @@ static int write_outputs(const struct cli *c, const struct bench_results *res,
 	} else {
 		printf("\nJSON:  %s\n", json);
 	}
-	if (!c->chart_on || !res->n)
+	if (!c->chart_on || !any_measured(res))
 		return rc;
 	err = bench_write_chart(chart, res);
 	if (err) {

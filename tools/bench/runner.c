@@ -184,7 +184,7 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 	}
 	if (!kvm)
 		bench_progress("SKIP: guest rows (%s)", kvm_why);
-	for (unsigned k = 0; k < res->rounds; k++) {
+	for (unsigned k = 0; k < res->rounds && kvm; k++) {
 		size_t order[BENCH_MAX_ROWS];
 
 		bench_progress("round %u of %u", k + 1, res->rounds);

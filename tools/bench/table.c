@@ -43,10 +43,23 @@ static void print_row(FILE *f, const struct bench_result *r)
 		fprintf(f, "    %s\n", r->note);
 }
 
+/* Every row skipped (no /dev/kvm): one line says so. */
+static bool all_skipped(FILE *f, const struct bench_results *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (!res->r[i].skipped)
+			return false;
+	if (res->n)
+		fprintf(f, "\n%s: all %zu guest rows\n", res->r[0].note, res->n);
+	return true;
+}
+
 void bench_print_table(FILE *f, const struct bench_results *res)
 {
 	const char *section = NULL;
 
+	if (all_skipped(f, res))
+		return;
 	fprintf(f, "\nDoorbell rows: medians of %u interleaved rounds, %llu ops per "
 		"row and round (slow rows fewer).\n", res->rounds,
 		(unsigned long long)res->ops);
