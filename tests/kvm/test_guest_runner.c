@@ -73,7 +73,7 @@ static int setup_vm(struct guest_vm *g, unsigned flags)
 	int err = guest_vm_create(g, flags);
 
 	if (err)
-		print_message("guest_vm_create: %d (%s)\n", err, guest_last_error());
+		print_message("# guest_vm_create: %d (%s)\n", err, guest_last_error());
 	return err;
 }
 
@@ -383,7 +383,7 @@ static void test_shutdown_is_eio(void **state)
 	regs.rip = 1ull << 40;	/* unmapped: #PF without an IDT */
 	assert_int_equal(ioctl(g.vcpu_fd, KVM_SET_REGS, &regs), 0);
 	assert_int_equal(guest_run(&g, NULL, NULL, NULL), -EIO);
-	print_message("guest_run: %s\n", guest_last_error());
+	print_message("# guest_run: %s\n", guest_last_error());
 	assert_non_null(strstr(guest_last_error(), "rip"));
 	guest_vm_destroy(&g);
 	TU_ASSERT_NO_LEAK(before);
