@@ -228,6 +228,7 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 	}
 	/* The dups close after a grace period: readers may still hold them. */
 	release_trigger(obj->trigger);
+	iofd_tsan_retire(obj);
 	urcu_memb_call_rcu(&obj->rcu, irqfd_free_rcu);
 }
 

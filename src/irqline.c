@@ -42,7 +42,10 @@ static long lines_find(const struct iofd_line_array *a, uint32_t gsi)
 
 static void free_rcu_array(struct rcu_head *head)
 {
-	free(caa_container_of(head, struct iofd_line_array, rcu));
+	struct iofd_line_array *arr = caa_container_of(head, struct iofd_line_array, rcu);
+
+	iofd_tsan_grace(arr);
+	free(arr);
 }
 
 /* Publish a copy of the array with `add` inserted or index `del` removed. */
@@ -69,8 +72,10 @@ static int lines_replace(struct iofd_irq *irq, struct iofd_irq_line *add, long d
 	rcu_assign_pointer(irq->lines, j ? arr : NULL);
 	if (!j)
 		free(arr);
-	if (old)
+	if (old) {
+		iofd_tsan_retire(old);
 		urcu_memb_call_rcu(&old->rcu, free_rcu_array);
+	}
 	return 0;
 }
 
@@ -124,6 +129,7 @@ void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
 			(arr->n - (size_t)idx - 1) * sizeof(arr->v[0]));
 		__atomic_store_n(&arr->n, arr->n - 1, __ATOMIC_RELEASE);
 	}
+	iofd_tsan_retire(line);
 	urcu_memb_call_rcu(&line->rcu, line_free_rcu);
 }
 
@@ -131,7 +137,10 @@ void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
 
 static void free_rcu_list(struct rcu_head *head)
 {
-	free(caa_container_of(head, struct iofd_irqfd_list, rcu));
+	struct iofd_irqfd_list *list = caa_container_of(head, struct iofd_irqfd_list, rcu);
+
+	iofd_tsan_grace(list);
+	free(list);
 }
 
 static int resamplers_replace(struct iofd_irq_line *line,
@@ -154,8 +163,10 @@ static int resamplers_replace(struct iofd_irq_line *line,
 	rcu_assign_pointer(line->resamplers, j ? list : NULL);
 	if (!j)
 		free(list);
-	if (old)
+	if (old) {
+		iofd_tsan_retire(old);
 		urcu_memb_call_rcu(&old->rcu, free_rcu_list);
+	}
 	return 0;
 }
 
@@ -292,7 +303,10 @@ void iofd_irq_ioapic_eoi(struct iofd_vm *vm, uint8_t vector)
 
 static void ctl_free_rcu(struct rcu_head *head)
 {
-	free(caa_container_of(head, struct iofd_irq_ctl, rcu));
+	struct iofd_irq_ctl *ctl = caa_container_of(head, struct iofd_irq_ctl, rcu);
+
+	iofd_tsan_grace(ctl);
+	free(ctl);
 }
 
 IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
@@ -324,8 +338,10 @@ IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
 	iofd_tsan_publish(ctl);
 	rcu_assign_pointer(irq->ctl, ctl);
 	pthread_mutex_unlock(&irq->lock);
-	if (old)
+	if (old) {
+		iofd_tsan_retire(old);
 		urcu_memb_call_rcu(&old->rcu, ctl_free_rcu);
+	}
 	return 0;
 }
 
