@@ -352,7 +352,10 @@ int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
  * one, the irqfd is registered with KVM_IRQFD. With no in-kernel irqchip
  * (or no KVM), or RESAMPLE on a split irqchip, iofd serves it itself when a
  * controller is set (iofd_irq_set_controller()): it then returns 0 where the
- * kernel says -EINVAL. Such irqfds are delivered by iofd_irq_process().
+ * kernel says -EINVAL. Such irqfds are delivered by iofd_irq_process()
+ * (a write made before the assign included, as the kernel injects it at
+ * assign). IOFD_VM_NO_OFFLOAD does not apply: only the kernel can drive its
+ * own irqchip.
  *
  * iofd keeps a close-on-exec dup of the eventfd (and of the resamplefd when
  * it serves the resampling), so the caller may close its fds at any time.

@@ -243,6 +243,12 @@ static void plain_irqfd_pulses_its_gsi(void **state)
 	/* an EOI on a GSI without resamplers does nothing */
 	assert_int_equal(iofd_irq_eoi(f->vm, 9), 0);
 	assert_int_equal(f->log.n, 2);
+	/* a write made before the assign is delivered, as the kernel does */
+	kick(f->efd[1]);
+	assert_int_equal(irqfd(f->vm, f->efd[1], 11, 0, 0), 0);
+	assert_int_equal(iofd_irq_process(f->vm), 1);
+	assert_int_equal(f->log.n, 4);
+	assert_int_equal(f->log.gsi[2], 11);
 }
 
 static void resample_holds_the_line_until_eoi(void **state)
