@@ -55,7 +55,7 @@ struct bench_row {
 	const char *section;	/* table section: "exit", "raw floor", ... */
 	const char *what;	/* one line: what the row measures */
 	enum bench_bus bus;
-	bool is_reference;	/* no ratio to the exit for the exit rows */
+	bool no_exit_ratio;	/* the exits themselves, and rows of another kind */
 	const char *floor;	/* name of the row's raw floor, or NULL */
 	double floor_limit;	/* target on the floor ratio, 0 = none */
 	bool vs_hop;		/* target: >= 1.5x faster than the hop */
@@ -83,6 +83,7 @@ void bench_rows_raw(void);
 void bench_rows_hop(void);
 void bench_rows_iofd(void);
 void bench_rows_roundtrip(void);
+void bench_rows_irqfd(void);
 
 /* ---- results.c: what the runner collected, and what it means ---- */
 

@@ -11,14 +11,14 @@
 #include "guest.h"
 
 int bench_guest_open(struct bench_guest *bg, enum bench_bus bus, bool with_iofd,
-		     char *why, size_t len)
+		     unsigned guest_flags, char *why, size_t len)
 {
 	struct iofd_vm_options opts = { .kvm_vm_fd = -1 };
 	int err;
 
 	memset(bg, 0, sizeof(*bg));
 	bg->bus = bus;
-	err = guest_vm_create(&bg->g, 0);
+	err = guest_vm_create(&bg->g, guest_flags);
 	if (err) {
 		snprintf(why, len, "guest_vm_create: %s", guest_last_error());
 		return err;

@@ -29,9 +29,10 @@ struct bench_guest {
 	volatile uint64_t *answer;	/* host view of BENCH_ANSWER_GPA */
 };
 
-/* Create the guest (and adopt it into iofd when with_iofd). */
+/* Create the guest (guest_flags: GUEST_VM_*), and adopt it into iofd
+ * when with_iofd. */
 int bench_guest_open(struct bench_guest *bg, enum bench_bus bus, bool with_iofd,
-		     char *why, size_t len);
+		     unsigned guest_flags, char *why, size_t len);
 void bench_guest_close(struct bench_guest *bg);
 
 /* Script: n doorbells (a write of BENCH_DOORBELL_VALUE each). */

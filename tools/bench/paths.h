@@ -27,4 +27,15 @@ extern const struct bench_path path_iofd_user_run, path_iofd_user_run_rt;
 extern const struct bench_path path_iofd_group;
 extern const struct bench_path path_iofd_post_addr, path_iofd_post_memfd;
 
+/* path_irqfd.c: irqfd -> guest acknowledge -> resamplefd round trips. The
+ * row's param points to one of these shapes. */
+enum irq_shape {
+	IRQ_RAW,	/* KVM_IRQFD with RESAMPLE, no iofd */
+	IRQ_IOFD,	/* iofd_irqfd(), offloaded to KVM_IRQFD */
+	IRQ_INTX,	/* iofd's INTx helper */
+};
+
+int bench_measure_irqfd(const struct bench_row *row, uint64_t ops,
+			struct bench_sample *out, char *why, size_t whylen);
+
 #endif /* IOFD_BENCH_PATHS_H */

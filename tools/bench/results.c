@@ -86,7 +86,7 @@ void bench_results_finish(struct bench_results *res)
 								 BENCH_EXIT_MMIO;
 
 		medians(r, res->rounds);
-		r->ratio_vs_exit = row->is_reference ? NAN :
+		r->ratio_vs_exit = row->no_exit_ratio ? NAN :
 			ratio_to(r, bench_result_find(res, exit_name), res->rounds);
 		r->ratio_vs_floor = ratio_to(r, bench_result_find(res, row->floor),
 					     res->rounds);

@@ -18,6 +18,7 @@ static void (*const families[])(void) = {
 	bench_rows_hop,
 	bench_rows_iofd,
 	bench_rows_roundtrip,
+	bench_rows_irqfd,
 	NULL,
 };
 

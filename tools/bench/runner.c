@@ -58,7 +58,7 @@ static struct bench_result *add_result(struct bench_results *res,
 static void select_references(struct bench_results *res, const struct bench_row *row)
 {
 	const char *refs[3] = {
-		row->is_reference ? NULL :
+		row->no_exit_ratio ? NULL :
 		row->bus == BENCH_PIO ? BENCH_EXIT_PIO : BENCH_EXIT_MMIO,
 		row->floor,
 		row->vs_hop ? BENCH_HOP : NULL,
