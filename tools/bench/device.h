@@ -21,8 +21,7 @@
 enum bench_device_kind {
 	DEV_POLL_EVENTFD,	/* add up the eventfd's counter */
 	DEV_POLL_SOCKET,	/* count 8-byte messages equal to `expect` */
-	DEV_ANSWER_EVENTFD,	/* woken per doorbell: answer = doorbells seen,
-				   or the posted value when `post` is set */
+	DEV_ANSWER_EVENTFD,	/* woken per doorbell: answer = doorbells seen */
 	DEV_ANSWER_SOCKET,	/* read an 8-byte value, answer it in guest RAM */
 	DEV_ECHO_SOCKET,	/* read an 8-byte value, send it back */
 };
@@ -33,8 +32,6 @@ struct bench_device {
 	int peer_fd;			/* the VMM's socket end (to stop echo) */
 	uint64_t expect;		/* value every message must carry */
 	volatile uint64_t *answer;	/* guest RAM slot for answers */
-	const volatile void *post;	/* posted value to answer with */
-	uint32_t post_len;
 	_Atomic uint64_t seen;		/* doorbells (messages, signals) seen */
 	_Atomic uint64_t bad;		/* malformed or unexpected ones */
 	_Atomic bool stop;
