@@ -122,6 +122,7 @@ struct bench_options {
 	unsigned rounds;
 	uint64_t ops;
 	bool quiet;		/* no progress on stderr */
+	bool pin;		/* vCPU on one CPU, devices on another */
 };
 
 /* Select rows, run the rounds interleaved, fill res. 0, or -errno. */
@@ -183,6 +184,13 @@ uint64_t bench_rand(uint64_t *state);
 /* Progress line on stderr (unless quiet was set with bench_set_quiet). */
 void bench_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bench_set_quiet(bool quiet);
+/* Where a thread runs with --pin: vCPU threads on one CPU, device and
+ * main-loop threads on another; without --pin the scheduler decides. */
+enum bench_role { BENCH_ROLE_VCPU, BENCH_ROLE_DEVICE };
+/* Turn pinning on (two CPUs: vcpu_cpu, device_cpu); 0 or -errno. */
+int bench_pin_enable(int vcpu_cpu, int device_cpu);
+/* Pin the calling thread for its role (no-op without --pin). */
+void bench_pin_self(enum bench_role role);
 /* Describe the machine in one line: kernel, CPUs. */
 void bench_machine(char *buf, size_t len);
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "device.h"
 
 static void poll_pause(void)
@@ -79,6 +80,7 @@ static void *device_main(void *arg)
 {
 	struct bench_device *d = arg;
 
+	bench_pin_self(BENCH_ROLE_DEVICE);
 	switch (d->kind) {
 	case DEV_POLL_EVENTFD:
 	case DEV_POLL_SOCKET:

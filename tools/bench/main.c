@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  --micro-only    only the dispatch micro-benchmark\n"
 		"  --callgrind     also count instructions per dispatch under callgrind\n"
 		"  --list          list the rows and what they measure\n"
+		"  --pin           run vCPU threads on CPU 0 and device / main-loop\n"
+		"                  threads on CPU 1 (default: the scheduler decides)\n"
 		"  --quiet         no progress on stderr\n"
 		"Exit status: 0, or 1 when a row failed or lost or invented a doorbell\n"
 		"(2 for bad usage). A row that misses its target is marked '!'/MISS.\n",
@@ -66,7 +68,7 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 static int parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_NOCHART = 256, O_NOMICRO, O_MICROONLY, O_CALLGRIND, O_LIST,
-	       O_OUTDIR };
+	       O_OUTDIR, O_PIN };
 	static const struct option opts[] = {
 		{ "rows", required_argument, NULL, 'r' },
 		{ "rounds", required_argument, NULL, 'n' },
@@ -79,6 +81,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		{ "micro-only", no_argument, NULL, O_MICROONLY },
 		{ "callgrind", no_argument, NULL, O_CALLGRIND },
 		{ "list", no_argument, NULL, O_LIST },
+		{ "pin", no_argument, NULL, O_PIN },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -107,6 +110,7 @@ static int parse(int argc, char **argv, struct cli *c)
 		case O_MICROONLY: c->rows = false; break;
 		case O_CALLGRIND: c->callgrind = true; break;
 		case O_LIST: c->list = true; break;
+		case O_PIN: c->run.pin = true; break;
 		case 'q': c->run.quiet = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -218,6 +222,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bench_set_quiet(c.run.quiet);
+	if (c.run.pin && bench_pin_enable(0, 1)) {
+		fprintf(stderr, "iofd-bench: --pin needs two online CPUs\n");
+		return 2;
+	}
 	bench_machine(machine, sizeof(machine));
 	printf("iofd-bench on %s\n", machine);
 	fflush(stdout);

@@ -30,6 +30,7 @@ static void *main_loop(void *arg)
 	struct hop_state *h = arg;
 	uint64_t n, one = 1;
 
+	bench_pin_self(BENCH_ROLE_DEVICE);
 	while (read(h->request, &n, sizeof(n)) == sizeof(n) && !atomic_load(&h->stop)) {
 		uint64_t v = __atomic_load_n(&h->value, __ATOMIC_ACQUIRE);
 

@@ -92,6 +92,7 @@ static void *vcpu_thread(void *arg)
 {
 	struct irq_ctx *x = arg;
 
+	bench_pin_self(BENCH_ROLE_VCPU);
 	x->run_err = guest_run(&x->bg.g, on_exit, x, &x->exits);
 	if (x->run_err)	/* the reason is this thread's */
 		snprintf(x->why, x->whylen, "guest_run: %s", guest_last_error());
@@ -228,10 +229,13 @@ int bench_measure_irqfd(const struct bench_row *row, uint64_t ops,
 	err = register_shape(&x);
 	if (!err)
 		err = start_guest(&x, warm + ops);
+	/* This thread plays the device here. */
+	bench_pin_self(BENCH_ROLE_DEVICE);
 	if (!err)
 		err = loop(&x, warm, &ns);
 	if (!err)
 		err = loop(&x, ops, &ns);
+	bench_pin_self(BENCH_ROLE_VCPU);
 	/* On an error the guest gives up waiting after POLL_LIMIT polls. */
 	acked = join_guest(&x);
 	finish(&x);

@@ -2,11 +2,12 @@
 /*
  * The runner: pick the rows (and the references they are compared with),
  * then measure every row once per round, in an order shuffled anew each
- * round. Rounds are short and many: a row and its references are measured
- * within about a second of each other, a slow drift of the machine cancels
- * out in the per-round ratios, and a burst of load that hits one row more
- * than another lands in different places each round, where the medians
- * discard it.
+ * round. A row is always measured next to its raw floor (they share a
+ * block), so the ratio the targets judge compares two measurements taken
+ * a fraction of a second apart. Rounds are short and many: a slow drift
+ * of the machine cancels out in the per-round ratios, and a burst of load
+ * that hits one row more than another lands in different places each
+ * round, where the medians discard it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -142,18 +143,47 @@ static void measure_once(struct bench_result *r, unsigned k, uint64_t ops,
 		       s.observed != s.expected ? "  LOST/INVENTED DOORBELLS" : "");
 }
 
-/* A permutation of 0..n-1, the same for the same round in every run. */
-static void shuffle(size_t *order, size_t n, unsigned round)
+/* Shuffle n indices in place. */
+static void shuffle(size_t *v, size_t n, uint64_t *seed)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(bench_rand(seed) % i), t = v[i - 1];
+
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+/* The result a row is measured next to: its floor when that is selected,
+ * else the row itself. */
+static size_t block_of(struct bench_results *res, size_t i)
+{
+	struct bench_result *floor = bench_result_find(res, res->r[i].row->floor);
+
+	return floor ? (size_t)(floor - res->r) : i;
+}
+
+/*
+ * This round's order: rows are grouped in blocks (a raw floor with the
+ * rows compared with it), blocks are shuffled, and so are the rows within
+ * each block. The same round gets the same order in every run.
+ */
+static void round_order(struct bench_results *res, unsigned round, size_t *order)
 {
 	uint64_t seed = 0x5eed0000ull + round;
+	size_t blocks[BENCH_MAX_ROWS], nblocks = 0, n = 0;
 
-	for (size_t i = 0; i < n; i++)
-		order[i] = i;
-	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)(bench_rand(&seed) % i), t = order[i - 1];
+	for (size_t i = 0; i < res->n; i++)
+		if (block_of(res, i) == i)
+			blocks[nblocks++] = i;
+	shuffle(blocks, nblocks, &seed);
+	for (size_t b = 0; b < nblocks; b++) {
+		size_t first = n;
 
-		order[i - 1] = order[j];
-		order[j] = t;
+		for (size_t i = 0; i < res->n; i++)
+			if (block_of(res, i) == blocks[b])
+				order[n++] = i;
+		shuffle(order + first, n - first, &seed);
 	}
 }
 
@@ -188,7 +218,7 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 		size_t order[BENCH_MAX_ROWS];
 
 		bench_progress("round %u of %u", k + 1, res->rounds);
-		shuffle(order, res->n, k);
+		round_order(res, k, order);
 		for (size_t j = 0; j < res->n; j++) {
 			struct bench_result *r = &res->r[order[j]];
 

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Small helpers of the benchmark: clock, median, random numbers, progress. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +14,7 @@
 #include "bench.h"
 
 static bool progress_quiet;
+static int pin_cpu[2] = { -1, -1 };	/* by enum bench_role */
 
 uint64_t bench_now_ns(void)
 {
@@ -65,6 +69,29 @@ void bench_progress(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int bench_pin_enable(int vcpu_cpu, int device_cpu)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (vcpu_cpu < 0 || device_cpu < 0 || vcpu_cpu >= n || device_cpu >= n)
+		return -EINVAL;
+	pin_cpu[BENCH_ROLE_VCPU] = vcpu_cpu;
+	pin_cpu[BENCH_ROLE_DEVICE] = device_cpu;
+	bench_pin_self(BENCH_ROLE_VCPU);
+	return 0;
+}
+
+void bench_pin_self(enum bench_role role)
+{
+	cpu_set_t set;
+
+	if (pin_cpu[role] < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(pin_cpu[role], &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 void bench_machine(char *buf, size_t len)
