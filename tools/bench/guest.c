@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,54 @@ int bench_guest_roundtrips(struct bench_guest *bg, uint64_t n, uint64_t first)
 
 	__atomic_store_n(bg->answer, 0, __ATOMIC_RELEASE);
 	return guest_script_set(&bg->g, &op, 1);
+}
+
+int bench_guest_reads(struct bench_guest *bg, uint64_t n)
+{
+	struct guest_op *ops = calloc(n, sizeof(*ops));
+	int err;
+
+	if (!ops)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		ops[i] = (struct guest_op){
+			.kind = bg->bus == BENCH_PIO ? GOP_IN : GOP_READ,
+			.len = BENCH_DOORBELL_LEN,
+			.addr = bg->bus == BENCH_PIO ? BENCH_DOORBELL_PORT :
+						      BENCH_DOORBELL_MMIO,
+		};
+	err = guest_script_set(&bg->g, ops, n);
+	free(ops);
+	return err;
+}
+
+uint64_t bench_guest_wrong_reads(const struct bench_guest *bg, uint64_t n,
+				 uint64_t want)
+{
+	uint64_t wrong = 0;
+
+	for (uint64_t i = 0; i < n; i++)
+		wrong += bg->g.script->ops[i].value != want;
+	return wrong;
+}
+
+bool bench_exit_is_read(const struct bench_guest *bg, const struct kvm_run *run)
+{
+	if (bg->bus == BENCH_MMIO)
+		return run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write &&
+		       run->mmio.phys_addr == BENCH_DOORBELL_MMIO &&
+		       run->mmio.len == BENCH_DOORBELL_LEN;
+	return run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN &&
+	       run->io.port == BENCH_DOORBELL_PORT &&
+	       run->io.size == BENCH_DOORBELL_LEN && run->io.count == 1;
+}
+
+void bench_exit_read_value(struct kvm_run *run, uint64_t value)
+{
+	if (run->exit_reason == KVM_EXIT_MMIO)
+		memcpy(run->mmio.data, &value, run->mmio.len);
+	else
+		memcpy((char *)run + run->io.data_offset, &value, run->io.size);
 }
 
 bool bench_exit_is_doorbell(const struct bench_guest *bg, const struct kvm_run *run,

@@ -40,6 +40,17 @@ int bench_guest_doorbells(struct bench_guest *bg, uint64_t n);
 /* Script: n round trips, values first, first+1, ...; clears the answer. */
 int bench_guest_roundtrips(struct bench_guest *bg, uint64_t n, uint64_t first);
 
+/* Script: n reads of the doorbell register (len BENCH_DOORBELL_LEN). */
+int bench_guest_reads(struct bench_guest *bg, uint64_t n);
+/* After a read script: how many of its n reads did not return `want`. */
+uint64_t bench_guest_wrong_reads(const struct bench_guest *bg, uint64_t n,
+				 uint64_t want);
+
+/* Is this exit a read of the doorbell register? */
+bool bench_exit_is_read(const struct bench_guest *bg, const struct kvm_run *run);
+/* Complete a read exit with `value`. */
+void bench_exit_read_value(struct kvm_run *run, uint64_t value);
+
 /* Is this exit a write to the doorbell? Gives the value written. */
 bool bench_exit_is_doorbell(const struct bench_guest *bg, const struct kvm_run *run,
 			    uint64_t *value);

@@ -46,7 +46,8 @@ int path_start_device(struct path_ctx *c, int fd, enum bench_device_kind poll_ki
 {
 	int err;
 
-	c->dev.kind = c->path->roundtrip ? answer_kind : poll_kind;
+	c->dev.kind = c->path->roundtrip || c->path->reads ? answer_kind : poll_kind;
+	c->dev.process = c->path->process;
 	c->dev.fd = fd;
 	c->dev.expect = BENCH_DOORBELL_VALUE;
 	c->dev.answer = c->bg.answer;
@@ -69,7 +70,8 @@ int path_keep_fd(struct path_ctx *c, int fd)
 
 static uint64_t observed(const struct bench_path *p, struct path_ctx *c)
 {
-	return p->observed ? p->observed(c) : bench_device_observed(&c->dev);
+	return (p->observed ? p->observed(c) : bench_device_observed(&c->dev)) +
+	       c->wrong_reads;
 }
 
 /* Wait until the device has seen `target` doorbells (or SETTLE_NS passed). */
@@ -90,7 +92,8 @@ static int one_pass(const struct bench_path *p, struct path_ctx *c, uint64_t n,
 		    uint64_t first, uint64_t *exits, uint64_t *elapsed)
 {
 	int err = p->roundtrip ? bench_guest_roundtrips(&c->bg, n, first) :
-				 bench_guest_doorbells(&c->bg, n);
+		  p->reads ? bench_guest_reads(&c->bg, n) :
+			     bench_guest_doorbells(&c->bg, n);
 	uint64_t t0;
 
 	if (err)
@@ -102,6 +105,8 @@ static int one_pass(const struct bench_path *p, struct path_ctx *c, uint64_t n,
 	err = p->run(c, exits);
 	*elapsed = bench_now_ns() - t0;
 	bench_watchdog_arm(&c->bg, 0);
+	if (!err && p->reads)
+		c->wrong_reads += bench_guest_wrong_reads(&c->bg, n, BENCH_READ_VALUE);
 	return err;
 }
 

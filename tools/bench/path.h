@@ -24,6 +24,7 @@ struct path_ctx {
 	uint64_t handled;		/* doorbells an in-VMM handler served */
 	uint64_t stray;			/* exits that were not the doorbell */
 	uint64_t unclaimed;		/* doorbells iofd handed back unserved */
+	uint64_t wrong_reads;		/* reads that returned another value */
 	char *why;
 	size_t whylen;
 };
@@ -31,6 +32,8 @@ struct path_ctx {
 struct bench_path {
 	bool with_iofd;			/* adopt the guest into iofd */
 	bool roundtrip;			/* the guest waits for each answer */
+	bool reads;			/* the guest reads the register instead */
+	bool process;			/* the device is a child process */
 	size_t priv_size;
 	/* Register, open fds, start the device. 0 or -errno (+ why). */
 	int (*setup)(struct path_ctx *c);
@@ -52,7 +55,8 @@ int path_run_iofd(struct path_ctx *c, uint64_t *exits);
 /* Run with guest_run() and an exit handler (opaque = c). */
 int path_run_handler(struct path_ctx *c, guest_exit_fn fn, uint64_t *exits);
 /* Start the device the path needs on fd: a poller for doorbells, an
- * answerer for round trips (answer_kind), with c->bg's answer slot. */
+ * answerer for round trips and reads (answer_kind), with c->bg's answer
+ * slot; a thread, or a process when the path says so. */
 int path_start_device(struct path_ctx *c, int fd, enum bench_device_kind poll_kind,
 		      enum bench_device_kind answer_kind);
 /* Keep fd to be closed at teardown; returns fd (or the -errno given). */

@@ -5,7 +5,10 @@
  *   - exit + eventfd write()           (floor of a userspace ioeventfd)
  *   - exit + store + eventfd write()   (floor of a post-write ioeventfd)
  *   - exit + one write() on a socket   (floor of a posted ioregionfd write)
- *   - exit + socket round trip         (floor of a synchronous ioregionfd)
+ *   - exit + socket round trip         (floor of a synchronous ioregionfd
+ *                                        write; a read exit + the same
+ *                                        round trip for its reads)
+ * each socket floor to a device thread and to a device process;
  *   - KVM_IOEVENTFD                    (floor of an offloaded ioeventfd)
  */
 #define _GNU_SOURCE
@@ -84,26 +87,37 @@ const struct bench_path path_raw_store_eventfd = {
 
 /* ---- sockets ------------------------------------------------------------ */
 
+/* One value to the device; with `reply`, wait for its echo. */
+static int socket_exchange(struct path_ctx *c, uint64_t v, bool reply, uint64_t *back)
+{
+	struct raw_state *s = c->priv;
+
+	if (write(s->sock, &v, sizeof(v)) != sizeof(v))
+		return path_fail(c, 1, "write() on the device socket failed");
+	if (reply && (read(s->sock, back, sizeof(*back)) != sizeof(*back) || *back != v))
+		return path_fail(c, 1, "the device's reply was lost or wrong");
+	return 0;
+}
+
 static int socket_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
 {
 	struct path_ctx *c = opaque;
-	struct raw_state *s = c->priv;
 	uint64_t v, back = 0;
+	int err;
 
 	(void)g;
+	if (c->path->reads && bench_exit_is_read(&c->bg, run)) {
+		/* A read: ask the device, hand its answer to the guest. */
+		err = socket_exchange(c, BENCH_READ_VALUE, true, &back);
+		bench_exit_read_value(run, back);
+		return err;
+	}
 	if (!bench_exit_is_doorbell(&c->bg, run, &v)) {
 		c->stray++;
 		bench_exit_default(run);
 		return 0;
 	}
-	if (write(s->sock, &v, sizeof(v)) != sizeof(v))
-		return path_fail(c, 1, "write() on the device socket failed");
-	if (!c->path->arg)
-		return 0;
-	/* The synchronous shape: wait for the device's reply. */
-	if (read(s->sock, &back, sizeof(back)) != sizeof(back) || back != v)
-		return path_fail(c, 1, "the device's reply was lost or wrong");
-	return 0;
+	return socket_exchange(c, v, c->path->arg != NULL, &back);
 }
 
 static int socket_setup(struct path_ctx *c)
@@ -118,7 +132,7 @@ static int socket_setup(struct path_ctx *c)
 	path_keep_fd(c, sv[1]);
 	c->dev.peer_fd = sv[0];
 	return path_start_device(c, sv[1], echo ? DEV_ECHO_SOCKET : DEV_POLL_SOCKET,
-				 DEV_ANSWER_SOCKET);
+				 DEV_ECHO_SOCKET);
 }
 
 static int socket_run(struct path_ctx *c, uint64_t *exits)
@@ -128,15 +142,14 @@ static int socket_run(struct path_ctx *c, uint64_t *exits)
 
 static const int echo_reply = 1;
 
-const struct bench_path path_raw_socket_write = {
-	.priv_size = sizeof(struct raw_state),
-	.setup = socket_setup, .run = socket_run,
-};
+#define SOCKET_PATH(name, reply, reads_, process_)                               	const struct bench_path name = {                                         		.reads = reads_, .process = process_,                            		.priv_size = sizeof(struct raw_state),                           		.setup = socket_setup, .run = socket_run, .arg = reply,          	}
 
-const struct bench_path path_raw_socket_rt = {
-	.priv_size = sizeof(struct raw_state),
-	.setup = socket_setup, .run = socket_run, .arg = &echo_reply,
-};
+SOCKET_PATH(path_raw_socket_write, NULL, false, false);
+SOCKET_PATH(path_raw_socket_write_proc, NULL, false, true);
+SOCKET_PATH(path_raw_socket_rt, &echo_reply, false, false);
+SOCKET_PATH(path_raw_socket_rt_proc, &echo_reply, false, true);
+SOCKET_PATH(path_raw_socket_read, &echo_reply, true, false);
+SOCKET_PATH(path_raw_socket_read_proc, &echo_reply, true, true);
 
 /* ---- KVM_IOEVENTFD ------------------------------------------------------ */
 

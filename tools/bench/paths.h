@@ -14,7 +14,9 @@ extern const struct bench_path path_exit, path_exit_rt;
 /* path_raw.c: floors made with plain syscalls, no iofd in the path. */
 extern const struct bench_path path_raw_eventfd, path_raw_eventfd_rt;
 extern const struct bench_path path_raw_store_eventfd;
-extern const struct bench_path path_raw_socket_write, path_raw_socket_rt;
+extern const struct bench_path path_raw_socket_write, path_raw_socket_write_proc;
+extern const struct bench_path path_raw_socket_rt, path_raw_socket_rt_proc;
+extern const struct bench_path path_raw_socket_read, path_raw_socket_read_proc;
 extern const struct bench_path path_raw_kvm_ioeventfd, path_raw_kvm_ioeventfd_rt;
 
 /* path_hop.c: a synchronous hop through a VMM main-loop thread. */
