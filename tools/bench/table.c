@@ -93,8 +93,10 @@ void bench_print_micro(FILE *f, const struct micro_report *m)
 		"DATAMATCH, over %u eventfds; medians; loop cost subtracted.\n"
 		"  miss  = lookup + match, datamatch miss: no syscall in the loop\n"
 		"  hit   = lookup + match + the eventfd write() (a syscall)\n"
-		"  hit-w = hit minus one bare eventfd write() (%.0f ns), measured "
-		"alongside: an estimate\n"
+		"  hit-w = hit minus a bare write() to the same eventfd (median "
+		"%.0f ns), timed alongside: an estimate\n"
+		"          (callgrind's 'Ir hit' counts the hit's own instructions, "
+		"the syscall as one)\n"
 		"  scan  = linear scan of a plain array, same miss (the baseline)\n\n",
 		m->eventfds, m->efd_write_ns);
 	fprintf(f, "  %8s %9s %9s %9s %11s %8s %10s", "regs", "miss ns", "hit ns",
