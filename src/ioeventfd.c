@@ -174,10 +174,13 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct cds_lfht_iter it;
+	struct iofd_post_key key;
 	struct iofd_efd *efd;
 	uint64_t addr = args->addr;
 
 	*err = iofd_efd_check(args->fd);
+	if (!*err)
+		*err = iofd_post_key(args, &key);
 	if (*err)
 		return NULL;
 	efd = iofd_efd_find(&vm->efds, args->fd);
@@ -188,7 +191,7 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 				continue;
 			if (!wildcard && e->datamatch != args->datamatch)
 				continue;
-			if (!iofd_post_same(e, args))
+			if (!iofd_post_same(e, &key))
 				continue;
 			return e;
 		}

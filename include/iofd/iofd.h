@@ -182,7 +182,38 @@ int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
  *
  * Same rules as iofd_ioeventfd(), plus the bits of IOFD_IOEVENTFD_VALID_FLAGS:
  * NO_OFFLOAD keeps the registration in userspace; POST_WRITE (and
- * POST_MEMFD) are the post-write ioeventfd.
+ * POST_MEMFD) make it a post-write ("shadow") ioeventfd.
+ *
+ * Post-write: on a matching write, exactly len bytes of the value written
+ * are stored at post_addr, then the eventfd is signalled. The store is
+ * visible before the signal: a device that sees the eventfd counter move
+ * (read(2) on it, then an acquire fence or load) sees the value. A naturally
+ * aligned post_addr gets one atomic store of len bytes; an unaligned one is
+ * allowed and is stored byte by byte (not atomic). With several vCPUs
+ * writing, post_addr holds one of the values. DATAMATCH still applies: a
+ * write that does not match is an ordinary exit and leaves post_addr alone.
+ * Without POST_WRITE, post_addr and post_fd are ignored.
+ *
+ * Assign checks, after the kernel's checks on len, addr and flags: len 0,
+ * post_addr NULL, or [post_addr, post_addr+len) not mapped writable in this
+ * process give -EINVAL. The memory stays the caller's: unmapping it while
+ * the registration exists is a bug of the caller (as freeing a buffer that
+ * is still in use). With POST_MEMFD, post_fd is a memfd and post_addr the
+ * offset of the slot in it: post_fd not open gives -EBADF; a file that is not
+ * sealed with F_SEAL_SHRINK (so a peer could truncate it under iofd), a slot
+ * past its end, or a memfd that cannot be mapped writable (read-only fd,
+ * F_SEAL_WRITE) gives -EINVAL. iofd maps the slot itself (the caller may
+ * close post_fd afterwards) and unmaps it after deassign, once no vCPU can
+ * still be storing to it.
+ *
+ * Deassign (and iofd_ioeventfd_path()) name a post-write registration with
+ * the same POST_WRITE/POST_MEMFD bits and the same post_addr (with
+ * POST_MEMFD: the same memfd object, through any fd, and the same offset);
+ * anything else gives -ENOENT; a closed post_fd gives -EBADF.
+ *
+ * Post-write registrations are never offloaded to the kernel (no merged
+ * kernel has them): they are served by iofd on the vCPU thread, and
+ * iofd_ioeventfd_path() always says IOFD_PATH_USERSPACE for them.
  */
 int iofd_ioeventfd_ext(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 
