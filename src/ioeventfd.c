@@ -145,7 +145,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 				(unsigned long long)args->addr);
 	} else if (iofd_ranges_overlap(iofd_space_ranges_view(&vm->bus[bus]),
 				       args->addr,
-				       args->addr + iofd_exact_span(args->len)) >= 0) {
+				       iofd_exact_end(args->addr, args->len)) >= 0) {
 		err = iofd_fail(-EEXIST, "bus %d addr 0x%llx lies in an iosignalfd "
 				"group or an ioregion", bus,
 				(unsigned long long)args->addr);

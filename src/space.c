@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ioregion.h"
 #include "post.h"
 #include "tsan.h"
 
@@ -196,7 +197,7 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 			     n = cds_lfht_iter_get_node(&it)) {
 				e = caa_container_of(n, struct iofd_ioeventfd_entry, node);
 				if (e->died == IOFD_GEN_ALIVE &&
-				    a + iofd_exact_span(e->len) > start)
+				    iofd_exact_end(a, e->len) > start)
 					return true;
 			}
 		}
@@ -204,7 +205,7 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 	}
 	cds_lfht_for_each_entry(sp->exact, &it, e, node) {
 		if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
-		    e->addr + iofd_exact_span(e->len) > start)
+		    iofd_exact_end(e->addr, e->len) > start)
 			return true;
 	}
 	return false;
@@ -279,6 +280,8 @@ int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r)
 	switch (r->kind) {
 	case IOFD_KIND_GROUP:
 		return iofd_retire(vm, iofd_group_release, r->obj);
+	case IOFD_KIND_IOREGION:
+		return iofd_region_unregister(vm, r->obj);
 	default:
 		return 0;
 	}

@@ -249,6 +249,74 @@ int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 
 /**
+ * iofd_set_ioregion() - ioregionfd: serve a guest range over a pair of fds.
+ *
+ * Assign (no DEASSIGN flag): every access inside [guest_paddr,
+ * guest_paddr + memory_size) on the MMIO bus (or the PIO bus with
+ * IOFD_IOREGION_FLAG_PIO) becomes a 32-byte struct iofd_ioregionfd_cmd
+ * written to write_fd: offset relative to guest_paddr, the write's value
+ * zero-extended in data, user_data echoed. A read sets resp=1 and waits for
+ * one struct iofd_ioregionfd_resp on read_fd, whose low len bytes of data
+ * go to the guest; the reply's padding must be zero. A write waits for a
+ * reply as well, unless POSTED_WRITES (then resp=0 and nothing is read).
+ * An access that runs past the end of the region is not claimed.
+ * memory_size 0 is a doorbell: writes of any width at exactly guest_paddr,
+ * posted (POSTED_WRITES is required); read_fd is not used; for overlap it
+ * covers 8 bytes, as a len-0 ioeventfd does.
+ *
+ * The fds must be pipes, FIFOs or sockets (read_fd == write_fd, one socket
+ * for both ways, is the usual set-up). iofd keeps its own close-on-exec
+ * dups: the caller may close its fds. Regions registered with the same
+ * write_fd object share it: one command is in flight per fd, vCPUs that
+ * share an fd are served one after the other (in arrival order, posted
+ * writes included), so give each queue its own fd for parallelism. An fd
+ * belongs to one (read_fd, write_fd) pair. Data already waiting on read_fd
+ * when a pair is first registered is discarded (it can only be stale).
+ *
+ * Errors on assign: unknown flags, guest_paddr + memory_size overflowing,
+ * memory_size 0 without POSTED_WRITES, an fd that is not a pipe, FIFO or
+ * socket, or an fd already paired otherwise: -EINVAL; a write_fd (or, for
+ * memory_size > 0, read_fd) not open, or not open for that direction:
+ * -EBADF; an overlap with another region, an ioeventfd or an iosignalfd
+ * group on the same bus: -EEXIST (they refuse to overlap a region in
+ * turn); -ENOMEM.
+ *
+ * Deassign (DEASSIGN flag) names the region by bus, guest_paddr and
+ * memory_size (fds are not looked at): unknown -> -ENOENT; unknown flags
+ * -> -EINVAL. The region's fds are closed once no access uses it any more
+ * and a grace period has passed (iofd_quiesce() or iofd_vm_destroy() wait
+ * for that, unless a vCPU still holds a pending access on it: destroy the
+ * vCPU first).
+ *
+ * Accesses are served on the calling vCPU thread (never offloaded: no
+ * merged kernel has ioregionfd). Each wait is bounded by the VM's timeout
+ * (iofd_vm_options.ioregion_timeout_ms, iofd_vm_set_ioregion_timeout()).
+ * A device that closes its fd, replies short or malformed, sends data
+ * nobody asked for, or does not answer (or drain its fd) in time makes
+ * the access fail (IOFD_FAILED, struct iofd_exit with the address, the
+ * access, the negative errno and the reason: -EPIPE closed, -EPROTO short
+ * or unsolicited, -EBADMSG malformed, -ETIMEDOUT no answer) and poisons the
+ * fd pair: every later access on it fails the same way until every region
+ * using it is deassigned and registered again. There is no request id on
+ * the wire: after such a failure the device must be reset (or given new
+ * fds) before the region is registered again, or a late reply could still
+ * be waiting in the fd. On a vCPU, a signal the thread does not block, or
+ * kvm_run->immediate_exit, interrupts a wait: see iofd_dispatch_exit().
+ * No SIGPIPE ever reaches the process because of a closed device fd.
+ */
+int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
+
+/**
+ * iofd_vm_set_ioregion_timeout() - how long an ioregion access may wait.
+ * @ms: milliseconds for each wait (for the fd, for the device to take the
+ *      command, for its reply); 0 restores the default (5 s);
+ *      IOFD_TIMEOUT_FOREVER waits forever (the RFC's behaviour).
+ *
+ * Applies to accesses that start after the call. Errors: -EINVAL (NULL vm).
+ */
+int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
+
+/**
  * iofd_batch_begin() - start collecting changes to publish them at once.
  *
  * Until iofd_batch_commit(), registrations are validated and return their
@@ -273,7 +341,11 @@ int iofd_batch_commit(struct iofd_vm *vm);
  * @info: optional; filled when the status is not NOT_CLAIMED.
  *
  * Returns an enum iofd_status (>= 0), or -EINVAL for a bad bus or a len not
- * in 1..8. Lock-free; safe from any number of threads.
+ * in 1..8. Safe from any number of threads; lock-free except for an
+ * ioregion access, which waits for its fd (see iofd_set_ioregion()). With
+ * no vCPU to keep an access pending in, signals do not interrupt such a
+ * wait here (it is restarted; the timeout still bounds it), so the result
+ * is never PENDING.
  */
 int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
 		uint32_t len, bool is_write, void *data, struct iofd_exit *info);
@@ -323,8 +395,14 @@ void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * Handles KVM_EXIT_MMIO and KVM_EXIT_IO (single, non-string accesses);
  * any other exit reason is NOT_CLAIMED. Returns an enum iofd_status:
  * SERVED (resume the guest), NOT_CLAIMED (the VMM handles the exit as if
- * iofd were not there), FAILED (see @info), PENDING (interrupted: call
- * iofd_dispatch_exit() again, or iofd_vcpu_run(), before re-entering).
+ * iofd were not there), FAILED (an ioregion access failed; @info has the
+ * address, the access, the errno and the reason; the exit is not completed:
+ * the VMM decides, e.g. stops the VM or reports a bus error), PENDING (a
+ * wait for an ioregion device was interrupted by a signal or by
+ * kvm_run->immediate_exit: the command already sent is not sent again;
+ * call iofd_dispatch_exit() or iofd_vcpu_run() again, before re-entering
+ * the guest, to wait for the rest; if the region was deassigned meanwhile,
+ * that call returns NOT_CLAIMED and the exit is the VMM's).
  */
 int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 
@@ -333,8 +411,9 @@ int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
  * @info: optional, as for iofd_dispatch_exit().
  *
  * Returns IOFD_NOT_CLAIMED (kvm_run holds the exit for the VMM) or
- * IOFD_FAILED, or a negative errno of KVM_RUN (-EINTR when a signal or
- * immediate_exit interrupted it; call again to continue).
+ * IOFD_FAILED, or a negative errno of KVM_RUN: -EINTR when a signal or
+ * immediate_exit interrupted KVM_RUN or an ioregion wait (an interrupted
+ * access is finished by the next call before the guest runs again).
  */
 int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 

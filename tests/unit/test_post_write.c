@@ -49,6 +49,9 @@ static int teardown(void **state)
 	iofd_vm_destroy(f->vm);
 	close(f->efd);
 	munmap(f->page, 4096);
+	/* a joined thread may linger in /proc/self/task for a moment */
+	for (int i = 0; i < 200 && tu_threads() != f->before.threads; i++)
+		usleep(10000);
 	TU_ASSERT_NO_LEAK(f->before);
 	return 0;
 }
