@@ -66,7 +66,7 @@ bool iofd_region_tryget(struct iofd_region *r)
 void iofd_region_put(struct iofd_region *r)
 {
 	if (atomic_fetch_sub(&r->refs, 1) == 1) {
-		iofd_tsan_publish(r);	/* everything done to r, for the free */
+		iofd_tsan_retire(r);
 		urcu_memb_call_rcu(&r->rcu, region_free_rcu);
 	}
 }

@@ -124,6 +124,10 @@ static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 						  (char *)run + run->io.data_offset,
 						  info);
 		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
+		iofd_irq_ioapic_eoi(vcpu->vm, run->eoi.vector);
+		break;
 	default:
 		break;
 	}
@@ -157,8 +161,15 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 		 * runs again; it may still be pending (-EINTR again). */
 		if (!vcpu->req.region) {
 			vcpu->stats.runs++;
-			if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
-				return -errno;
+			if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+				int err = -errno;
+
+				/* An interrupted run is the VMM's own kick. */
+				if (err == -EINTR)
+					return err;
+				return iofd_fail(err, "KVM_RUN on vCPU fd %d: %s",
+						 vcpu->fd, strerror(-err));
+			}
 		}
 		status = iofd_dispatch_exit(vcpu, info);
 		if (status == IOFD_PENDING)

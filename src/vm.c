@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "irq.h"
 
 static int open_kvm(void)
 {
@@ -69,6 +70,8 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	pthread_mutex_init(&vm->lock, NULL);
 	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
 		err = iofd_space_init(&vm->bus[b]);
+	if (!err)
+		err = iofd_irq_vm_init(vm);
 	if (!err && opts->kvm_vm_fd != IOFD_KVM_NONE)
 		err = vm_attach_kvm(vm, opts->kvm_vm_fd);
 	if (err) {
@@ -85,14 +88,15 @@ static void vm_clear(struct iofd_vm *vm)
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
 		struct iofd_range_array *arr;
-		struct iofd_ioeventfd_entry *e;
+		struct iofd_ioeventfd_entry *e, *head;
 		struct cds_lfht_iter it;
 
 		if (!sp->exact)
 			continue;
-		cds_lfht_for_each_entry(sp->exact, &it, e, node)
-			if (e->died == IOFD_GEN_ALIVE)
-				iofd_space_remove_entry(vm, e);
+		cds_lfht_for_each_entry(sp->exact, &it, head, node)
+			iofd_for_each_same(e, head)
+				if (e->died == IOFD_GEN_ALIVE)
+					iofd_space_remove_entry(vm, e);
 		arr = iofd_space_ranges_writable(vm, sp);
 		while (arr && arr->n) {
 			iofd_range_retire(vm, &arr->r[arr->n - 1]);
@@ -107,15 +111,22 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	if (!vm)
 		return;
 	iofd_rcu_thread();
-	pthread_mutex_lock(&vm->lock);
+	/* Interrupts first: their kernel registrations need the VM fd. */
+	iofd_irq_vm_destroy(vm);
+	/* The batch's owner holds the lock already; anyone else waits. */
+	if (!(atomic_load(&vm->batch_active) &&
+	      pthread_equal(vm->batch_owner, pthread_self())))
+		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
+	atomic_store(&vm->batch_active, false);
 	vm_clear(vm);
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);
 	urcu_memb_barrier();
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(vm, &vm->bus[b]);
+	iofd_irq_vm_free(vm);
 	if (vm->own_kvm_fd)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->lock);
@@ -144,11 +155,19 @@ int iofd_writer_lock(struct iofd_vm *vm)
 	return 0;
 }
 
+static void vm_fit(struct iofd_vm *vm)
+{
+	for (int b = 0; b < IOFD_NR_BUSES; b++)
+		iofd_space_fit(&vm->bus[b]);
+}
+
 void iofd_writer_unlock(struct iofd_vm *vm)
 {
 	urcu_memb_read_unlock();
-	if (!vm->in_batch)
+	if (!vm->in_batch) {
+		vm_fit(vm);
 		pthread_mutex_unlock(&vm->lock);
+	}
 }
 
 IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
@@ -174,6 +193,7 @@ IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
 	urcu_memb_read_unlock();
+	vm_fit(vm);
 	vm->in_batch = false;
 	atomic_store(&vm->batch_active, false);
 	pthread_mutex_unlock(&vm->lock);
@@ -187,12 +207,14 @@ static bool kvm_cap(struct iofd_vm *vm, long cap)
 
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 {
-	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
-
 	if (!vm || !caps)
 		return iofd_fail(-EINVAL, "NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
 	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
+	caps->irqchip = iofd_irqchip_probe(vm);
+	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
+	    caps->irqchip != IOFD_IRQCHIP_KERNEL)
+		caps->flags |= IOFD_CAP_IRQFD_USERSPACE;
 	if (vm->kvm_fd < 0)
 		return 0;
 	caps->flags |= IOFD_CAP_KVM;
@@ -202,7 +224,5 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 		caps->flags |= IOFD_CAP_IRQFD;
 	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
 		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
-	if (ioctl(vm->kvm_fd, KVM_GET_IRQCHIP, &chip) == 0)
-		caps->irqchip = IOFD_IRQCHIP_KERNEL;
 	return 0;
 }
