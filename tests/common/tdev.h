@@ -85,7 +85,8 @@ static inline int tdev_read_cmd(struct tdev *d, struct iofd_ioregionfd_cmd *cmd)
 				continue;
 			return 0;
 		}
-		if (p[1].revents)
+		/* stop only once everything sent before is read */
+		if (p[1].revents && !(p[0].revents & POLLIN))
 			return 0;
 		n = read(d->fd_cmd, (char *)cmd + got, sizeof(*cmd) - got);
 		if (n <= 0)
@@ -144,8 +145,10 @@ static inline void tdev_loop(struct tdev *d)
 		tdev_send(d->fd_resp, &r, sizeof(r));
 	}
 	while (tdev_read_cmd(d, &c)) {
-		if (d->nlog < TDEV_LOG_MAX)
-			d->log[d->nlog++] = c;
+		if (d->nlog < TDEV_LOG_MAX) {
+			d->log[d->nlog] = c;
+			__atomic_store_n(&d->nlog, d->nlog + 1, __ATOMIC_RELEASE);
+		}
 		r = tdev_apply(d, &c);
 		if (first && d->mode == TDEV_CLOSE) {
 			tdev_close(d);
@@ -170,6 +173,12 @@ static inline void tdev_loop(struct tdev *d)
 	}
 	if (d->mode != TDEV_CLOSE)
 		tdev_close(d);
+}
+
+/* Commands a thread device has received so far. */
+static inline size_t tdev_count(const struct tdev *d)
+{
+	return __atomic_load_n(&d->nlog, __ATOMIC_ACQUIRE);
 }
 
 static inline void *tdev_thread_main(void *arg)
