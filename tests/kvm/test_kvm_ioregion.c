@@ -649,6 +649,134 @@ static void timeout_runs_out_while_pending(void **state)
 	assert_int_equal(info.addr, REGION + 0x68);
 }
 
+/* A vCPU destroyed with an access pending lets go of everything; the reply
+ * it still owes poisons the fd, so it can never answer someone else. */
+static void vcpu_destroyed_while_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x70, 4, 0);
+	struct iofd_exit info;
+	uint64_t v = 0;
+
+	REQUIRE_KVM(f);
+	f->dev.delay_ms = 100;
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	iofd_vcpu_destroy(f->vcpu);
+	f->vcpu = NULL;
+	assert_int_equal(iofd_access(f->vm, IOFD_BUS_MMIO, REGION + 0x70, 4, false,
+				     &v, &info), IOFD_FAILED);
+	assert_int_equal(info.err, -ECANCELED);
+	assert_non_null(strstr(info.reason, "abandoned"));
+	/* the region and its fds go with the VM (teardown counts them) */
+}
+
+struct holder {
+	struct iofd_vm *vm;
+	uint64_t addr;
+	int status;
+	struct iofd_exit info;
+	double ms;
+};
+
+static void *hold_main(void *arg)
+{
+	struct holder *h = arg;
+	uint64_t v = 0;
+	double t0 = now_ms();
+
+	h->status = iofd_access(h->vm, IOFD_BUS_MMIO, h->addr, 4, false, &v, &h->info);
+	h->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* A vCPU waiting for its turn on a busy fd can be kicked like any other
+ * wait; nothing was sent, so nothing is owed. */
+static void kick_while_waiting_for_the_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x80, 4, 0);
+	struct holder h = { .addr = REGION + 0x88 };
+	struct kick k = { pthread_self(), NULL, 50, true };
+	struct iofd_exit info;
+	struct sigaction old;
+	pthread_t ht, kt;
+	double t0;
+
+	REQUIRE_KVM(f);
+	install_usr1(&old);
+	iofd_vm_set_ioregion_timeout(f->vm, 300);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	h.vm = f->vm;
+	assert_int_equal(pthread_create(&ht, NULL, hold_main, &h), 0);
+	while (tdev_count(&f->dev) < 1)		/* the holder's command is out */
+		tdev_sleep_ms(1);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	k.run = f->g.run;
+	assert_int_equal(pthread_create(&kt, NULL, kick_main, &k), 0);
+	t0 = now_ms();
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), -EINTR);
+	assert_true(now_ms() - t0 < 250);
+	pthread_join(kt, NULL);
+	assert_int_equal(info.status, IOFD_PENDING);
+	assert_non_null(strstr(info.reason, "before the command was sent"));
+	pthread_join(ht, NULL);
+	assert_int_equal(h.status, IOFD_FAILED);
+	assert_int_equal(h.info.err, -ETIMEDOUT);
+	assert_int_equal(tdev_count(&f->dev), 1);	/* the vCPU sent nothing */
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), IOFD_FAILED);
+	assert_non_null(strstr(info.reason, "poisoned"));
+	assert_int_equal(info.addr, REGION + 0x80);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* While a vCPU holds the fd (pending, its reply owed), another access
+ * waits at most the timeout for its turn and fails without poisoning. */
+static void wait_for_the_fd_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x90, 4, 0);
+	struct holder h = { .addr = REGION + 0x98 };
+	struct iofd_exit info;
+	pthread_t ht;
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 200);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	h.vm = f->vm;
+	assert_int_equal(pthread_create(&ht, NULL, hold_main, &h), 0);
+	pthread_join(ht, NULL);
+	print_message("# waited %.0f ms for the fd: \"%s\"\n", h.ms, h.info.reason);
+	assert_int_equal(h.status, IOFD_FAILED);
+	assert_int_equal(h.info.err, -ETIMEDOUT);
+	assert_non_null(strstr(h.info.reason, "no turn on the fd"));
+	assert_true(h.ms >= 195 && h.ms < 1000);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	/* the vCPU's own deadline has passed too: it fails now, and poisons */
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_FAILED);
+	assert_int_equal(info.err, -ETIMEDOUT);
+	assert_non_null(strstr(info.reason, "no reply"));
+	pthread_create(&ht, NULL, hold_main, &h);
+	pthread_join(ht, NULL);
+	assert_non_null(strstr(h.info.reason, "poisoned"));
+}
+
 /* ---- one fd, a guest vCPU and two more threads ---- */
 
 struct sharer {
@@ -738,6 +866,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unblocked_signal_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(deassigned_while_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(timeout_runs_out_while_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(vcpu_destroyed_while_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(kick_while_waiting_for_the_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_for_the_fd_is_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(guest_and_two_threads_share_one_fd, setup, teardown),
 	};
 
