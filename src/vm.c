@@ -107,9 +107,13 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	if (!vm)
 		return;
 	iofd_rcu_thread();
-	pthread_mutex_lock(&vm->lock);
+	/* A batch this thread left open already holds the lock. */
+	if (!(atomic_load(&vm->batch_active) &&
+	      pthread_equal(vm->batch_owner, pthread_self())))
+		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
+	atomic_store(&vm->batch_active, false);
 	vm_clear(vm);
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);

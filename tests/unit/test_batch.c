@@ -197,6 +197,24 @@ static void batch_that_undoes_itself(void **state)
 	TU_ASSERT_NO_LEAK(start);
 }
 
+/* Destroying a VM with an open batch releases everything it held. */
+static void destroy_with_open_batch(void **state)
+{
+	struct fixture *f = *state;
+	struct tu_resources start = tu_snapshot();
+	struct iofd_vm *vm;
+	struct kvm_ioeventfd a = { .addr = 0x6000, .len = 4, .fd = f->efd[0] };
+
+	assert_int_equal(iofd_vm_create(NULL, &vm), 0);
+	assert_int_equal(iofd_ioeventfd(vm, &a), 0);
+	assert_int_equal(iofd_batch_begin(vm), 0);
+	a.addr = 0x6004;
+	a.fd = f->efd[1];
+	assert_int_equal(iofd_ioeventfd(vm, &a), 0);
+	iofd_vm_destroy(vm);
+	TU_ASSERT_NO_LEAK(start);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(group_and_ioeventfd_trade_places, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(batch_that_undoes_itself, setup, teardown),
+		cmocka_unit_test_setup_teardown(destroy_with_open_batch, setup, teardown),
 	};
 
 	tu_warm_up();
