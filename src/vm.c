@@ -102,14 +102,26 @@ static void vm_clear(struct iofd_vm *vm)
 	iofd_publish_now(vm);
 }
 
+/*
+ * Does the calling thread hold an open batch (and so the writer lock)?
+ * Other threads read this without the lock, hence the atomics: only the
+ * owner ever stores its own id, so a match cannot be stale.
+ */
+static bool batch_is_mine(struct iofd_vm *vm)
+{
+	return atomic_load(&vm->batch_active) &&
+	       pthread_equal(atomic_load_explicit(&vm->batch_owner,
+						  memory_order_relaxed),
+			     pthread_self());
+}
+
 IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 {
 	if (!vm)
 		return;
 	iofd_rcu_thread();
 	/* A batch this thread left open already holds the lock. */
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
@@ -141,8 +153,7 @@ IOFD_EXPORT void iofd_quiesce(struct iofd_vm *vm)
 int iofd_writer_lock(struct iofd_vm *vm)
 {
 	iofd_rcu_thread();
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	return 0;
@@ -159,21 +170,19 @@ IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 {
 	if (!vm)
 		return iofd_fail(-EINVAL, "NULL vm");
-	if (atomic_load(&vm->batch_active) &&
-	    pthread_equal(vm->batch_owner, pthread_self()))
+	if (batch_is_mine(vm))
 		return iofd_fail(-EBUSY, "a batch is already open");
 	iofd_rcu_thread();
 	pthread_mutex_lock(&vm->lock);
 	vm->in_batch = true;
-	vm->batch_owner = pthread_self();
+	atomic_store_explicit(&vm->batch_owner, pthread_self(), memory_order_relaxed);
 	atomic_store(&vm->batch_active, true);
 	return 0;
 }
 
 IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 {
-	if (!vm || !atomic_load(&vm->batch_active) ||
-	    !pthread_equal(vm->batch_owner, pthread_self()))
+	if (!vm || !batch_is_mine(vm))
 		return iofd_fail(-EINVAL, "no batch open on this thread");
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
