@@ -4,6 +4,7 @@
 #define IOFD_POST_H
 
 #include "internal.h"
+#include "tsan.h"
 
 /* The mapping of a POST_MEMFD registration. */
 struct iofd_post_map {
@@ -40,7 +41,13 @@ static inline void iofd_post_store(void *dst, const void *src, uint32_t len)
 		}
 	}
 	__builtin_memcpy(dst, &v, len);
+#ifdef IOFD_TSAN
+	/* TSan has no fences; the eventfd write that follows is a release it
+	 * understands (it tracks eventfds as synchronisation objects). */
+	__asm__ __volatile__("" ::: "memory");
+#else
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+#endif
 }
 
 #endif /* IOFD_POST_H */

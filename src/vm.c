@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "tsan.h"
 
 static int open_kvm(void)
 {
@@ -130,6 +131,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);
 	urcu_memb_barrier();
+	iofd_tsan_grace(vm);	/* no reader can hold the tables any more */
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(vm, &vm->bus[b]);
 	if (vm->own_kvm_fd)
