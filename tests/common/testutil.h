@@ -88,9 +88,26 @@ static inline struct tu_resources tu_snapshot(void)
 	return r;
 }
 
+/*
+ * A thread that was joined stays listed in /proc/self/task until the kernel
+ * has reaped it, a moment after pthread_join() returns (liburcu joins its
+ * hash-table resize worker when the last table goes). Give the count up to
+ * two seconds to settle; a thread that really stays is still reported.
+ */
+static inline struct tu_resources tu_settled_snapshot(struct tu_resources want)
+{
+	struct tu_resources now = tu_snapshot();
+
+	for (int i = 0; i < 200 && now.threads > want.threads; i++) {
+		usleep(10000);
+		now = tu_snapshot();
+	}
+	return now;
+}
+
 #define TU_ASSERT_NO_LEAK(before)                              \
 	do {                                                   \
-		struct tu_resources now_ = tu_snapshot();      \
+		struct tu_resources now_ = tu_settled_snapshot(before); \
 		assert_int_equal(now_.fds, (before).fds);      \
 		assert_int_equal(now_.threads, (before).threads); \
 	} while (0)
