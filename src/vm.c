@@ -86,14 +86,15 @@ static void vm_clear(struct iofd_vm *vm)
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
 		struct iofd_range_array *arr;
-		struct iofd_ioeventfd_entry *e;
+		struct iofd_ioeventfd_entry *e, *head;
 		struct cds_lfht_iter it;
 
 		if (!sp->exact)
 			continue;
-		cds_lfht_for_each_entry(sp->exact, &it, e, node)
-			if (e->died == IOFD_GEN_ALIVE)
-				iofd_space_remove_entry(vm, e);
+		cds_lfht_for_each_entry(sp->exact, &it, head, node)
+			iofd_for_each_same(e, head)
+				if (e->died == IOFD_GEN_ALIVE)
+					iofd_space_remove_entry(vm, e);
 		arr = iofd_space_ranges_writable(vm, sp);
 		while (arr && arr->n) {
 			iofd_range_retire(vm, &arr->r[arr->n - 1]);
@@ -121,7 +122,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	if (!vm)
 		return;
 	iofd_rcu_thread();
-	/* A batch this thread left open already holds the lock. */
+	/* The batch's owner holds the lock already; anyone else waits. */
 	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
@@ -161,11 +162,19 @@ int iofd_writer_lock(struct iofd_vm *vm)
 	return 0;
 }
 
+static void vm_fit(struct iofd_vm *vm)
+{
+	for (int b = 0; b < IOFD_NR_BUSES; b++)
+		iofd_space_fit(&vm->bus[b]);
+}
+
 void iofd_writer_unlock(struct iofd_vm *vm)
 {
 	urcu_memb_read_unlock();
-	if (!vm->in_batch)
+	if (!vm->in_batch) {
+		vm_fit(vm);
 		pthread_mutex_unlock(&vm->lock);
+	}
 }
 
 IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
@@ -189,6 +198,7 @@ IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
 	urcu_memb_read_unlock();
+	vm_fit(vm);
 	vm->in_batch = false;
 	atomic_store(&vm->batch_active, false);
 	pthread_mutex_unlock(&vm->lock);
