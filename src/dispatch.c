@@ -83,6 +83,8 @@ IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr
 		status = IOFD_SERVED;
 	else
 		status = range_access(sp, bus, addr, len, is_write, data, info);
+	/* Covers every read of the section, links followed included. */
+	iofd_tsan_read_done(sp);
 	urcu_memb_read_unlock();
 	return status;
 }

@@ -87,14 +87,15 @@ void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 	e->born = iofd_next_gen(vm);
 	e->died = IOFD_GEN_ALIVE;
 	cds_lfht_node_init(&e->node);
-	iofd_tsan_publish(e);
 	if (head) {
 		/* Behind the head: readers see it once the generation allows. */
 		e->same = head->same;
+		iofd_tsan_publish(e);
 		rcu_set_pointer(&head->same, e);
 		return;
 	}
 	e->same = NULL;
+	iofd_tsan_publish(e);
 	cds_lfht_add(sp->exact, iofd_addr_hash(e->addr), &e->node);
 	sp->count++;
 }

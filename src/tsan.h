@@ -40,7 +40,9 @@ extern char iofd_tsan_grace_anchor;
 #define iofd_tsan_publish(obj) __tsan_release((void *)(obj))
 /* Reader: obj was found through an RCU-protected pointer. */
 #define iofd_tsan_read(obj) __tsan_acquire((void *)(obj))
-/* Reader: done with obj (before rcu_read_unlock). */
+/* Reader: done with obj; and once more just before rcu_read_unlock, so
+ * that the last reads of the section (a link followed after the last
+ * object) are covered as well. */
 #define iofd_tsan_read_done(obj)                            \
 	do {                                                \
 		(void)(obj);                                \
