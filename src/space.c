@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ioregion.h"
 #include "post.h"
 #include "tsan.h"
 
@@ -34,8 +35,13 @@ int iofd_match_addr(struct cds_lfht_node *node, const void *key)
 {
 	const struct iofd_ioeventfd_entry *e =
 		caa_container_of(node, struct iofd_ioeventfd_entry, node);
+	bool same;
 
-	return e->addr == *(const uint64_t *)key;
+	/* Called by rculfhash lookups, readers' included. */
+	iofd_tsan_read(e);
+	same = e->addr == *(const uint64_t *)key;
+	iofd_tsan_read_done(e);
+	return same;
 }
 
 int iofd_space_init(struct iofd_space *sp)
@@ -82,14 +88,15 @@ void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 	e->born = iofd_next_gen(vm);
 	e->died = IOFD_GEN_ALIVE;
 	cds_lfht_node_init(&e->node);
-	iofd_tsan_publish(e);
 	if (head) {
 		/* Behind the head: readers see it once the generation allows. */
 		e->same = head->same;
+		iofd_tsan_publish(e);
 		rcu_set_pointer(&head->same, e);
 		return;
 	}
 	e->same = NULL;
+	iofd_tsan_publish(e);
 	cds_lfht_add(sp->exact, iofd_addr_hash(e->addr), &e->node);
 	sp->count++;
 }
@@ -245,14 +252,14 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 		for (uint64_t a = lo; a < end; a++)
 			iofd_for_each_same(e, iofd_space_head(sp, a))
 				if (e->died == IOFD_GEN_ALIVE &&
-				    a + iofd_exact_span(e->len) > start)
+				    iofd_exact_end(a, e->len) > start)
 					return true;
 		return false;
 	}
 	cds_lfht_for_each_entry(sp->exact, &it, head, node) {
 		iofd_for_each_same(e, head)
 			if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
-			    e->addr + iofd_exact_span(e->len) > start)
+			    iofd_exact_end(e->addr, e->len) > start)
 				return true;
 	}
 	return false;
@@ -296,8 +303,10 @@ void iofd_publish_now(struct iofd_vm *vm)
 		iofd_tsan_publish(sp->pending);
 		rcu_set_pointer(&sp->ranges, sp->pending);
 		sp->pending = NULL;
-		if (old)
+		if (old) {
+			iofd_tsan_retire(old);
 			urcu_memb_call_rcu(&old->rcu, ranges_free_rcu);
+		}
 	}
 	atomic_store_explicit(&vm->gen, iofd_next_gen(vm), memory_order_release);
 
@@ -305,6 +314,7 @@ void iofd_publish_now(struct iofd_vm *vm)
 		next = e->retire_next;
 		space_unlink_entry(&vm->bus[e->bus], e);
 		iofd_ioeventfd_entry_release(vm, e);
+		iofd_tsan_retire(e);
 		urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 	}
 	vm->retired_entries = NULL;
@@ -327,6 +337,8 @@ int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r)
 	switch (r->kind) {
 	case IOFD_KIND_GROUP:
 		return iofd_retire(vm, iofd_group_release, r->obj);
+	case IOFD_KIND_IOREGION:
+		return iofd_region_unregister(vm, r->obj);
 	default:
 		return 0;
 	}

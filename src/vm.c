@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "irq.h"
+#include "tsan.h"
 
 static int open_kvm(void)
 {
@@ -106,6 +107,19 @@ static void vm_clear(struct iofd_vm *vm)
 	iofd_publish_now(vm);
 }
 
+/*
+ * Does the calling thread hold an open batch (and so the writer lock)?
+ * Other threads read this without the lock, hence the atomics: only the
+ * owner ever stores its own id, so a match cannot be stale.
+ */
+static bool batch_is_mine(struct iofd_vm *vm)
+{
+	return atomic_load(&vm->batch_active) &&
+	       pthread_equal(atomic_load_explicit(&vm->batch_owner,
+						  memory_order_relaxed),
+			     pthread_self());
+}
+
 IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 {
 	if (!vm)
@@ -114,8 +128,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	/* Interrupts first: their kernel registrations need the VM fd. */
 	iofd_irq_vm_destroy(vm);
 	/* The batch's owner holds the lock already; anyone else waits. */
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
@@ -124,6 +137,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);
 	urcu_memb_barrier();
+	iofd_tsan_grace(vm);	/* no reader can hold the tables any more */
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(vm, &vm->bus[b]);
 	iofd_irq_vm_free(vm);
@@ -148,8 +162,7 @@ IOFD_EXPORT void iofd_quiesce(struct iofd_vm *vm)
 int iofd_writer_lock(struct iofd_vm *vm)
 {
 	iofd_rcu_thread();
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	return 0;
@@ -174,21 +187,19 @@ IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 {
 	if (!vm)
 		return iofd_fail(-EINVAL, "NULL vm");
-	if (atomic_load(&vm->batch_active) &&
-	    pthread_equal(vm->batch_owner, pthread_self()))
+	if (batch_is_mine(vm))
 		return iofd_fail(-EBUSY, "a batch is already open");
 	iofd_rcu_thread();
 	pthread_mutex_lock(&vm->lock);
 	vm->in_batch = true;
-	vm->batch_owner = pthread_self();
+	atomic_store_explicit(&vm->batch_owner, pthread_self(), memory_order_relaxed);
 	atomic_store(&vm->batch_active, true);
 	return 0;
 }
 
 IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 {
-	if (!vm || !atomic_load(&vm->batch_active) ||
-	    !pthread_equal(vm->batch_owner, pthread_self()))
+	if (!vm || !batch_is_mine(vm))
 		return iofd_fail(-EINVAL, "no batch open on this thread");
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
@@ -210,7 +221,7 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 	if (!vm || !caps)
 		return iofd_fail(-EINVAL, "NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
-	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD;
+	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
 	caps->irqchip = iofd_irqchip_probe(vm);
 	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
 	    caps->irqchip != IOFD_IRQCHIP_KERNEL)
