@@ -82,6 +82,7 @@ void bench_rows_exit(void);
 void bench_rows_raw(void);
 void bench_rows_hop(void);
 void bench_rows_iofd(void);
+void bench_rows_ioregion(void);
 void bench_rows_roundtrip(void);
 void bench_rows_irqfd(void);
 

@@ -29,6 +29,11 @@ extern const struct bench_path path_iofd_user_run, path_iofd_user_run_rt;
 extern const struct bench_path path_iofd_group;
 extern const struct bench_path path_iofd_post_addr, path_iofd_post_memfd;
 
+/* path_ioregion.c: ioregionfd to a device thread or process. */
+extern const struct bench_path path_ioregion_posted, path_ioregion_posted_proc;
+extern const struct bench_path path_ioregion_write, path_ioregion_write_proc;
+extern const struct bench_path path_ioregion_read, path_ioregion_read_proc;
+
 /* path_irqfd.c: irqfd -> guest acknowledge -> resamplefd round trips. The
  * row's param points to one of these shapes. */
 enum irq_shape {

@@ -17,6 +17,7 @@ static void (*const families[])(void) = {
 	bench_rows_raw,
 	bench_rows_hop,
 	bench_rows_iofd,
+	bench_rows_ioregion,
 	bench_rows_roundtrip,
 	bench_rows_irqfd,
 	NULL,
