@@ -161,9 +161,9 @@ struct micro_report {
 };
 
 /* Run the micro-benchmark; 0 or -errno (with report->note). */
-int bench_micro(struct micro_report *report, bool quiet);
+int bench_micro(struct micro_report *report);
 /* Re-execute under callgrind for instruction counts; fills ir_*. */
-int bench_callgrind(struct micro_report *report, const char *self, bool quiet);
+int bench_callgrind(struct micro_report *report, const char *self);
 /* The small loop callgrind runs: `--callgrind-child MODE NREG CALLS`. */
 int bench_callgrind_child(const char *mode, unsigned long nreg, unsigned long calls);
 

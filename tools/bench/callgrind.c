@@ -100,9 +100,8 @@ static double run_child(const char *self, const char *mode, unsigned long nreg)
 	return total / (double)CG_CALLS;
 }
 
-int bench_callgrind(struct micro_report *rep, const char *self, bool quiet)
+int bench_callgrind(struct micro_report *rep, const char *self)
 {
-	(void)quiet;
 	if (system("valgrind --version >/dev/null 2>&1") != 0) {
 		snprintf(rep->note, sizeof(rep->note),
 			 "--callgrind: valgrind is not installed");

@@ -185,7 +185,7 @@ static int write_outputs(const struct cli *c, const struct bench_results *res,
 }
 
 /* Callgrind re-executes this program: it needs the real path to it. */
-static int run_callgrind(struct micro_report *micro, bool quiet)
+static int run_callgrind(struct micro_report *micro)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -196,7 +196,30 @@ static int run_callgrind(struct micro_report *micro, bool quiet)
 		return 1;
 	}
 	self[n] = '\0';
-	return bench_callgrind(micro, self, quiet) != 0;
+	return bench_callgrind(micro, self) != 0;
+}
+
+/* The guest rows and their table; 1 if a row failed. */
+static int run_rows(const struct cli *c, struct bench_results *res)
+{
+	int err = bench_run_rows(&c->run, res);
+
+	if (err == -ENOENT)
+		fprintf(stderr, "iofd-bench: no row matches --rows %s\n", c->run.rows);
+	else
+		bench_print_table(stdout, res);
+	return err || results_failed(res);
+}
+
+/* The micro-benchmark (and callgrind) and its table; 1 on failure. */
+static int run_micro(const struct cli *c, struct micro_report *micro)
+{
+	int rc = bench_micro(micro) != 0;
+
+	if (c->callgrind && micro->n)
+		rc |= run_callgrind(micro);
+	bench_print_micro(stdout, micro);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -229,21 +252,10 @@ int main(int argc, char **argv)
 	bench_machine(machine, sizeof(machine));
 	printf("iofd-bench on %s\n", machine);
 	fflush(stdout);
-	if (c.rows) {
-		int err = bench_run_rows(&c.run, &res);
-
-		if (err == -ENOENT)
-			fprintf(stderr, "iofd-bench: no row matches --rows %s\n", c.run.rows);
-		else
-			bench_print_table(stdout, &res);
-		rc |= err || results_failed(&res);
-	}
-	if (c.micro) {
-		rc |= bench_micro(&micro, c.run.quiet) != 0;
-		if (c.callgrind && micro.n)
-			rc |= run_callgrind(&micro, c.run.quiet);
-		bench_print_micro(stdout, &micro);
-	}
+	if (c.rows)
+		rc |= run_rows(&c, &res);
+	if (c.micro)
+		rc |= run_micro(&c, &micro);
 	rc |= write_outputs(&c, &res, &micro);
 	return rc ? 1 : 0;
 }

@@ -349,11 +349,10 @@ static double micro_median_write(const struct micro_report *rep)
 	return bench_median(v, rep->n);
 }
 
-int bench_micro(struct micro_report *rep, bool quiet)
+int bench_micro(struct micro_report *rep)
 {
 	int efds[MICRO_EVENTFDS], err = 0;
 
-	(void)quiet;
 	memset(rep, 0, sizeof(*rep));
 	rep->eventfds = MICRO_EVENTFDS;
 	err = micro_eventfds_open(efds, MICRO_EVENTFDS);
