@@ -12,8 +12,10 @@
  *   - every fd iofd creates or keeps is close-on-exec;
  *   - iofd starts no thread of its own; liburcu, which iofd uses for its
  *     lock-free readers, runs one call_rcu worker thread per process that
- *     frees retired memory and closes retired fds after a grace period.
- *     Threads that call iofd are registered with liburcu automatically.
+ *     frees retired memory and closes retired fds after a grace period,
+ *     and, while any iofd VM exists, the worker thread its hash tables are
+ *     created with. Threads that call iofd are registered with liburcu
+ *     automatically (and unregistered when they exit).
  */
 #ifndef IOFD_IOFD_H
 #define IOFD_IOFD_H
