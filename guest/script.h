@@ -6,6 +6,18 @@
  * executes the ops of the script at GUEST_SCRIPT_GPA one after the other,
  * then executes HLT (KVM_EXIT_HLT without an in-kernel irqchip) and, when
  * resumed, starts over from op 0 of the (possibly rewritten) script.
+ *
+ * With an in-kernel irqchip KVM handles HLT itself (the vCPU would sleep in
+ * the kernel), so the host sets GUEST_CFG_DONE_PORT in the guest_config at
+ * GUEST_CONFIG_GPA and the runner signals END with a 1-byte `out` to
+ * GUEST_DONE_PORT instead of HLT; GOP_HLT becomes a 1-byte `out` to
+ * GUEST_HLT_PORT. Both are ordinary KVM_EXIT_IO exits (value 0).
+ *
+ * Accesses: every MMIO/RAM access is one `mov` of exactly len bytes, every
+ * PIO access one `in`/`out` of exactly len bytes. x86 has no 8-byte port
+ * I/O, so PIO ops with len 8 are invalid (the host's guest_script_set()
+ * rejects them; the runner skips any op whose kind or len it does not
+ * know).
  */
 #ifndef IOFD_GUEST_SCRIPT_H
 #define IOFD_GUEST_SCRIPT_H
@@ -21,6 +33,11 @@
 #define GUEST_DATA_GPA		0x800000ull	/* free guest RAM for tests */
 #define GUEST_RAM_SIZE		(16ull << 20)	/* RAM at GPA 0 */
 #define GUEST_MMIO_BASE		0xd0000000ull	/* unbacked: MMIO exits */
+#define GUEST_CONFIG_GPA	0x7000ull	/* struct guest_config */
+
+/* Ports the runner uses in GUEST_CFG_DONE_PORT mode (1-byte out, value 0). */
+#define GUEST_DONE_PORT		0xfff0u		/* END reached */
+#define GUEST_HLT_PORT		0xfff1u		/* GOP_HLT reached */
 
 enum guest_op_kind {
 	GOP_END = 0,		/* stop: HLT, then restart at op 0 */
@@ -31,7 +48,11 @@ enum guest_op_kind {
 	GOP_HLT = 5,		/* HLT once, then continue with the next op */
 	/* Write `value` count times, then spin until the u64 at `arg` (guest RAM)
 	 * equals `value` (the device's answer): one round trip per iteration;
-	 * value increments each iteration. */
+	 * value increments each iteration. The answer is compared with the
+	 * value as written (its low len bytes, zero-extended). When the op
+	 * ends, the runner stores the next value (value + count) back into the
+	 * op's `value`, so a restarted script never takes a stale answer for a
+	 * new one. */
 	GOP_WRITE_WAIT = 6,
 	GOP_OUT_WAIT = 7,	/* same with PIO */
 	GOP_WRITE_MEM = 8,	/* plain RAM store (len bytes) at addr, count times */
@@ -51,6 +72,13 @@ struct guest_script {
 	uint32_t done;		/* the runner adds 1 each time it reaches END */
 	uint64_t reserved;
 	struct guest_op ops[];
+};
+
+/* Runner configuration, written by the host before the first run. */
+#define GUEST_CFG_DONE_PORT	(1ull << 0)	/* END/HLT via out, not HLT */
+
+struct guest_config {
+	uint64_t flags;		/* GUEST_CFG_* */
 };
 
 #define GUEST_SCRIPT_MAX_OPS \

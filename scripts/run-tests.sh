@@ -1,12 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Run every test of a Meson build dir and print one closing line:
-#   N passed, N failed, N skipped
-# counting the individual TAP test cases of each test program.
+# Run the tests of a Meson build dir (extra arguments go to `meson test`)
+# and print one closing line: N passed, N failed, N skipped — counting the
+# individual TAP test cases of each test program.
 BUILD=${1:-build}
 shift
+LOG="$BUILD/meson-logs/testlog.json"
+rm -f "$LOG"
 meson test -C "$BUILD" --print-errorlogs "$@"
 rc=$?
-python3 "$(dirname "$0")/count-tests.py" "$BUILD/meson-logs/testlog.json"
+if [ ! -f "$LOG" ]; then
+	echo "meson test wrote no log (exit $rc)"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+python3 "$(dirname "$0")/count-tests.py" "$LOG"
 crc=$?
 [ $rc -eq 0 ] && [ $crc -eq 0 ]

@@ -13,16 +13,10 @@
 static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
 			uint32_t len, const void *data)
 {
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
+	struct iofd_ioeventfd_entry *e;
 	uint64_t val = iofd_load_le(data, len);
 
-	cds_lfht_lookup(sp->exact, iofd_addr_hash(addr), iofd_match_addr, &addr, &it);
-	for (n = cds_lfht_iter_get_node(&it); n;
-	     cds_lfht_next_duplicate(sp->exact, iofd_match_addr, &addr, &it),
-	     n = cds_lfht_iter_get_node(&it)) {
-		struct iofd_ioeventfd_entry *e =
-			caa_container_of(n, struct iofd_ioeventfd_entry, node);
+	iofd_for_each_same(e, iofd_space_head(sp, addr)) {
 		bool hit;
 
 		iofd_tsan_read(e);

@@ -64,23 +64,30 @@ enum iofd_kind {
 
 #define IOFD_GEN_ALIVE UINT64_MAX
 
-/* An exact-address registration: a kernel-style (or post-write) ioeventfd. */
+/*
+ * An exact-address registration: a kernel-style (or post-write) ioeventfd.
+ * The first 64 bytes hold everything a lookup that does not fire reads;
+ * entries are allocated cache-line aligned.
+ */
 struct iofd_ioeventfd_entry {
 	struct cds_lfht_node node;	/* keyed by addr */
 	uint64_t addr;
 	uint64_t datamatch;
 	uint32_t len;
-	uint32_t flags;			/* IOFD_IOEVENTFD_FLAG_* as given */
 	bool wildcard;
 	bool offloaded;			/* also registered with KVM_IOEVENTFD */
 	uint8_t bus;
-	struct iofd_efd *efd;
-	void *post_ptr;			/* where POST_WRITE stores (mapped) */
-	struct iofd_post_map *post_map;	/* POST_MEMFD mapping, or NULL */
 	uint64_t born, died;		/* publication generations */
+	/* Next entry at the same bus + addr (RCU). Only the first entry of an
+	 * address is linked in the hash table. */
+	struct iofd_ioeventfd_entry *same;
+	struct iofd_efd *efd;		/* -- second cache line -- */
+	void *post_ptr;			/* where POST_WRITE stores (mapped) */
+	uint32_t flags;			/* IOFD_IOEVENTFD_FLAG_* as given */
+	struct iofd_post_map *post_map;	/* POST_MEMFD mapping, or NULL */
 	struct iofd_ioeventfd_entry *retire_next;
 	struct rcu_head rcu;
-};
+} __attribute__((aligned(64)));
 
 /* One element of the range array: [start, end) on a bus. */
 struct iofd_range {
@@ -96,8 +103,12 @@ struct iofd_range_array {
 	struct iofd_range r[];
 };
 
+#define IOFD_MIN_BUCKETS 1024ul
+
 struct iofd_space {
 	struct cds_lfht *exact;			/* ioeventfd entries */
+	unsigned long count;			/* addresses linked in `exact` */
+	unsigned long buckets;			/* its size, as last fitted */
 	struct iofd_range_array *ranges;	/* RCU-published */
 	struct iofd_range_array *pending;	/* writer's unpublished copy */
 };
@@ -131,6 +142,7 @@ unsigned long iofd_addr_hash(uint64_t addr);
 int iofd_match_addr(struct cds_lfht_node *node, const void *key);
 
 int iofd_space_init(struct iofd_space *sp);
+void iofd_space_fit(struct iofd_space *sp);
 void iofd_space_fini(struct iofd_vm *vm, struct iofd_space *sp);
 
 /* Generation a writer's change will be published under. */
@@ -145,6 +157,22 @@ static inline bool iofd_entry_visible(const struct iofd_ioeventfd_entry *e,
 {
 	return e->born <= g && g < __atomic_load_n(&e->died, __ATOMIC_ACQUIRE);
 }
+
+/* First entry at addr (RCU read-side section held), or NULL. */
+static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp,
+							   uint64_t addr)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	cds_lfht_lookup(sp->exact, iofd_addr_hash(addr), iofd_match_addr, &addr, &it);
+	n = cds_lfht_iter_get_node(&it);
+	return n ? caa_container_of(n, struct iofd_ioeventfd_entry, node) : NULL;
+}
+
+/* Walk every entry at one address, starting from its head. */
+#define iofd_for_each_same(e, head) \
+	for ((e) = (head); (e); (e) = rcu_dereference((e)->same))
 
 /* Writer side (vm->lock held). */
 void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e);

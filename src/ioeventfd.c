@@ -23,14 +23,8 @@ static bool entries_collide(const struct iofd_ioeventfd_entry *a,
 }
 
 /* Iterate the live exact entries at (sp, addr); body sees `e`. */
-#define for_each_live_entry(sp, addr, it, e)                                    \
-	for (cds_lfht_lookup((sp)->exact, iofd_addr_hash(addr), iofd_match_addr, \
-			     &(addr), &(it));                                    \
-	     ((e) = cds_lfht_iter_get_node(&(it)) ?                              \
-			    caa_container_of(cds_lfht_iter_get_node(&(it)),      \
-					     struct iofd_ioeventfd_entry, node) : \
-			    NULL) != NULL;                                       \
-	     cds_lfht_next_duplicate((sp)->exact, iofd_match_addr, &(addr), &(it))) \
+#define for_each_live_entry(sp, addr, e)                    \
+	iofd_for_each_same(e, iofd_space_head(sp, addr))     \
 		if ((e)->died == IOFD_GEN_ALIVE)
 
 static bool collides(struct iofd_vm *vm, enum iofd_bus bus,
@@ -38,10 +32,8 @@ static bool collides(struct iofd_vm *vm, enum iofd_bus bus,
 {
 	struct iofd_space *sp = &vm->bus[bus];
 	struct iofd_ioeventfd_entry *e;
-	struct cds_lfht_iter it;
-	uint64_t addr = args->addr;
 
-	for_each_live_entry(sp, addr, it, e)
+	for_each_live_entry(sp, args->addr, e)
 		if (entries_collide(e, args->len, wildcard, args->datamatch))
 			return true;
 	return false;
@@ -125,7 +117,9 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	struct iofd_ioeventfd_entry *e;
 	int err;
 
-	e = calloc(1, sizeof(*e));
+	e = aligned_alloc(64, sizeof(*e));
+	if (e)
+		memset(e, 0, sizeof(*e));
 	if (!e)
 		return iofd_fail(-ENOMEM, "out of memory for an ioeventfd");
 	err = iofd_efd_get(&vm->efds, args->fd, &e->efd);
@@ -173,16 +167,14 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
-	struct cds_lfht_iter it;
 	struct iofd_efd *efd;
-	uint64_t addr = args->addr;
 
 	*err = iofd_efd_check(args->fd);
 	if (*err)
 		return NULL;
 	efd = iofd_efd_find(&vm->efds, args->fd);
 	if (efd) {
-		for_each_live_entry(&vm->bus[bus], addr, it, e) {
+		for_each_live_entry(&vm->bus[bus], args->addr, e) {
 			if (e->efd != efd || e->len != args->len ||
 			    e->wildcard != wildcard)
 				continue;

@@ -41,8 +41,11 @@ int iofd_match_addr(struct cds_lfht_node *node, const void *key)
 int iofd_space_init(struct iofd_space *sp)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->exact = cds_lfht_new_flavor(1024, 1024, 0,
-					CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+	/* Sized by iofd_space_fit(), on the writer's thread, rather than by
+	 * liburcu's lazy auto-resize: its resize worker lags behind bulk loads
+	 * and leaves long chains on the lookup path for seconds. */
+	sp->buckets = IOFD_MIN_BUCKETS;
+	sp->exact = cds_lfht_new_flavor(sp->buckets, IOFD_MIN_BUCKETS, 0, 0,
 					&urcu_memb_flavor, NULL);
 	if (!sp->exact)
 		return iofd_fail(-ENOMEM, "cannot create an address hash table");
@@ -74,11 +77,62 @@ void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 {
 	struct iofd_space *sp = &vm->bus[e->bus];
 
+	struct iofd_ioeventfd_entry *head = iofd_space_head(sp, e->addr);
+
 	e->born = iofd_next_gen(vm);
 	e->died = IOFD_GEN_ALIVE;
 	cds_lfht_node_init(&e->node);
 	iofd_tsan_publish(e);
+	if (head) {
+		/* Behind the head: readers see it once the generation allows. */
+		e->same = head->same;
+		rcu_set_pointer(&head->same, e);
+		return;
+	}
+	e->same = NULL;
 	cds_lfht_add(sp->exact, iofd_addr_hash(e->addr), &e->node);
+	sp->count++;
+}
+
+/* Take e out of its address's chain (writer, at publication). */
+static void space_unlink_entry(struct iofd_space *sp, struct iofd_ioeventfd_entry *e)
+{
+	struct iofd_ioeventfd_entry *p = iofd_space_head(sp, e->addr);
+	struct cds_lfht_iter it;
+
+	if (p != e) {
+		while (p->same != e)
+			p = p->same;
+		rcu_set_pointer(&p->same, e->same);
+		return;
+	}
+	cds_lfht_lookup(sp->exact, iofd_addr_hash(e->addr), iofd_match_addr,
+			&e->addr, &it);
+	if (e->same) {
+		/* The next entry at the address becomes the head. */
+		cds_lfht_node_init(&e->same->node);
+		cds_lfht_replace(sp->exact, &it, iofd_addr_hash(e->addr),
+				 iofd_match_addr, &e->addr, &e->same->node);
+	} else {
+		cds_lfht_del(sp->exact, &e->node);
+		sp->count--;
+	}
+}
+
+/* Grow (or shrink) a bus's hash table to about one entry per bucket.
+ * Called by a writer outside any RCU read-side section. */
+void iofd_space_fit(struct iofd_space *sp)
+{
+	unsigned long want = sp->buckets;
+
+	while (sp->count > want)
+		want <<= 1;
+	while (want > IOFD_MIN_BUCKETS && sp->count < want / 8)
+		want >>= 1;
+	if (want == sp->buckets)
+		return;
+	cds_lfht_resize(sp->exact, want);
+	sp->buckets = want;
 }
 
 void iofd_space_remove_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
@@ -181,31 +235,25 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 			      uint64_t start, uint64_t end)
 {
 	struct cds_lfht_iter it;
-	struct iofd_ioeventfd_entry *e;
+	struct iofd_ioeventfd_entry *e, *head;
 	uint64_t lo = start >= 7 ? start - 7 : 0;
 
 	(void)vm;
 	/* An exact entry covers at most 8 bytes: probe [start-7, end) when that
 	 * is cheaper than walking the whole table. */
 	if (end - lo <= 4096) {
-		for (uint64_t a = lo; a < end; a++) {
-			cds_lfht_lookup(sp->exact, iofd_addr_hash(a), iofd_match_addr,
-					&a, &it);
-			for (struct cds_lfht_node *n = cds_lfht_iter_get_node(&it); n;
-			     cds_lfht_next_duplicate(sp->exact, iofd_match_addr, &a, &it),
-			     n = cds_lfht_iter_get_node(&it)) {
-				e = caa_container_of(n, struct iofd_ioeventfd_entry, node);
+		for (uint64_t a = lo; a < end; a++)
+			iofd_for_each_same(e, iofd_space_head(sp, a))
 				if (e->died == IOFD_GEN_ALIVE &&
 				    a + iofd_exact_span(e->len) > start)
 					return true;
-			}
-		}
 		return false;
 	}
-	cds_lfht_for_each_entry(sp->exact, &it, e, node) {
-		if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
-		    e->addr + iofd_exact_span(e->len) > start)
-			return true;
+	cds_lfht_for_each_entry(sp->exact, &it, head, node) {
+		iofd_for_each_same(e, head)
+			if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
+			    e->addr + iofd_exact_span(e->len) > start)
+				return true;
 	}
 	return false;
 }
@@ -255,7 +303,7 @@ void iofd_publish_now(struct iofd_vm *vm)
 
 	for (e = vm->retired_entries; e; e = next) {
 		next = e->retire_next;
-		cds_lfht_del(vm->bus[e->bus].exact, &e->node);
+		space_unlink_entry(&vm->bus[e->bus], e);
 		iofd_ioeventfd_entry_release(vm, e);
 		urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 	}

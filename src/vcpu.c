@@ -140,8 +140,15 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 		return iofd_fail(-EINVAL, "NULL vCPU");
 	for (;;) {
 		vcpu->stats.runs++;
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0)
-			return -errno;
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			int err = -errno;
+
+			/* An interrupted run is the VMM's own kick, not a failure. */
+			if (err == -EINTR)
+				return err;
+			return iofd_fail(err, "KVM_RUN on vCPU fd %d: %s", vcpu->fd,
+					 strerror(-err));
+		}
 		status = iofd_dispatch_exit(vcpu, info);
 		if (status != IOFD_SERVED)
 			return status;

@@ -85,14 +85,15 @@ static void vm_clear(struct iofd_vm *vm)
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
 		struct iofd_range_array *arr;
-		struct iofd_ioeventfd_entry *e;
+		struct iofd_ioeventfd_entry *e, *head;
 		struct cds_lfht_iter it;
 
 		if (!sp->exact)
 			continue;
-		cds_lfht_for_each_entry(sp->exact, &it, e, node)
-			if (e->died == IOFD_GEN_ALIVE)
-				iofd_space_remove_entry(vm, e);
+		cds_lfht_for_each_entry(sp->exact, &it, head, node)
+			iofd_for_each_same(e, head)
+				if (e->died == IOFD_GEN_ALIVE)
+					iofd_space_remove_entry(vm, e);
 		arr = iofd_space_ranges_writable(vm, sp);
 		while (arr && arr->n) {
 			iofd_range_retire(vm, &arr->r[arr->n - 1]);
@@ -107,9 +108,13 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	if (!vm)
 		return;
 	iofd_rcu_thread();
-	pthread_mutex_lock(&vm->lock);
+	/* The batch's owner holds the lock already; anyone else waits. */
+	if (!(atomic_load(&vm->batch_active) &&
+	      pthread_equal(vm->batch_owner, pthread_self())))
+		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
+	atomic_store(&vm->batch_active, false);
 	vm_clear(vm);
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);
@@ -144,11 +149,19 @@ int iofd_writer_lock(struct iofd_vm *vm)
 	return 0;
 }
 
+static void vm_fit(struct iofd_vm *vm)
+{
+	for (int b = 0; b < IOFD_NR_BUSES; b++)
+		iofd_space_fit(&vm->bus[b]);
+}
+
 void iofd_writer_unlock(struct iofd_vm *vm)
 {
 	urcu_memb_read_unlock();
-	if (!vm->in_batch)
+	if (!vm->in_batch) {
+		vm_fit(vm);
 		pthread_mutex_unlock(&vm->lock);
+	}
 }
 
 IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
@@ -174,6 +187,7 @@ IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
 	urcu_memb_read_unlock();
+	vm_fit(vm);
 	vm->in_batch = false;
 	atomic_store(&vm->batch_active, false);
 	pthread_mutex_unlock(&vm->lock);

@@ -303,7 +303,8 @@ int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
  *
  * Returns IOFD_NOT_CLAIMED (kvm_run holds the exit for the VMM) or
  * IOFD_FAILED, or a negative errno of KVM_RUN (-EINTR when a signal or
- * immediate_exit interrupted it; call again to continue).
+ * immediate_exit interrupted it; call again to continue). Every errno but
+ * -EINTR comes with a reason (iofd_last_error()).
  */
 int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 

@@ -198,6 +198,42 @@ static void batch_publishes_at_commit(void **state)
 	assert_int_equal(mmio_write(f, 0x6000, 4, 1), IOFD_SERVED);
 }
 
+static void entries_sharing_an_address_unlink_in_any_order(void **state)
+{
+	struct fixture *f = *state;
+	const uint32_t DM = KVM_IOEVENTFD_FLAG_DATAMATCH;
+	struct kvm_ioeventfd d = { .addr = 0x7000, .len = 4,
+				   .flags = DM | KVM_IOEVENTFD_FLAG_DEASSIGN };
+
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(assign(f, 0x7000, 4, f->efd[i], DM, i), 0);
+	/* the first registered (the hash table's head), then a middle one */
+	d.fd = f->efd[0];
+	d.datamatch = 0;
+	assert_int_equal(iofd_ioeventfd(f->vm, &d), 0);
+	d.fd = f->efd[2];
+	d.datamatch = 2;
+	assert_int_equal(iofd_ioeventfd(f->vm, &d), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(mmio_write(f, 0x7000, 4, i),
+				 i == 1 || i == 3 ? IOFD_SERVED : IOFD_NOT_CLAIMED);
+	assert_int_equal(tu_efd_count(f->efd[1]), 1);
+	assert_int_equal(tu_efd_count(f->efd[3]), 1);
+	assert_int_equal(assign(f, 0x7000, 4, f->efd[0], DM, 0), 0);
+	assert_int_equal(mmio_write(f, 0x7000, 4, 0), IOFD_SERVED);
+	assert_int_equal(tu_efd_count(f->efd[0]), 1);
+}
+
+static void destroy_inside_a_batch_does_not_deadlock(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(iofd_batch_begin(f->vm), 0);
+	assert_int_equal(assign(f, 0x8000, 4, f->efd[0], 0, 0), 0);
+	iofd_vm_destroy(f->vm);
+	assert_int_equal(iofd_vm_create(NULL, &f->vm), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -208,6 +244,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(identity_is_the_eventfd_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(one_dup_per_eventfd_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(batch_publishes_at_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(entries_sharing_an_address_unlink_in_any_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(destroy_inside_a_batch_does_not_deadlock, setup, teardown),
 	};
 
 	tu_warm_up();

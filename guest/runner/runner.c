@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The guest runner: a freestanding 64-bit loop that executes the script at
+ * GUEST_SCRIPT_GPA (see script.h), one op after the other, forever.
+ *
+ * Every device access is a single instruction of exactly the op's width,
+ * written as inline assembly so the compiler can neither split, merge nor
+ * widen it. No interrupts or exceptions are ever expected.
+ */
+#include <stdint.h>
+
+#include "script.h"
+
+#define SCRIPT ((volatile struct guest_script *)GUEST_SCRIPT_GPA)
+#define CONFIG ((volatile struct guest_config *)GUEST_CONFIG_GPA)
+
+void runner_main(void) __attribute__((noreturn));
+
+/* ---- single-width accesses ---------------------------------------------- */
+
+static void mem_write(uint64_t addr, uint32_t len, uint64_t v)
+{
+	switch (len) {
+	case 1: __asm__ volatile("movb %b0, (%1)" : : "q"(v), "r"(addr) : "memory"); break;
+	case 2: __asm__ volatile("movw %w0, (%1)" : : "r"(v), "r"(addr) : "memory"); break;
+	case 4: __asm__ volatile("movl %k0, (%1)" : : "r"(v), "r"(addr) : "memory"); break;
+	case 8: __asm__ volatile("movq %0, (%1)" : : "r"(v), "r"(addr) : "memory"); break;
+	}
+}
+
+static uint64_t mem_read(uint64_t addr, uint32_t len)
+{
+	uint64_t v = 0;
+
+	switch (len) {
+	case 1: __asm__ volatile("movzbl (%1), %k0" : "=r"(v) : "r"(addr) : "memory"); break;
+	case 2: __asm__ volatile("movzwl (%1), %k0" : "=r"(v) : "r"(addr) : "memory"); break;
+	case 4: __asm__ volatile("movl (%1), %k0" : "=r"(v) : "r"(addr) : "memory"); break;
+	case 8: __asm__ volatile("movq (%1), %0" : "=r"(v) : "r"(addr) : "memory"); break;
+	}
+	return v;
+}
+
+static void pio_write(uint16_t port, uint32_t len, uint64_t v)
+{
+	switch (len) {
+	case 1: __asm__ volatile("outb %b0, %w1" : : "a"(v), "Nd"(port) : "memory"); break;
+	case 2: __asm__ volatile("outw %w0, %w1" : : "a"(v), "Nd"(port) : "memory"); break;
+	case 4: __asm__ volatile("outl %k0, %w1" : : "a"(v), "Nd"(port) : "memory"); break;
+	}
+}
+
+static uint64_t pio_read(uint16_t port, uint32_t len)
+{
+	uint64_t v = 0;
+
+	switch (len) {
+	case 1: __asm__ volatile("inb %w1, %b0" : "+a"(v) : "Nd"(port) : "memory"); break;
+	case 2: __asm__ volatile("inw %w1, %w0" : "+a"(v) : "Nd"(port) : "memory"); break;
+	case 4: __asm__ volatile("inl %w1, %k0" : "+a"(v) : "Nd"(port) : "memory"); break;
+	}
+	return v;
+}
+
+static void halt(void)
+{
+	__asm__ volatile("hlt" : : : "memory");
+}
+
+/* HLT, or (in-kernel irqchip) an exit on the given port. */
+static void stop(uint16_t port)
+{
+	if (CONFIG->flags & GUEST_CFG_DONE_PORT)
+		pio_write(port, 1, 0);
+	else
+		halt();
+}
+
+/* ---- ops ---------------------------------------------------------------- */
+
+static int len_ok(uint32_t len, int pio)
+{
+	return len == 1 || len == 2 || len == 4 || (len == 8 && !pio);
+}
+
+static uint64_t width_mask(uint32_t len)
+{
+	return len >= 8 ? ~0ull : (1ull << (len * 8)) - 1;
+}
+
+/* Write v, then spin until the answer at `answer` equals what was written. */
+static void write_wait(volatile struct guest_op *op, int pio)
+{
+	volatile uint64_t *answer = (volatile uint64_t *)op->arg;
+	uint64_t n = op->count ? op->count : 1;
+	uint64_t v = op->value;
+	uint32_t len = op->len;
+	uint64_t addr = op->addr;
+
+	for (uint64_t i = 0; i < n; i++, v++) {
+		if (pio)
+			pio_write((uint16_t)addr, len, v);
+		else
+			mem_write(addr, len, v);
+		while (*answer != (v & width_mask(len)))
+			__asm__ volatile("pause" : : : "memory");
+	}
+	op->value = v;
+}
+
+static void repeat_write(volatile struct guest_op *op, int pio)
+{
+	uint64_t n = op->count ? op->count : 1;
+	uint64_t v = op->value, addr = op->addr;
+	uint32_t len = op->len;
+
+	for (uint64_t i = 0; i < n; i++) {
+		if (pio)
+			pio_write((uint16_t)addr, len, v);
+		else
+			mem_write(addr, len, v);
+	}
+}
+
+/* Execute one op; returns 0 at END, 1 to go on. */
+static int run_op(volatile struct guest_op *op)
+{
+	uint32_t kind = op->kind, len = op->len;
+
+	if (kind == GOP_END)
+		return 0;
+	if (kind == GOP_HLT) {
+		stop(GUEST_HLT_PORT);
+		return 1;
+	}
+	if (!len_ok(len, kind == GOP_OUT || kind == GOP_IN || kind == GOP_OUT_WAIT))
+		return 1;
+	switch (kind) {
+	case GOP_WRITE:
+	case GOP_WRITE_MEM:
+		repeat_write(op, 0);
+		break;
+	case GOP_OUT:
+		repeat_write(op, 1);
+		break;
+	case GOP_READ:
+		op->value = mem_read(op->addr, len);
+		break;
+	case GOP_IN:
+		op->value = pio_read((uint16_t)op->addr, len);
+		break;
+	case GOP_WRITE_WAIT:
+		write_wait(op, 0);
+		break;
+	case GOP_OUT_WAIT:
+		write_wait(op, 1);
+		break;
+	default:
+		break;
+	}
+	return 1;
+}
+
+void runner_main(void)
+{
+	volatile struct guest_script *s = SCRIPT;
+
+	for (;;) {
+		uint64_t n = s->nops;
+
+		if (n > GUEST_SCRIPT_MAX_OPS)
+			n = GUEST_SCRIPT_MAX_OPS;
+		for (uint64_t i = 0; i < n; i++)
+			if (!run_op(&s->ops[i]))
+				break;
+		s->done = s->done + 1;
+		stop(GUEST_DONE_PORT);
+	}
+}
