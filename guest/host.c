@@ -286,9 +286,15 @@ void guest_vm_destroy(struct guest_vm *g)
 
 /* ---- scripts ----------------------------------------------------------- */
 
+static bool op_is_pic(uint32_t kind)
+{
+	return kind == GOP_PIC_POLL_ACK || kind == GOP_PIC_POLL;
+}
+
 static bool op_is_pio(uint32_t kind)
 {
-	return kind == GOP_OUT || kind == GOP_IN || kind == GOP_OUT_WAIT;
+	return kind == GOP_OUT || kind == GOP_IN || kind == GOP_OUT_WAIT ||
+	       op_is_pic(kind);
 }
 
 static int check_op(const struct guest_op *op, size_t i)
@@ -296,8 +302,14 @@ static int check_op(const struct guest_op *op, size_t i)
 	bool len_ok = op->len == 1 || op->len == 2 || op->len == 4 ||
 		      (op->len == 8 && !op_is_pio(op->kind));
 
-	if (op->kind > GOP_WRITE_MEM)
+	if (op->kind > GOP_PIC_POLL)
 		return fail(-EINVAL, "op %zu: unknown kind %u", i, op->kind);
+	if (op_is_pic(op->kind) && op->len != 1)
+		return fail(-EINVAL, "op %zu: PIC polls are 1-byte (len %u)", i, op->len);
+	if (op->kind == GOP_PIC_POLL_ACK && op->arg &&
+	    (op->arg > GUEST_RAM_SIZE - 16 || (op->arg & 7)))
+		return fail(-EINVAL, "op %zu: result GPA 0x%llx is not two aligned "
+			    "u64s in guest RAM", i, (unsigned long long)op->arg);
 	if (op->kind == GOP_END || op->kind == GOP_HLT)
 		return 0;
 	if (!len_ok)

@@ -162,6 +162,7 @@ void iofd_efd_put(struct iofd_efd_registry *reg, struct iofd_efd *efd)
 	tdelete(efd, &reg->root, efd_compare);
 	reg->count--;
 	/* Readers may still hold efd: close the dup after a grace period. */
+	iofd_tsan_retire(efd);
 	urcu_memb_call_rcu(&efd->rcu, efd_release_rcu);
 }
 

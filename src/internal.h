@@ -135,6 +135,7 @@ struct iofd_vm {
 	struct iofd_ioeventfd_entry *retired_entries; /* unlink at publish */
 	struct iofd_retired *retired;	/* release at publish */
 	int kvm_run_size;
+	struct iofd_irq *irq;		/* interrupts (irq.h) */
 };
 
 /* Hash of an address for the exact tables, and the key match. */
@@ -210,6 +211,19 @@ static inline uint64_t iofd_exact_span(uint32_t len)
 {
 	return len ? len : 8;
 }
+
+/* ---- interrupts (the rest is in irq.h) ---- */
+
+/* Set up and tear down a VM's interrupt state (iofd_vm_create/destroy). */
+int iofd_irq_vm_init(struct iofd_vm *vm);
+/* Deassign every irqfd, orphan every INTx helper (kernel fd still open). */
+void iofd_irq_vm_destroy(struct iofd_vm *vm);
+/* Free what is left, after the final grace period. */
+void iofd_irq_vm_free(struct iofd_vm *vm);
+/* The kernel's irqchip for this VM, as KVM_IRQFD sees it. */
+enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm);
+/* A KVM_EXIT_IOAPIC_EOI for vector: acknowledge the GSIs it names. */
+void iofd_irq_ioapic_eoi(struct iofd_vm *vm, uint8_t vector);
 
 /* ---- ioeventfd.c ---- */
 

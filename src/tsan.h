@@ -28,11 +28,14 @@ void __tsan_release(void *addr);
 #define iofd_tsan_read_done(obj) __tsan_release((void *)(obj))
 /* Reclaimer: a grace period has passed; obj is about to be freed. */
 #define iofd_tsan_grace(obj) __tsan_acquire((void *)(obj))
+/* Writer: done with obj, which goes to call_rcu() (pairs with grace). */
+#define iofd_tsan_retire(obj) __tsan_release((void *)(obj))
 #else
 #define iofd_tsan_publish(obj) ((void)(obj))
 #define iofd_tsan_read(obj) ((void)(obj))
 #define iofd_tsan_read_done(obj) ((void)(obj))
 #define iofd_tsan_grace(obj) ((void)(obj))
+#define iofd_tsan_retire(obj) ((void)(obj))
 #endif
 
 #endif /* IOFD_TSAN_H */

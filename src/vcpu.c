@@ -123,6 +123,10 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 					     run->io.direction == KVM_EXIT_IO_OUT,
 					     (char *)run + run->io.data_offset, info);
 		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
+		iofd_irq_ioapic_eoi(vcpu->vm, run->eoi.vector);
+		break;
 	default:
 		break;
 	}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "irq.h"
 
 static int open_kvm(void)
 {
@@ -69,6 +70,8 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	pthread_mutex_init(&vm->lock, NULL);
 	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
 		err = iofd_space_init(&vm->bus[b]);
+	if (!err)
+		err = iofd_irq_vm_init(vm);
 	if (!err && opts->kvm_vm_fd != IOFD_KVM_NONE)
 		err = vm_attach_kvm(vm, opts->kvm_vm_fd);
 	if (err) {
@@ -108,6 +111,8 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	if (!vm)
 		return;
 	iofd_rcu_thread();
+	/* Interrupts first: their kernel registrations need the VM fd. */
+	iofd_irq_vm_destroy(vm);
 	/* The batch's owner holds the lock already; anyone else waits. */
 	if (!(atomic_load(&vm->batch_active) &&
 	      pthread_equal(vm->batch_owner, pthread_self())))
@@ -121,6 +126,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	urcu_memb_barrier();
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(vm, &vm->bus[b]);
+	iofd_irq_vm_free(vm);
 	if (vm->own_kvm_fd)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->lock);
@@ -201,12 +207,14 @@ static bool kvm_cap(struct iofd_vm *vm, long cap)
 
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 {
-	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
-
 	if (!vm || !caps)
 		return iofd_fail(-EINVAL, "NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
 	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD;
+	caps->irqchip = iofd_irqchip_probe(vm);
+	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
+	    caps->irqchip != IOFD_IRQCHIP_KERNEL)
+		caps->flags |= IOFD_CAP_IRQFD_USERSPACE;
 	if (vm->kvm_fd < 0)
 		return 0;
 	caps->flags |= IOFD_CAP_KVM;
@@ -216,7 +224,5 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 		caps->flags |= IOFD_CAP_IRQFD;
 	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
 		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
-	if (ioctl(vm->kvm_fd, KVM_GET_IRQCHIP, &chip) == 0)
-		caps->irqchip = IOFD_IRQCHIP_KERNEL;
 	return 0;
 }

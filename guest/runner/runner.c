@@ -122,6 +122,52 @@ static void repeat_write(volatile struct guest_op *op, int pio)
 	}
 }
 
+/* ---- 8259 PIC, polled ---------------------------------------------------- */
+
+#define PIC_OCW3_POLL	0x0c
+#define PIC_OCW2_EOI	0x20
+#define PIC_POLL_IRQ	0x80	/* answer bit: an interrupt was pending */
+
+/* Poll: the read that follows OCW3 P=1 acknowledges the interrupt. */
+static uint8_t pic_poll(uint16_t port)
+{
+	pio_write(port, 1, PIC_OCW3_POLL);
+	return (uint8_t)pio_read(port, 1);
+}
+
+static void pic_poll_once(volatile struct guest_op *op)
+{
+	uint16_t port = (uint16_t)op->addr;
+	uint8_t answer = pic_poll(port);
+
+	if (answer & PIC_POLL_IRQ)
+		pio_write(port, 1, PIC_OCW2_EOI);
+	op->value = answer;
+}
+
+static void pic_poll_ack(volatile struct guest_op *op)
+{
+	volatile uint64_t *out = (volatile uint64_t *)op->arg;
+	uint64_t n = op->count ? op->count : 1, limit = op->value, done;
+	uint16_t port = (uint16_t)op->addr;
+
+	for (done = 0; done < n; done++) {
+		uint64_t polls = 0;
+		uint8_t answer;
+
+		while (!((answer = pic_poll(port)) & PIC_POLL_IRQ))
+			if (limit && ++polls >= limit)
+				goto out;
+		pio_write(port, 1, PIC_OCW2_EOI);
+		if (out) {
+			out[1] = answer;
+			out[0] = out[0] + 1;
+		}
+	}
+out:
+	op->value = done;
+}
+
 /* Execute one op; returns 0 at END, 1 to go on. */
 static int run_op(volatile struct guest_op *op)
 {
@@ -131,6 +177,15 @@ static int run_op(volatile struct guest_op *op)
 		return 0;
 	if (kind == GOP_HLT) {
 		stop(GUEST_HLT_PORT);
+		return 1;
+	}
+	if (kind == GOP_PIC_POLL_ACK || kind == GOP_PIC_POLL) {
+		if (len != 1)
+			return 1;
+		if (kind == GOP_PIC_POLL_ACK)
+			pic_poll_ack(op);
+		else
+			pic_poll_once(op);
 		return 1;
 	}
 	if (!len_ok(len, kind == GOP_OUT || kind == GOP_IN || kind == GOP_OUT_WAIT))

@@ -140,6 +140,8 @@ void iofd_quiesce(struct iofd_vm *vm);
 #define IOFD_CAP_POST_WRITE		(1u << 4) /* userspace; never offloaded */
 #define IOFD_CAP_IOREGIONFD		(1u << 5) /* userspace; never offloaded */
 #define IOFD_CAP_IOSIGNALFD		(1u << 6) /* group mode; userspace */
+/* iofd serves irqfds the kernel cannot (a controller is set, see below) */
+#define IOFD_CAP_IRQFD_USERSPACE	(1u << 7)
 
 enum iofd_irqchip {
 	IOFD_IRQCHIP_NONE = 0,	/* no in-kernel controller (or no KVM) */
@@ -154,6 +156,14 @@ struct iofd_caps {
 
 /**
  * iofd_query_caps() - what this host and this VM offer.
+ *
+ * The irqchip kind is asked of the kernel on each call, not remembered from
+ * creation, so it follows a KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP the
+ * VMM issues itself after iofd adopted its VM: iofd calls KVM_IRQFD with an
+ * invalid fd, once plain and once with RESAMPLE. The kernel refuses an irqfd
+ * its irqchip cannot serve with -EINVAL before it looks at the fd, and
+ * otherwise fails on the fd with -EBADF, so the probe changes nothing and
+ * tells none, split and full apart exactly as KVM_IRQFD will treat them.
  * Errors: -EINVAL for NULL arguments.
  */
 int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
@@ -290,7 +300,10 @@ void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * @info: optional; receives the details unless the status is SERVED.
  *
  * Handles KVM_EXIT_MMIO and KVM_EXIT_IO (single, non-string accesses);
- * any other exit reason is NOT_CLAIMED. Returns an enum iofd_status:
+ * any other exit reason is NOT_CLAIMED. A KVM_EXIT_IOAPIC_EOI (split
+ * irqchip) is acted on first when the controller has eoi_gsis (see struct
+ * iofd_irq_controller): the GSIs it names are acknowledged with
+ * iofd_irq_eoi(); the exit is still NOT_CLAIMED, for the VMM's IOAPIC. Returns an enum iofd_status:
  * SERVED (resume the guest), NOT_CLAIMED (the VMM handles the exit as if
  * iofd were not there), FAILED (see @info), PENDING (interrupted: call
  * iofd_dispatch_exit() again, or iofd_vcpu_run(), before re-entering).
@@ -307,6 +320,198 @@ int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
  * -EINTR comes with a reason (iofd_last_error()).
  */
 int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
+
+/* ---- interrupts: irqfd, userspace controllers, INTx ----------------------- */
+
+/**
+ * iofd_irqfd() - KVM_IRQFD, with the kernel's struct, semantics and errors.
+ *
+ * Assign (no DEASSIGN flag): a write to the eventfd @args->fd injects GSI
+ * @args->gsi. With KVM_IRQFD_FLAG_RESAMPLE the line is level-triggered: it
+ * stays asserted until the guest acknowledges it, then it is de-asserted and
+ * the eventfd @args->resamplefd is signalled (every resamplefd of the GSI
+ * fires; the device re-asserts if it still needs service).
+ *
+ * Checked in the kernel's order: a flag other than DEASSIGN and RESAMPLE
+ * gives -EINVAL; so does an irqfd nobody can serve (no in-kernel irqchip,
+ * or RESAMPLE with a split one, and no controller set, see below), before
+ * any fd is looked at; then -EBADF for an fd that is not open or -EINVAL
+ * for one that is not an eventfd, first @args->fd, then (RESAMPLE)
+ * @args->resamplefd; then -EBUSY when the eventfd already backs an irqfd,
+ * in this VM or any other of this process (the kernel also refuses eventfds
+ * bound in other processes). The GSI is not range-checked (the kernel
+ * accepts any). -ENOMEM on allocation failure; any other errno of
+ * KVM_IRQFD is passed on.
+ *
+ * Deassign (KVM_IRQFD_FLAG_DEASSIGN): checks only @args->fd (-EBADF or
+ * -EINVAL), removes the irqfd of that eventfd object on that GSI and returns
+ * 0, also when there was none. A removed resample irqfd that was the GSI's
+ * last one de-asserts the line.
+ *
+ * Where it runs: with a full in-kernel irqchip, or a plain irqfd on a split
+ * one, the irqfd is registered with KVM_IRQFD. With no in-kernel irqchip
+ * (or no KVM), or RESAMPLE on a split irqchip, iofd serves it itself when a
+ * controller is set (iofd_irq_set_controller()): it then returns 0 where the
+ * kernel says -EINVAL. Such irqfds are delivered by iofd_irq_process()
+ * (a write made before the assign included, as the kernel injects it at
+ * assign). IOFD_VM_NO_OFFLOAD does not apply: only the kernel can drive its
+ * own irqchip.
+ *
+ * iofd keeps a close-on-exec dup of the eventfd (and of the resamplefd when
+ * it serves the resampling), so the caller may close its fds at any time.
+ * Unlike the kernel, which drops an irqfd when the last fd of its eventfd
+ * is closed, an irqfd made through iofd lives until it is deassigned or the
+ * VM is destroyed.
+ */
+int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args);
+
+/**
+ * struct iofd_irq_controller - the VMM's userspace interrupt controller.
+ * @set_level: required. Drive iofd's input for @gsi to @level (0 or 1). It
+ *	reports the level of iofd's own sources on that GSI (the OR of its
+ *	irqfds and INTx helpers); a VMM whose own devices share the line ORs
+ *	them in. Plain irqfds pulse it (1, then back to the resample level).
+ *	Called from whichever thread made the change (iofd_irq_process(), an
+ *	INTx assert, an EOI), one call at a time per GSI; it must not call
+ *	back into iofd.
+ * @eoi_gsis: optional, for a split irqchip. Given the vector of a
+ *	KVM_EXIT_IOAPIC_EOI, store in @gsis (room for @max) the GSIs whose
+ *	level-triggered IOAPIC entries use @vector and are being acknowledged,
+ *	and return how many there are. iofd_dispatch_exit() then calls
+ *	iofd_irq_eoi() for each before it hands the exit to the VMM (whose
+ *	IOAPIC model still clears Remote IRR): the lines are already
+ *	de-asserted when the IOAPIC looks at them again. Must not call back
+ *	into iofd.
+ */
+struct iofd_irq_controller {
+	void (*set_level)(void *opaque, uint32_t gsi, int level);
+	size_t (*eoi_gsis)(void *opaque, uint8_t vector, uint32_t *gsis,
+			   size_t max);
+};
+
+/**
+ * iofd_irq_set_controller() - let iofd serve irqfds for a userspace controller.
+ * @ctl: copied; NULL removes the controller.
+ * @opaque: passed to every callback.
+ *
+ * Needed with no in-kernel irqchip (every irqfd) or a split one (RESAMPLE
+ * irqfds); with a full in-kernel irqchip the kernel serves everything and
+ * the controller is never called. Errors: -EINVAL (NULL vm, or @ctl without
+ * set_level), -EBUSY while irqfds served by iofd exist.
+ */
+int iofd_irq_set_controller(struct iofd_vm *vm,
+			    const struct iofd_irq_controller *ctl, void *opaque);
+
+/**
+ * iofd_irq_eoi() - the guest acknowledged (EOI) GSI @gsi of the userspace
+ * controller.
+ *
+ * For the resample irqfds iofd serves on @gsi: de-asserts the line (a
+ * set_level(@gsi, 0) call if it was asserted), then signals every
+ * resamplefd, as the kernel's resampler does. INTx helpers on the GSI see
+ * the acknowledgement too (and filter it, see iofd_intx_create()). A GSI
+ * without resample irqfds is ignored. Lock-free lookup; callable from any
+ * thread, vCPU threads included. Returns 0, or -EINVAL for a NULL vm.
+ */
+int iofd_irq_eoi(struct iofd_vm *vm, uint32_t gsi);
+
+/**
+ * iofd_irq_fd() - the fd that becomes readable when iofd_irq_process() has
+ * work: a trigger eventfd of an irqfd iofd serves was written, or (with an
+ * in-kernel irqchip) an INTx helper's interrupt was acknowledged.
+ *
+ * An epoll fd owned by iofd (close-on-exec; do not close it); the VMM puts
+ * it in its own poll loop. iofd starts no thread to watch it. Returns the
+ * fd, or -EINVAL (NULL vm) or an errno of epoll_create1().
+ */
+int iofd_irq_fd(struct iofd_vm *vm);
+
+/**
+ * iofd_irq_process() - deliver what iofd_irq_fd() signalled, without blocking.
+ *
+ * Reads each ready trigger eventfd and asserts (resample) or pulses (plain)
+ * its GSI through the controller; handles acknowledged INTx interrupts.
+ * Safe from any thread, also concurrently with registrations. Returns the
+ * number of events handled (0 if none), or -EINVAL for a NULL vm.
+ */
+int iofd_irq_process(struct iofd_vm *vm);
+
+struct iofd_intx;
+
+/**
+ * iofd_intx_create() - a level-triggered INTx source on @gsi for a device
+ * emulator.
+ * @out: receives the helper, owned by the caller (iofd_intx_destroy()).
+ *
+ * The helper makes its own trigger and resample eventfds and registers a
+ * RESAMPLE irqfd on @gsi (in the kernel with a full in-kernel irqchip, else
+ * served by iofd, which then needs a controller). The device drives it
+ * with iofd_intx_assert() and iofd_intx_deassert() and learns of the
+ * guest's acknowledgements from iofd_intx_eoi_fd():
+ *   - an acknowledgement counts only if it came after this source asserted
+ *     the line: acknowledgements of interrupts other sources raised on a
+ *     shared GSI (another device, another helper) are filtered out and
+ *     never wake this device, although the kernel signals every resamplefd
+ *     of the GSI;
+ *   - while the source is still asserted at the acknowledgement, it is
+ *     asserted again at once (the guest sees a new interrupt);
+ *   - a de-assert takes effect at the next acknowledgement, not before:
+ *     the kernel's resample line cannot be lowered earlier, and iofd keeps
+ *     the same rule when it serves the line itself.
+ * With an in-kernel irqchip, acknowledgements reach the helper through
+ * iofd_irq_process() (the VMM's loop must run it when iofd_irq_fd() is
+ * readable); with a userspace controller, directly from iofd_irq_eoi().
+ * With the kernel's asynchronous injection an acknowledgement of another
+ * source's interrupt that lands in the few microseconds between an assert
+ * and the kernel raising the line is taken for this source's.
+ *
+ * The helper, its irqfd (deassign it with iofd_irqfd() and
+ * iofd_intx_trigger_fd()) and the GSI's resampler (shared with other
+ * sources, gone with the GSI's last resample irqfd) can be released in any
+ * order, or all at once by iofd_vm_destroy(); the helper then answers
+ * -ENOTCONN (irqfd gone) or -ENODEV (VM gone) and must still be destroyed.
+ * Errors: -EINVAL (NULL arguments), anything iofd_irqfd() returns, -ENOMEM,
+ * errno of eventfd().
+ */
+int iofd_intx_create(struct iofd_vm *vm, uint32_t gsi, struct iofd_intx **out);
+
+/**
+ * iofd_intx_assert() - the device needs service: raise the line (at once
+ * if this source has no unacknowledged interrupt, otherwise it stays up).
+ * Takes only the helper's own lock; never allocates.
+ * Errors: -EINVAL (NULL), -ENOTCONN (irqfd deassigned), -ENODEV (VM gone).
+ */
+int iofd_intx_assert(struct iofd_intx *intx);
+
+/**
+ * iofd_intx_deassert() - the device no longer needs service. The line drops
+ * at the guest's next acknowledgement (no re-assert then).
+ * Errors: as iofd_intx_assert().
+ */
+int iofd_intx_deassert(struct iofd_intx *intx);
+
+/**
+ * iofd_intx_eoi_fd() - an eventfd (non-blocking, close-on-exec, owned by the
+ * helper) whose counter grows by one for each acknowledgement of an
+ * interrupt this source asserted; the device reads it (8 bytes) to reset
+ * it. Valid until iofd_intx_destroy(), even after the VM is gone.
+ * Returns the fd, or -EINVAL for NULL.
+ */
+int iofd_intx_eoi_fd(const struct iofd_intx *intx);
+
+/**
+ * iofd_intx_trigger_fd() - the eventfd of the helper's irqfd (owned by the
+ * helper), to name that irqfd to iofd_irqfd() for a deassign. Writing it
+ * directly bypasses the helper's bookkeeping. Returns the fd or -EINVAL.
+ */
+int iofd_intx_trigger_fd(const struct iofd_intx *intx);
+
+/**
+ * iofd_intx_destroy() - deassign the helper's irqfd (if still there) and
+ * free it with its fds. Callable before or after iofd_vm_destroy(); not
+ * from inside an iofd callback. NULL is accepted.
+ */
+void iofd_intx_destroy(struct iofd_intx *intx);
 
 #ifdef __cplusplus
 }

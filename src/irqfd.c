@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * irqfd: KVM_IRQFD with the kernel's rules and errors, registered with the
+ * kernel where its irqchip can serve it and served by iofd (irqline.c) for a
+ * userspace controller where it cannot.
+ *
+ * The kernel lets one eventfd back at most one irqfd across all VMs. iofd
+ * keeps a process-wide registry of the eventfds behind its irqfds (one
+ * CLOEXEC dup each, found by kcmp as in eventfd.c) so the rule holds for
+ * the irqfds it serves itself, and in the kernel's order of checks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "irq.h"
+#include "tsan.h"
+
+static pthread_mutex_t triggers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct iofd_efd_registry triggers;	/* every eventfd behind an irqfd */
+
+static int kvm_irqfd_ioctl(struct iofd_vm *vm, const struct kvm_irqfd *args)
+{
+	struct kvm_irqfd copy = *args;
+
+	return ioctl(vm->kvm_fd, KVM_IRQFD, &copy) < 0 ? -errno : 0;
+}
+
+/*
+ * Ask the kernel, without changing anything: an irqfd its irqchip cannot
+ * serve is refused with -EINVAL before the fd is looked at; otherwise the
+ * invalid fd gives -EBADF. An irqchip, once made, stays: only NONE is asked
+ * again (the VMM may create one after iofd adopted its VM).
+ */
+enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm)
+{
+	struct kvm_irqfd probe = { .fd = UINT32_MAX, .resamplefd = UINT32_MAX };
+	enum iofd_irqchip chip;
+
+	if (vm->kvm_fd < 0)
+		return IOFD_IRQCHIP_NONE;
+	chip = __atomic_load_n(&vm->irq->chip, __ATOMIC_RELAXED);
+	if (chip != IOFD_IRQCHIP_NONE)
+		return chip;
+	if (kvm_irqfd_ioctl(vm, &probe) != -EBADF)
+		return IOFD_IRQCHIP_NONE;
+	probe.flags = KVM_IRQFD_FLAG_RESAMPLE;
+	chip = kvm_irqfd_ioctl(vm, &probe) == -EBADF ? IOFD_IRQCHIP_KERNEL :
+						       IOFD_IRQCHIP_SPLIT;
+	__atomic_store_n(&vm->irq->chip, chip, __ATOMIC_RELAXED);
+	return chip;
+}
+
+int iofd_irq_vm_init(struct iofd_vm *vm)
+{
+	struct iofd_irq *irq = calloc(1, sizeof(*irq));
+
+	if (!irq)
+		return iofd_fail(-ENOMEM, "out of memory for interrupt state");
+	pthread_mutex_init(&irq->lock, NULL);
+	irq->epfd = -1;
+	vm->irq = irq;
+	return 0;
+}
+
+/* ---- assign -------------------------------------------------------------- */
+
+/* Does iofd serve this irqfd (true), or the kernel (false)? -EINVAL: nobody. */
+static int choose_server(struct iofd_vm *vm, bool resample)
+{
+	enum iofd_irqchip chip = iofd_irqchip_probe(vm);
+	bool kernel_can = chip == IOFD_IRQCHIP_KERNEL ||
+			  (chip == IOFD_IRQCHIP_SPLIT && !resample);
+
+	if (kernel_can)
+		return 0;
+	if (vm->irq->ctl)
+		return 1;
+	if (chip == IOFD_IRQCHIP_NONE)
+		return iofd_fail(-EINVAL, "no in-kernel irqchip and no controller set");
+	return iofd_fail(-EINVAL, "a split irqchip cannot resample and no controller is set");
+}
+
+/* Take the eventfd for a new irqfd, unless it backs one already (-EBUSY). */
+static int claim_trigger(int fd, struct iofd_efd **out)
+{
+	int err;
+
+	pthread_mutex_lock(&triggers_lock);
+	if (iofd_efd_find(&triggers, fd))
+		err = iofd_fail(-EBUSY, "eventfd %d already backs an irqfd", fd);
+	else
+		err = iofd_efd_get(&triggers, fd, out);
+	pthread_mutex_unlock(&triggers_lock);
+	return err;
+}
+
+static void release_trigger(struct iofd_efd *efd)
+{
+	pthread_mutex_lock(&triggers_lock);
+	iofd_efd_put(&triggers, efd);
+	pthread_mutex_unlock(&triggers_lock);
+}
+
+/* Hook an irqfd iofd serves onto its line and the epoll set. */
+static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj, int resamplefd)
+{
+	struct iofd_irq *irq = vm->irq;
+	int err;
+
+	obj->watch.kind = IOFD_WATCH_TRIGGER;
+	obj->line = iofd_line_get(irq, obj->gsi);
+	if (!obj->line)
+		return iofd_fail(-ENOMEM, "out of memory for GSI %u", obj->gsi);
+	if (obj->resample && !obj->intx) {
+		err = iofd_efd_get(&irq->resamplefds, resamplefd, &obj->resamplefd);
+		if (err)
+			goto fail_line;
+	}
+	if (obj->resample && iofd_line_add_resampler(obj->line, obj)) {
+		err = iofd_fail(-ENOMEM, "out of memory for a resampler");
+		goto fail_resamplefd;
+	}
+	err = iofd_irq_watch_add(irq, obj->trigger->fd, &obj->watch);
+	if (err)
+		goto fail_resampler;
+	irq->served++;
+	return 0;
+
+fail_resampler:
+	if (obj->resample)
+		iofd_line_del_resampler(obj->line, obj);
+fail_resamplefd:
+	if (obj->resamplefd)
+		iofd_efd_put(&irq->resamplefds, obj->resamplefd);
+fail_line:
+	iofd_line_put(irq, obj->line);
+	return err;
+}
+
+int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
+			     struct iofd_intx *owner, struct iofd_irqfd_obj **out)
+{
+	bool resample = args->flags & KVM_IRQFD_FLAG_RESAMPLE;
+	int fd = (int)args->fd, resamplefd = (int)args->resamplefd;
+	struct iofd_irqfd_obj *obj;
+	int user, err;
+
+	user = choose_server(vm, resample);
+	if (user < 0)
+		return user;
+	err = iofd_efd_check(fd);
+	if (!err && resample)
+		err = iofd_efd_check(resamplefd);
+	if (err)
+		return err;
+	obj = calloc(1, sizeof(*obj));
+	if (!obj)
+		return iofd_fail(-ENOMEM, "out of memory for an irqfd");
+	obj->gsi = args->gsi;
+	obj->resample = resample;
+	obj->intx = owner;
+	err = claim_trigger(fd, &obj->trigger);
+	if (err)
+		goto fail;
+	if (user) {
+		err = serve(vm, obj, resamplefd);
+	} else {
+		err = kvm_irqfd_ioctl(vm, args);
+		if (err)
+			iofd_fail(err, "KVM_IRQFD: %s", strerror(-err));
+		obj->offloaded = true;
+	}
+	if (err)
+		goto fail_trigger;
+	obj->next = vm->irq->irqfds;
+	vm->irq->irqfds = obj;
+	if (out)
+		*out = obj;
+	return 0;
+
+fail_trigger:
+	release_trigger(obj->trigger);
+fail:
+	free(obj);
+	return err;
+}
+
+/* ---- deassign ------------------------------------------------------------ */
+
+static void irqfd_free_rcu(struct rcu_head *head)
+{
+	struct iofd_irqfd_obj *obj = caa_container_of(head, struct iofd_irqfd_obj, rcu);
+
+	iofd_tsan_grace(obj);
+	free(obj);
+}
+
+void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
+{
+	struct iofd_irq *irq = vm->irq;
+	struct iofd_irqfd_obj **pp;
+
+	atomic_store_explicit(&obj->dead, true, memory_order_release);
+	for (pp = &irq->irqfds; *pp; pp = &(*pp)->next)
+		if (*pp == obj) {
+			*pp = obj->next;
+			break;
+		}
+	if (obj->intx)
+		iofd_intx_unplug(obj->intx);
+	if (obj->offloaded) {
+		struct kvm_irqfd d = { .fd = (uint32_t)obj->trigger->fd, .gsi = obj->gsi,
+				       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+		kvm_irqfd_ioctl(vm, &d);
+	} else {
+		iofd_irq_watch_del(irq, obj->trigger->fd);
+		if (obj->resample)
+			iofd_line_del_resampler(obj->line, obj);
+		if (obj->resamplefd)
+			iofd_efd_put(&irq->resamplefds, obj->resamplefd);
+		iofd_line_put(irq, obj->line);
+		irq->served--;
+	}
+	/* The dups close after a grace period: readers may still hold them. */
+	release_trigger(obj->trigger);
+	iofd_tsan_retire(obj);
+	urcu_memb_call_rcu(&obj->rcu, irqfd_free_rcu);
+}
+
+static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
+{
+	struct iofd_irqfd_obj *obj, *next;
+	struct iofd_efd *efd;
+	bool found = false;
+	int err = iofd_efd_check((int)args->fd);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&triggers_lock);
+	efd = iofd_efd_find(&triggers, (int)args->fd);
+	pthread_mutex_unlock(&triggers_lock);
+	for (obj = vm->irq->irqfds; efd && obj; obj = next) {
+		next = obj->next;
+		if (obj->trigger == efd && obj->gsi == args->gsi) {
+			iofd_irqfd_remove_locked(vm, obj);
+			found = true;
+		}
+	}
+	/* One the VMM registered with the kernel itself: the kernel's answer. */
+	if (!found && vm->kvm_fd >= 0)
+		kvm_irqfd_ioctl(vm, args);
+	return 0;
+}
+
+IOFD_EXPORT int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args)
+{
+	int err;
+
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	if (args->flags & ~(KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE))
+		return iofd_fail(-EINVAL, "unknown irqfd flags 0x%x", args->flags);
+	iofd_rcu_thread();
+	pthread_mutex_lock(&vm->irq->lock);
+	if (args->flags & KVM_IRQFD_FLAG_DEASSIGN)
+		err = deassign_locked(vm, args);
+	else
+		err = iofd_irqfd_assign_locked(vm, args, NULL, NULL);
+	pthread_mutex_unlock(&vm->irq->lock);
+	return err;
+}
+
+void iofd_irqfd_fire(struct iofd_irqfd_obj *obj)
+{
+	if (obj->resample)
+		iofd_line_assert(obj->line);
+	else
+		iofd_line_pulse(obj->line);
+}
+
+/* ---- the VM goes away ---------------------------------------------------- */
+
+void iofd_irq_vm_destroy(struct iofd_vm *vm)
+{
+	struct iofd_irq *irq = vm->irq;
+
+	if (!irq)
+		return;
+	iofd_rcu_thread();
+	pthread_mutex_lock(&irq->lock);
+	for (struct iofd_intx *h = irq->intxs; h; h = h->next)
+		iofd_intx_orphan(h);
+	irq->intxs = NULL;
+	while (irq->irqfds)
+		iofd_irqfd_remove_locked(vm, irq->irqfds);
+	if (irq->epfd >= 0)
+		close(irq->epfd);
+	irq->epfd = -1;
+	pthread_mutex_unlock(&irq->lock);
+}
+
+void iofd_irq_vm_free(struct iofd_vm *vm)
+{
+	struct iofd_irq *irq = vm->irq;
+
+	if (!irq)
+		return;
+	free(irq->ctl);
+	pthread_mutex_destroy(&irq->lock);
+	free(irq);
+	vm->irq = NULL;
+}

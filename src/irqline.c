@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The GSI lines iofd drives for a userspace interrupt controller, as the
+ * kernel's resampler does for its own irqchip: a resample irqfd raises its
+ * line, the guest's acknowledgement (iofd_irq_eoi()) lowers it and signals
+ * every resamplefd of the GSI. Also the VM's epoll fd and its process call,
+ * through which trigger eventfds are delivered without a thread of iofd's.
+ *
+ * Lines live in a sorted array that writers copy and publish whole (there
+ * are few); readers (EOI, process) find them under RCU without a lock.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "irq.h"
+#include "tsan.h"
+
+/* ---- the line array ------------------------------------------------------ */
+
+static long lines_find(const struct iofd_line_array *a, uint32_t gsi)
+{
+	size_t lo = 0, hi = a ? a->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a->v[mid]->gsi == gsi)
+			return (long)mid;
+		if (a->v[mid]->gsi < gsi)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static void free_rcu_array(struct rcu_head *head)
+{
+	struct iofd_line_array *arr = caa_container_of(head, struct iofd_line_array, rcu);
+
+	iofd_tsan_grace(arr);
+	free(arr);
+}
+
+/* Publish a copy of the array with `add` inserted or index `del` removed. */
+static int lines_replace(struct iofd_irq *irq, struct iofd_irq_line *add, long del)
+{
+	struct iofd_line_array *old = irq->lines, *arr;
+	size_t n = old ? old->n : 0, j = 0;
+
+	arr = malloc(sizeof(*arr) + (n + 1) * sizeof(arr->v[0]));
+	if (!arr)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (add && old->v[i]->gsi > add->gsi) {
+			arr->v[j++] = add;
+			add = NULL;
+		}
+		if ((long)i != del)
+			arr->v[j++] = old->v[i];
+	}
+	if (add)
+		arr->v[j++] = add;
+	arr->n = j;
+	iofd_tsan_publish(arr);
+	rcu_assign_pointer(irq->lines, j ? arr : NULL);
+	if (!j)
+		free(arr);
+	if (old) {
+		iofd_tsan_retire(old);
+		urcu_memb_call_rcu(&old->rcu, free_rcu_array);
+	}
+	return 0;
+}
+
+struct iofd_irq_line *iofd_line_get(struct iofd_irq *irq, uint32_t gsi)
+{
+	long idx = lines_find(irq->lines, gsi);
+	struct iofd_irq_line *line;
+
+	if (idx >= 0) {
+		line = irq->lines->v[idx];
+		line->users++;
+		return line;
+	}
+	line = calloc(1, sizeof(*line));
+	if (!line)
+		return NULL;
+	line->gsi = gsi;
+	line->users = 1;
+	line->ctl = irq->ctl;
+	pthread_mutex_init(&line->level_lock, NULL);
+	if (lines_replace(irq, line, -1)) {
+		pthread_mutex_destroy(&line->level_lock);
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+static void line_free_rcu(struct rcu_head *head)
+{
+	struct iofd_irq_line *line = caa_container_of(head, struct iofd_irq_line, rcu);
+
+	iofd_tsan_grace(line);
+	free(line->resamplers);
+	pthread_mutex_destroy(&line->level_lock);
+	free(line);
+}
+
+void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
+{
+	long idx;
+
+	if (--line->users)
+		return;
+	idx = lines_find(irq->lines, line->gsi);
+	/* Removing never grows the array; on -ENOMEM unlink in place. */
+	if (lines_replace(irq, NULL, idx)) {
+		struct iofd_line_array *arr = irq->lines;
+
+		memmove(&arr->v[idx], &arr->v[idx + 1],
+			(arr->n - (size_t)idx - 1) * sizeof(arr->v[0]));
+		__atomic_store_n(&arr->n, arr->n - 1, __ATOMIC_RELEASE);
+	}
+	iofd_tsan_retire(line);
+	urcu_memb_call_rcu(&line->rcu, line_free_rcu);
+}
+
+/* ---- resamplers of a line ------------------------------------------------ */
+
+static void free_rcu_list(struct rcu_head *head)
+{
+	struct iofd_irqfd_list *list = caa_container_of(head, struct iofd_irqfd_list, rcu);
+
+	iofd_tsan_grace(list);
+	free(list);
+}
+
+static int resamplers_replace(struct iofd_irq_line *line,
+			      struct iofd_irqfd_obj *add,
+			      struct iofd_irqfd_obj *del)
+{
+	struct iofd_irqfd_list *old = line->resamplers, *list;
+	size_t n = old ? old->n : 0, j = 0;
+
+	list = malloc(sizeof(*list) + (n + 1) * sizeof(list->v[0]));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (old->v[i] != del)
+			list->v[j++] = old->v[i];
+	if (add)
+		list->v[j++] = add;
+	list->n = j;
+	iofd_tsan_publish(list);
+	rcu_assign_pointer(line->resamplers, j ? list : NULL);
+	if (!j)
+		free(list);
+	if (old) {
+		iofd_tsan_retire(old);
+		urcu_memb_call_rcu(&old->rcu, free_rcu_list);
+	}
+	return 0;
+}
+
+int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
+{
+	return resamplers_replace(line, obj, NULL);
+}
+
+/* Drop the resample source's level (the controller hears 1 -> 0). */
+static void line_lower(struct iofd_irq_line *line)
+{
+	pthread_mutex_lock(&line->level_lock);
+	if (line->resample_level) {
+		line->resample_level = false;
+		line->ctl->ops.set_level(line->ctl->opaque, line->gsi, 0);
+	}
+	pthread_mutex_unlock(&line->level_lock);
+}
+
+void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
+{
+	struct iofd_irqfd_list *list = line->resamplers;
+
+	if (resamplers_replace(line, NULL, obj)) {
+		/* No memory for a copy: the entry is dead, readers skip it. */
+		for (size_t i = 0; list && i < list->n; i++)
+			if (list->v[i] == obj)
+				list->v[i] = list->v[list->n - 1];
+		if (list)
+			__atomic_store_n(&list->n, list->n - 1, __ATOMIC_RELEASE);
+	}
+	/* As the kernel does: the GSI's last resampler leaves the line low. */
+	if (!line->resamplers)
+		line_lower(line);
+}
+
+/* ---- levels -------------------------------------------------------------- */
+
+void iofd_line_assert(struct iofd_irq_line *line)
+{
+	pthread_mutex_lock(&line->level_lock);
+	if (!line->resample_level) {
+		line->resample_level = true;
+		line->ctl->ops.set_level(line->ctl->opaque, line->gsi, 1);
+	}
+	pthread_mutex_unlock(&line->level_lock);
+}
+
+void iofd_line_pulse(struct iofd_irq_line *line)
+{
+	pthread_mutex_lock(&line->level_lock);
+	line->ctl->ops.set_level(line->ctl->opaque, line->gsi, 1);
+	if (!line->resample_level)
+		line->ctl->ops.set_level(line->ctl->opaque, line->gsi, 0);
+	pthread_mutex_unlock(&line->level_lock);
+}
+
+/* The guest acknowledged the GSI: lower the line, then tell every resampler. */
+static void line_eoi(struct iofd_irq_line *line)
+{
+	struct iofd_irqfd_list *list = rcu_dereference(line->resamplers);
+	size_t n;
+
+	if (!list)
+		return;
+	iofd_tsan_read(list);
+	line_lower(line);
+	n = __atomic_load_n(&list->n, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < n; i++) {
+		struct iofd_irqfd_obj *obj = list->v[i];
+
+		if (atomic_load_explicit(&obj->dead, memory_order_acquire))
+			continue;
+		if (obj->intx)
+			iofd_intx_acked(obj->intx);
+		else
+			iofd_efd_signal(obj->resamplefd);
+	}
+	iofd_tsan_read_done(list);
+}
+
+static struct iofd_irq_line *line_lookup(struct iofd_irq *irq, uint32_t gsi)
+{
+	struct iofd_line_array *arr = rcu_dereference(irq->lines);
+	long idx;
+
+	if (!arr)
+		return NULL;
+	iofd_tsan_read(arr);
+	idx = lines_find(arr, gsi);
+	return idx >= 0 ? arr->v[idx] : NULL;
+}
+
+IOFD_EXPORT int iofd_irq_eoi(struct iofd_vm *vm, uint32_t gsi)
+{
+	struct iofd_irq_line *line;
+
+	if (!vm)
+		return iofd_fail(-EINVAL, "NULL vm");
+	iofd_rcu_thread();
+	urcu_memb_read_lock();
+	line = line_lookup(vm->irq, gsi);
+	if (line)
+		line_eoi(line);
+	urcu_memb_read_unlock();
+	return 0;
+}
+
+/* KVM_EXIT_IOAPIC_EOI: the controller says which GSIs the vector names. */
+void iofd_irq_ioapic_eoi(struct iofd_vm *vm, uint8_t vector)
+{
+	uint32_t gsis[64];
+	const struct iofd_irq_ctl *ctl;
+	size_t n = 0;
+
+	iofd_rcu_thread();
+	urcu_memb_read_lock();
+	ctl = rcu_dereference(vm->irq->ctl);
+	if (ctl && ctl->ops.eoi_gsis && rcu_dereference(vm->irq->lines)) {
+		n = ctl->ops.eoi_gsis(ctl->opaque, vector, gsis, 64);
+		if (n > 64)
+			n = 64;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct iofd_irq_line *line = line_lookup(vm->irq, gsis[i]);
+
+		if (line)
+			line_eoi(line);
+	}
+	urcu_memb_read_unlock();
+}
+
+/* ---- the controller ------------------------------------------------------ */
+
+static void ctl_free_rcu(struct rcu_head *head)
+{
+	struct iofd_irq_ctl *ctl = caa_container_of(head, struct iofd_irq_ctl, rcu);
+
+	iofd_tsan_grace(ctl);
+	free(ctl);
+}
+
+IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
+					const struct iofd_irq_controller *ops,
+					void *opaque)
+{
+	struct iofd_irq_ctl *ctl = NULL, *old;
+	struct iofd_irq *irq;
+
+	if (!vm || (ops && !ops->set_level))
+		return iofd_fail(-EINVAL, "NULL vm, or a controller without set_level");
+	if (ops) {
+		ctl = calloc(1, sizeof(*ctl));
+		if (!ctl)
+			return iofd_fail(-ENOMEM, "out of memory for a controller");
+		ctl->ops = *ops;
+		ctl->opaque = opaque;
+	}
+	iofd_rcu_thread();
+	irq = vm->irq;
+	pthread_mutex_lock(&irq->lock);
+	if (irq->served) {
+		pthread_mutex_unlock(&irq->lock);
+		free(ctl);
+		return iofd_fail(-EBUSY, "%u irqfds served by iofd use the controller",
+				 irq->served);
+	}
+	old = irq->ctl;
+	iofd_tsan_publish(ctl);
+	rcu_assign_pointer(irq->ctl, ctl);
+	pthread_mutex_unlock(&irq->lock);
+	if (old) {
+		iofd_tsan_retire(old);
+		urcu_memb_call_rcu(&old->rcu, ctl_free_rcu);
+	}
+	return 0;
+}
+
+/* ---- the epoll fd and the process call ----------------------------------- */
+
+static int irq_epoll_locked(struct iofd_irq *irq)
+{
+	int fd;
+
+	if (irq->epfd >= 0)
+		return irq->epfd;
+	fd = epoll_create1(EPOLL_CLOEXEC);
+	if (fd < 0)
+		return iofd_fail(-errno, "epoll_create1: %s", strerror(errno));
+	__atomic_store_n(&irq->epfd, fd, __ATOMIC_RELEASE);
+	return fd;
+}
+
+int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_irq_watch *w)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	int epfd = irq_epoll_locked(irq);
+
+	if (epfd < 0)
+		return epfd;
+	iofd_tsan_publish(w);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return iofd_fail(-errno, "cannot watch fd %d: %s", fd, strerror(errno));
+	return 0;
+}
+
+void iofd_irq_watch_del(struct iofd_irq *irq, int fd)
+{
+	if (irq->epfd >= 0)
+		epoll_ctl(irq->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+IOFD_EXPORT int iofd_irq_fd(struct iofd_vm *vm)
+{
+	int fd;
+
+	if (!vm)
+		return iofd_fail(-EINVAL, "NULL vm");
+	pthread_mutex_lock(&vm->irq->lock);
+	fd = irq_epoll_locked(vm->irq);
+	pthread_mutex_unlock(&vm->irq->lock);
+	return fd;
+}
+
+/*
+ * The counter of an eventfd that may be shared with the caller, read without
+ * blocking and without touching its O_NONBLOCK flag (which belongs to the
+ * caller's open file too): RWF_NOWAIT, or a zero-timeout poll where that is
+ * not supported.
+ */
+uint64_t iofd_efd_take(int fd)
+{
+	static _Atomic int no_rwf_nowait;
+	uint64_t v = 0;
+	struct iovec iov = { &v, sizeof(v) };
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (!atomic_load_explicit(&no_rwf_nowait, memory_order_relaxed)) {
+		n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+		if (n == sizeof(v))
+			return v;
+		if (n >= 0 || errno != EOPNOTSUPP)
+			return 0;
+		atomic_store(&no_rwf_nowait, 1);
+	}
+	if (poll(&p, 1, 0) == 1 && read(fd, &v, sizeof(v)) == sizeof(v))
+		return v;
+	return 0;
+}
+
+static int handle_event(struct iofd_irq_watch *w)
+{
+	iofd_tsan_read(w);
+	if (w->kind == IOFD_WATCH_INTX_ACK) {
+		iofd_intx_resample_event(caa_container_of(w, struct iofd_intx, watch));
+		return 1;
+	}
+	struct iofd_irqfd_obj *obj = caa_container_of(w, struct iofd_irqfd_obj, watch);
+
+	if (atomic_load_explicit(&obj->dead, memory_order_acquire))
+		return 0;
+	if (!iofd_efd_take(obj->trigger->fd))
+		return 0;
+	iofd_irqfd_fire(obj);
+	return 1;
+}
+
+IOFD_EXPORT int iofd_irq_process(struct iofd_vm *vm)
+{
+	struct epoll_event ev[32];
+	int epfd, n, handled = 0;
+
+	if (!vm)
+		return iofd_fail(-EINVAL, "NULL vm");
+	epfd = __atomic_load_n(&vm->irq->epfd, __ATOMIC_ACQUIRE);
+	if (epfd < 0)
+		return 0;
+	iofd_rcu_thread();
+	urcu_memb_read_lock();
+	n = epoll_wait(epfd, ev, 32, 0);
+	for (int i = 0; i < n; i++)
+		handled += handle_event(ev[i].data.ptr);
+	urcu_memb_read_unlock();
+	return handled;
+}
