@@ -322,6 +322,8 @@ static int receive_packet(int sock, struct received *rx)
 	do
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == ECONNRESET)
+		return iofd_fail(-ECONNRESET, "handoff: the peer closed the socket");
 	if (n < 0)
 		return iofd_fail(-errno, "handoff: recvmsg: %s", strerror(errno));
 	collect_fds(&msg, rx);
