@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ioregion.h"
 #include "tsan.h"
+#include "vcpu.h"
 
 /* Serve a write through the exact table; true if an entry claimed it. */
 static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
@@ -30,10 +32,14 @@ static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
 	return false;
 }
 
-/* Serve an access through the range array; returns an iofd_status. */
-static int range_access(struct iofd_space *sp, enum iofd_bus bus, uint64_t addr,
-			uint32_t len, bool is_write, void *data,
-			struct iofd_exit *info)
+/*
+ * Serve an access through the range array; returns an iofd_status. An
+ * ioregion is not served here, inside the read-side section: a reference
+ * on it is taken and handed back in *region for the caller to serve after
+ * leaving the section.
+ */
+static int range_access(struct iofd_space *sp, uint64_t addr, uint32_t len,
+			bool is_write, void *data, struct iofd_region **region)
 {
 	struct iofd_range_array *arr = rcu_dereference(sp->ranges);
 	const struct iofd_range *r;
@@ -52,9 +58,12 @@ static int range_access(struct iofd_space *sp, enum iofd_bus bus, uint64_t addr,
 			iofd_group_access(r->obj, len, is_write, data);
 			status = IOFD_SERVED;
 			break;
+		case IOFD_KIND_IOREGION:
+			if (iofd_region_claims(r->obj, addr, len, is_write) &&
+			    iofd_region_tryget(r->obj))
+				*region = r->obj;
+			break;
 		default:
-			(void)bus;
-			(void)info;
 			break;
 		}
 		iofd_tsan_read_done(r->obj);
@@ -63,10 +72,11 @@ static int range_access(struct iofd_space *sp, enum iofd_bus bus, uint64_t addr,
 	return status;
 }
 
-IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
-			    uint32_t len, bool is_write, void *data,
-			    struct iofd_exit *info)
+int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
+		     enum iofd_bus bus, uint64_t addr, uint32_t len,
+		     bool is_write, void *data, struct iofd_exit *info)
 {
+	struct iofd_region *region = NULL;
 	struct iofd_space *sp;
 	uint64_t gen;
 	int status;
@@ -82,7 +92,17 @@ IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr
 	if (is_write && exact_write(sp, gen, addr, len, data))
 		status = IOFD_SERVED;
 	else
-		status = range_access(sp, bus, addr, len, is_write, data, info);
+		status = range_access(sp, addr, len, is_write, data, &region);
 	urcu_memb_read_unlock();
+	if (region)		/* may block: outside the read-side section */
+		status = iofd_ioregion_serve(vm, vcpu, region, bus, addr, len,
+					     is_write, data, info);
 	return status;
+}
+
+IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
+			    uint32_t len, bool is_write, void *data,
+			    struct iofd_exit *info)
+{
+	return iofd_access_from(vm, NULL, bus, addr, len, is_write, data, info);
 }

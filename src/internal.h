@@ -93,7 +93,7 @@ struct iofd_ioeventfd_entry {
 struct iofd_range {
 	uint64_t start, end;		/* end exclusive */
 	enum iofd_kind kind;
-	void *obj;			/* struct iofd_group * or iofd_ioregion_obj * */
+	void *obj;			/* struct iofd_group * or iofd_region * */
 };
 
 /* Immutable snapshot of the ranges of one bus, sorted by start. */
@@ -124,7 +124,7 @@ struct iofd_vm {
 	int kvm_fd;			/* -1 without KVM */
 	bool own_kvm_fd;
 	uint32_t flags;			/* IOFD_VM_* */
-	uint32_t ioregion_timeout_ms;
+	uint32_t ioregion_timeout_ms;	/* read and set with __atomic */
 	pthread_mutex_t lock;		/* serializes every writer */
 	bool in_batch;			/* writer view (lock held) */
 	_Atomic bool batch_active;	/* same, readable without the lock */
@@ -134,6 +134,7 @@ struct iofd_vm {
 	struct iofd_efd_registry efds;
 	struct iofd_ioeventfd_entry *retired_entries; /* unlink at publish */
 	struct iofd_retired *retired;	/* release at publish */
+	struct iofd_chan *chans;	/* ioregion fd pairs in use (writer) */
 	int kvm_run_size;
 	struct iofd_irq *irq;		/* interrupts (irq.h) */
 };
@@ -210,6 +211,15 @@ void iofd_publish_now(struct iofd_vm *vm);
 static inline uint64_t iofd_exact_span(uint32_t len)
 {
 	return len ? len : 8;
+}
+
+/* End of what an exact entry at addr covers, saturated at the top of the
+ * address space instead of wrapping to a small number. */
+static inline uint64_t iofd_exact_end(uint64_t addr, uint32_t len)
+{
+	uint64_t end = addr + iofd_exact_span(len);
+
+	return end < addr ? UINT64_MAX : end;
 }
 
 /* ---- interrupts (the rest is in irq.h) ---- */

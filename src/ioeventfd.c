@@ -139,7 +139,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 				(unsigned long long)args->addr);
 	} else if (iofd_ranges_overlap(iofd_space_ranges_view(&vm->bus[bus]),
 				       args->addr,
-				       args->addr + iofd_exact_span(args->len)) >= 0) {
+				       iofd_exact_end(args->addr, args->len)) >= 0) {
 		err = iofd_fail(-EEXIST, "bus %d addr 0x%llx lies in an iosignalfd "
 				"group or an ioregion", bus,
 				(unsigned long long)args->addr);
@@ -167,9 +167,12 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
+	struct iofd_post_key key;
 	struct iofd_efd *efd;
 
 	*err = iofd_efd_check(args->fd);
+	if (!*err)
+		*err = iofd_post_key(args, &key);
 	if (*err)
 		return NULL;
 	efd = iofd_efd_find(&vm->efds, args->fd);
@@ -180,7 +183,7 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 				continue;
 			if (!wildcard && e->datamatch != args->datamatch)
 				continue;
-			if (!iofd_post_same(e, args))
+			if (!iofd_post_same(e, &key))
 				continue;
 			return e;
 		}

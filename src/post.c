@@ -17,17 +17,23 @@
 
 #include "post.h"
 
-/* Is [addr, addr+len) mapped writable in this process? */
+/*
+ * Is [addr, addr+len) mapped writable in this process? /proc/self/maps lists
+ * the mappings sorted by address; walk them while they cover the range
+ * contiguously with write permission. Lines are read whole (getline), so a
+ * long path name can never be mistaken for the start of another mapping.
+ */
 static bool range_writable(uint64_t addr, uint64_t len)
 {
 	uint64_t cur = addr, end = addr + len;
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
 	bool ok = false;
 	FILE *f = fopen("/proc/self/maps", "re");
 
 	if (!f)
 		return false;
-	while (!ok && fgets(line, sizeof(line), f)) {
+	while (!ok && getline(&line, &cap, f) > 0) {
 		uint64_t lo, hi;
 		char perms[5];
 
@@ -37,6 +43,7 @@ static bool range_writable(uint64_t addr, uint64_t len)
 			cur = hi;
 		ok = cur >= end;
 	}
+	free(line);
 	fclose(f);
 	return ok;
 }
@@ -105,8 +112,11 @@ static int attach_memfd(struct iofd_ioeventfd_entry *e,
 		int err = -errno;
 
 		free(m);
-		return iofd_fail(err == -EACCES ? -EINVAL : err,
-				 "cannot map post_fd %d writable: %s",
+		/* EACCES: not opened for writing; EPERM: sealed against
+		 * writes. Both are a bad argument, as for any other check. */
+		if (err == -EACCES || err == -EPERM || err == -ENODEV)
+			err = -EINVAL;
+		return iofd_fail(err, "cannot map post_fd %d writable: %s",
 				 args->post_fd, strerror(-err));
 	}
 	m->dev = st.st_dev;
@@ -139,19 +149,36 @@ void iofd_post_detach(struct iofd_ioeventfd_entry *e)
 	e->post_ptr = NULL;
 }
 
-bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
-		    const struct iofd_ioeventfd *args)
+int iofd_post_key(const struct iofd_ioeventfd *args, struct iofd_post_key *key)
 {
 	const uint32_t both = IOFD_IOEVENTFD_FLAG_POST_WRITE |
 			      IOFD_IOEVENTFD_FLAG_POST_MEMFD;
 	struct stat st;
 
-	if ((e->flags & both) != (args->flags & both))
+	memset(key, 0, sizeof(*key));
+	key->flags = args->flags & both;
+	key->post_addr = args->post_addr;
+	if (key->flags != both)
+		return 0;
+	if (args->post_fd < 0 || fstat(args->post_fd, &st) < 0)
+		return iofd_fail(-EBADF, "post_fd %d is not an open file", args->post_fd);
+	key->dev = st.st_dev;
+	key->ino = st.st_ino;
+	return 0;
+}
+
+bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
+		    const struct iofd_post_key *key)
+{
+	const uint32_t both = IOFD_IOEVENTFD_FLAG_POST_WRITE |
+			      IOFD_IOEVENTFD_FLAG_POST_MEMFD;
+
+	if ((e->flags & both) != key->flags)
 		return false;
-	if (!(e->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE))
+	if (!(key->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE))
 		return true;
 	if (!e->post_map)
-		return e->post_ptr == (void *)(uintptr_t)args->post_addr;
-	return fstat(args->post_fd, &st) == 0 && st.st_dev == e->post_map->dev &&
-	       st.st_ino == e->post_map->ino && e->post_map->offset == args->post_addr;
+		return e->post_ptr == (void *)(uintptr_t)key->post_addr;
+	return key->dev == e->post_map->dev && key->ino == e->post_map->ino &&
+	       key->post_addr == e->post_map->offset;
 }

@@ -3,6 +3,8 @@
 #ifndef IOFD_POST_H
 #define IOFD_POST_H
 
+#include <sys/types.h>
+
 #include "internal.h"
 #include "tsan.h"
 
@@ -23,30 +25,53 @@ int iofd_post_attach(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
 /* Undo iofd_post_attach() once no reader can store any more (after the
  * grace period); safe on an entry without post-write. */
 void iofd_post_detach(struct iofd_ioeventfd_entry *e);
-/* Does deassign/path args name e's post-write target (or neither posts)? */
-bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
-		    const struct iofd_ioeventfd *args);
+/* How a deassign (or path query) names a post-write target. */
+struct iofd_post_key {
+	uint32_t flags;		/* the POST_WRITE and POST_MEMFD bits given */
+	uint64_t post_addr;	/* VMM address, or offset in the memfd */
+	dev_t dev;		/* POST_MEMFD: identity of the memfd object */
+	ino_t ino;
+};
 
-/* Store len bytes at dst with release ordering; one store when aligned. */
+/* Build the key of args; -EBADF when POST_MEMFD names a closed post_fd. */
+int iofd_post_key(const struct iofd_ioeventfd *args, struct iofd_post_key *key);
+/* Does key name e's post-write target (or does neither post)? */
+bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
+		    const struct iofd_post_key *key);
+
+/*
+ * Store the len bytes at src to dst: one atomic store when dst is naturally
+ * aligned, a byte copy otherwise. The release fence that follows orders the
+ * store before everything after it, in particular before the eventfd write
+ * that signals it (a release *store* would only order what came before).
+ * ThreadSanitizer does not model fences: its build makes every store
+ * sequentially consistent instead (same guarantee, slower).
+ */
+#ifdef IOFD_TSAN
+#define IOFD_POST_ORDER __ATOMIC_SEQ_CST
+#define iofd_post_fence() ((void)0)
+#else
+#define IOFD_POST_ORDER __ATOMIC_RELAXED
+#define iofd_post_fence() __atomic_thread_fence(__ATOMIC_RELEASE)
+#endif
+
 static inline void iofd_post_store(void *dst, const void *src, uint32_t len)
 {
 	uint64_t v = iofd_load_le(src, len);
+	bool aligned = ((uintptr_t)dst & (len - 1)) == 0;
 
-	if (((uintptr_t)dst & (len - 1)) == 0) {
-		switch (len) {
-		case 1: __atomic_store_n((uint8_t *)dst, (uint8_t)v, __ATOMIC_RELEASE); return;
-		case 2: __atomic_store_n((uint16_t *)dst, (uint16_t)v, __ATOMIC_RELEASE); return;
-		case 4: __atomic_store_n((uint32_t *)dst, (uint32_t)v, __ATOMIC_RELEASE); return;
-		case 8: __atomic_store_n((uint64_t *)dst, v, __ATOMIC_RELEASE); return;
-		}
+	switch (aligned ? len : 0) {
+	case 1: __atomic_store_n((uint8_t *)dst, (uint8_t)v, IOFD_POST_ORDER); break;
+	case 2: __atomic_store_n((uint16_t *)dst, (uint16_t)v, IOFD_POST_ORDER); break;
+	case 4: __atomic_store_n((uint32_t *)dst, (uint32_t)v, IOFD_POST_ORDER); break;
+	case 8: __atomic_store_n((uint64_t *)dst, v, IOFD_POST_ORDER); break;
+	default:
+		for (uint32_t i = 0; i < len; i++)	/* unaligned: not atomic */
+			__atomic_store_n((uint8_t *)dst + i, (uint8_t)(v >> (8 * i)),
+					 IOFD_POST_ORDER);
+		break;
 	}
-	__builtin_memcpy(dst, &v, len);
-#ifdef IOFD_TSAN
-	/* TSan rejects fences; tell it what the fence means instead. */
-	__tsan_release(dst);
-#else
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-#endif
+	iofd_post_fence();
 }
 
 #endif /* IOFD_POST_H */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "ioregion.h"
 #include "post.h"
 #include "tsan.h"
 
@@ -245,14 +246,14 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 		for (uint64_t a = lo; a < end; a++)
 			iofd_for_each_same(e, iofd_space_head(sp, a))
 				if (e->died == IOFD_GEN_ALIVE &&
-				    a + iofd_exact_span(e->len) > start)
+				    iofd_exact_end(a, e->len) > start)
 					return true;
 		return false;
 	}
 	cds_lfht_for_each_entry(sp->exact, &it, head, node) {
 		iofd_for_each_same(e, head)
 			if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
-			    e->addr + iofd_exact_span(e->len) > start)
+			    iofd_exact_end(e->addr, e->len) > start)
 				return true;
 	}
 	return false;
@@ -327,6 +328,8 @@ int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r)
 	switch (r->kind) {
 	case IOFD_KIND_GROUP:
 		return iofd_retire(vm, iofd_group_release, r->obj);
+	case IOFD_KIND_IOREGION:
+		return iofd_region_unregister(vm, r->obj);
 	default:
 		return 0;
 	}

@@ -66,6 +66,8 @@ IOFD_EXPORT void iofd_vcpu_destroy(struct iofd_vcpu *vcpu)
 {
 	if (!vcpu)
 		return;
+	iofd_rcu_thread();
+	iofd_ioregion_abandon(&vcpu->req);
 	if (vcpu->owned) {
 		munmap(vcpu->run, (size_t)vcpu->vm->kvm_run_size);
 		close(vcpu->fd);
@@ -100,28 +102,27 @@ static void count(struct iofd_vcpu *vcpu, int status)
 	}
 }
 
-IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+/* Serve the MMIO or PIO exit in kvm_run (a new one, not a pending one). */
+static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 {
-	struct kvm_run *run;
+	struct kvm_run *run = vcpu->run;
 	int status = IOFD_NOT_CLAIMED;
 
-	if (!vcpu)
-		return iofd_fail(-EINVAL, "NULL vCPU");
-	run = vcpu->run;
 	vcpu->stats.exits++;
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
-		status = iofd_access(vcpu->vm, IOFD_BUS_MMIO, run->mmio.phys_addr,
-				     run->mmio.len, run->mmio.is_write,
-				     run->mmio.data, info);
+		status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_MMIO,
+					  run->mmio.phys_addr, run->mmio.len,
+					  run->mmio.is_write, run->mmio.data, info);
 		break;
 	case KVM_EXIT_IO:
 		/* String I/O (count > 1) stays with the VMM. */
 		if (run->io.count == 1)
-			status = iofd_access(vcpu->vm, IOFD_BUS_PIO, run->io.port,
-					     run->io.size,
-					     run->io.direction == KVM_EXIT_IO_OUT,
-					     (char *)run + run->io.data_offset, info);
+			status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_PIO,
+						  run->io.port, run->io.size,
+						  run->io.direction == KVM_EXIT_IO_OUT,
+						  (char *)run + run->io.data_offset,
+						  info);
 		break;
 	case KVM_EXIT_IOAPIC_EOI:
 		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
@@ -130,6 +131,19 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 	default:
 		break;
 	}
+	return status;
+}
+
+IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	int status;
+
+	if (!vcpu)
+		return iofd_fail(-EINVAL, "NULL vCPU");
+	if (vcpu->req.region)	/* an interrupted ioregion access first */
+		status = iofd_ioregion_resume(vcpu, info);
+	else
+		status = dispatch_new(vcpu, info);
 	if (status < 0)		/* a malformed exit: leave it to the VMM */
 		status = IOFD_NOT_CLAIMED;
 	count(vcpu, status);
@@ -143,17 +157,23 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 	if (!vcpu)
 		return iofd_fail(-EINVAL, "NULL vCPU");
 	for (;;) {
-		vcpu->stats.runs++;
-		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
-			int err = -errno;
+		/* An access interrupted earlier completes before the guest
+		 * runs again; it may still be pending (-EINTR again). */
+		if (!vcpu->req.region) {
+			vcpu->stats.runs++;
+			if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+				int err = -errno;
 
-			/* An interrupted run is the VMM's own kick, not a failure. */
-			if (err == -EINTR)
-				return err;
-			return iofd_fail(err, "KVM_RUN on vCPU fd %d: %s", vcpu->fd,
-					 strerror(-err));
+				/* An interrupted run is the VMM's own kick. */
+				if (err == -EINTR)
+					return err;
+				return iofd_fail(err, "KVM_RUN on vCPU fd %d: %s",
+						 vcpu->fd, strerror(-err));
+			}
 		}
 		status = iofd_dispatch_exit(vcpu, info);
+		if (status == IOFD_PENDING)
+			return -EINTR;
 		if (status != IOFD_SERVED)
 			return status;
 	}

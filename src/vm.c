@@ -210,7 +210,7 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 	if (!vm || !caps)
 		return iofd_fail(-EINVAL, "NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
-	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD;
+	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
 	caps->irqchip = iofd_irqchip_probe(vm);
 	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
 	    caps->irqchip != IOFD_IRQCHIP_KERNEL)

@@ -192,7 +192,38 @@ int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
  *
  * Same rules as iofd_ioeventfd(), plus the bits of IOFD_IOEVENTFD_VALID_FLAGS:
  * NO_OFFLOAD keeps the registration in userspace; POST_WRITE (and
- * POST_MEMFD) are the post-write ioeventfd.
+ * POST_MEMFD) make it a post-write ("shadow") ioeventfd.
+ *
+ * Post-write: on a matching write, exactly len bytes of the value written
+ * are stored at post_addr, then the eventfd is signalled. The store is
+ * visible before the signal: a device that sees the eventfd counter move
+ * (read(2) on it, then an acquire fence or load) sees the value. A naturally
+ * aligned post_addr gets one atomic store of len bytes; an unaligned one is
+ * allowed and is stored byte by byte (not atomic). With several vCPUs
+ * writing, post_addr holds one of the values. DATAMATCH still applies: a
+ * write that does not match is an ordinary exit and leaves post_addr alone.
+ * Without POST_WRITE, post_addr and post_fd are ignored.
+ *
+ * Assign checks, after the kernel's checks on len, addr and flags: len 0,
+ * post_addr NULL, or [post_addr, post_addr+len) not mapped writable in this
+ * process give -EINVAL. The memory stays the caller's: unmapping it while
+ * the registration exists is a bug of the caller (as freeing a buffer that
+ * is still in use). With POST_MEMFD, post_fd is a memfd and post_addr the
+ * offset of the slot in it: post_fd not open gives -EBADF; a file that is not
+ * sealed with F_SEAL_SHRINK (so a peer could truncate it under iofd), a slot
+ * past its end, or a memfd that cannot be mapped writable (read-only fd,
+ * F_SEAL_WRITE) gives -EINVAL. iofd maps the slot itself (the caller may
+ * close post_fd afterwards) and unmaps it after deassign, once no vCPU can
+ * still be storing to it.
+ *
+ * Deassign (and iofd_ioeventfd_path()) name a post-write registration with
+ * the same POST_WRITE/POST_MEMFD bits and the same post_addr (with
+ * POST_MEMFD: the same memfd object, through any fd, and the same offset);
+ * anything else gives -ENOENT; a closed post_fd gives -EBADF.
+ *
+ * Post-write registrations are never offloaded to the kernel (no merged
+ * kernel has them): they are served by iofd on the vCPU thread, and
+ * iofd_ioeventfd_path() always says IOFD_PATH_USERSPACE for them.
  */
 int iofd_ioeventfd_ext(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 
@@ -228,6 +259,74 @@ int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 
 /**
+ * iofd_set_ioregion() - ioregionfd: serve a guest range over a pair of fds.
+ *
+ * Assign (no DEASSIGN flag): every access inside [guest_paddr,
+ * guest_paddr + memory_size) on the MMIO bus (or the PIO bus with
+ * IOFD_IOREGION_FLAG_PIO) becomes a 32-byte struct iofd_ioregionfd_cmd
+ * written to write_fd: offset relative to guest_paddr, the write's value
+ * zero-extended in data, user_data echoed. A read sets resp=1 and waits for
+ * one struct iofd_ioregionfd_resp on read_fd, whose low len bytes of data
+ * go to the guest; the reply's padding must be zero. A write waits for a
+ * reply as well, unless POSTED_WRITES (then resp=0 and nothing is read).
+ * An access that runs past the end of the region is not claimed.
+ * memory_size 0 is a doorbell: writes of any width at exactly guest_paddr,
+ * posted (POSTED_WRITES is required); read_fd is not used; for overlap it
+ * covers 8 bytes, as a len-0 ioeventfd does.
+ *
+ * The fds must be pipes, FIFOs or sockets (read_fd == write_fd, one socket
+ * for both ways, is the usual set-up). iofd keeps its own close-on-exec
+ * dups: the caller may close its fds. Regions registered with the same
+ * write_fd object share it: one command is in flight per fd, vCPUs that
+ * share an fd are served one after the other (in arrival order, posted
+ * writes included), so give each queue its own fd for parallelism. An fd
+ * belongs to one (read_fd, write_fd) pair. Data already waiting on read_fd
+ * when a pair is first registered is discarded (it can only be stale).
+ *
+ * Errors on assign: unknown flags, guest_paddr + memory_size overflowing,
+ * memory_size 0 without POSTED_WRITES, an fd that is not a pipe, FIFO or
+ * socket, or an fd already paired otherwise: -EINVAL; a write_fd (or, for
+ * memory_size > 0, read_fd) not open, or not open for that direction:
+ * -EBADF; an overlap with another region, an ioeventfd or an iosignalfd
+ * group on the same bus: -EEXIST (they refuse to overlap a region in
+ * turn); -ENOMEM.
+ *
+ * Deassign (DEASSIGN flag) names the region by bus, guest_paddr and
+ * memory_size (fds are not looked at): unknown -> -ENOENT; unknown flags
+ * -> -EINVAL. The region's fds are closed once no access uses it any more
+ * and a grace period has passed (iofd_quiesce() or iofd_vm_destroy() wait
+ * for that, unless a vCPU still holds a pending access on it: destroy the
+ * vCPU first).
+ *
+ * Accesses are served on the calling vCPU thread (never offloaded: no
+ * merged kernel has ioregionfd). Each wait is bounded by the VM's timeout
+ * (iofd_vm_options.ioregion_timeout_ms, iofd_vm_set_ioregion_timeout()).
+ * A device that closes its fd, replies short or malformed, sends data
+ * nobody asked for, or does not answer (or drain its fd) in time makes
+ * the access fail (IOFD_FAILED, struct iofd_exit with the address, the
+ * access, the negative errno and the reason: -EPIPE closed, -EPROTO short
+ * or unsolicited, -EBADMSG malformed, -ETIMEDOUT no answer) and poisons the
+ * fd pair: every later access on it fails the same way until every region
+ * using it is deassigned and registered again. There is no request id on
+ * the wire: after such a failure the device must be reset (or given new
+ * fds) before the region is registered again, or a late reply could still
+ * be waiting in the fd. On a vCPU, a signal the thread does not block, or
+ * kvm_run->immediate_exit, interrupts a wait: see iofd_dispatch_exit().
+ * No SIGPIPE ever reaches the process because of a closed device fd.
+ */
+int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
+
+/**
+ * iofd_vm_set_ioregion_timeout() - how long an ioregion access may wait.
+ * @ms: milliseconds for each wait (for the fd, for the device to take the
+ *      command, for its reply); 0 restores the default (5 s);
+ *      IOFD_TIMEOUT_FOREVER waits forever (the RFC's behaviour).
+ *
+ * Applies to accesses that start after the call. Errors: -EINVAL (NULL vm).
+ */
+int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
+
+/**
  * iofd_batch_begin() - start collecting changes to publish them at once.
  *
  * Until iofd_batch_commit(), registrations are validated and return their
@@ -252,7 +351,11 @@ int iofd_batch_commit(struct iofd_vm *vm);
  * @info: optional; filled when the status is not NOT_CLAIMED.
  *
  * Returns an enum iofd_status (>= 0), or -EINVAL for a bad bus or a len not
- * in 1..8. Lock-free; safe from any number of threads.
+ * in 1..8. Safe from any number of threads; lock-free except for an
+ * ioregion access, which waits for its fd (see iofd_set_ioregion()). With
+ * no vCPU to keep an access pending in, signals do not interrupt such a
+ * wait here (it is restarted; the timeout still bounds it), so the result
+ * is never PENDING.
  */
 int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
 		uint32_t len, bool is_write, void *data, struct iofd_exit *info);
@@ -305,8 +408,14 @@ void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * iofd_irq_controller): the GSIs it names are acknowledged with
  * iofd_irq_eoi(); the exit is still NOT_CLAIMED, for the VMM's IOAPIC. Returns an enum iofd_status:
  * SERVED (resume the guest), NOT_CLAIMED (the VMM handles the exit as if
- * iofd were not there), FAILED (see @info), PENDING (interrupted: call
- * iofd_dispatch_exit() again, or iofd_vcpu_run(), before re-entering).
+ * iofd were not there), FAILED (an ioregion access failed; @info has the
+ * address, the access, the errno and the reason; the exit is not completed:
+ * the VMM decides, e.g. stops the VM or reports a bus error), PENDING (a
+ * wait for an ioregion device was interrupted by a signal or by
+ * kvm_run->immediate_exit: the command already sent is not sent again;
+ * call iofd_dispatch_exit() or iofd_vcpu_run() again, before re-entering
+ * the guest, to wait for the rest; if the region was deassigned meanwhile,
+ * that call returns NOT_CLAIMED and the exit is the VMM's).
  */
 int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 
@@ -315,9 +424,11 @@ int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
  * @info: optional, as for iofd_dispatch_exit().
  *
  * Returns IOFD_NOT_CLAIMED (kvm_run holds the exit for the VMM) or
- * IOFD_FAILED, or a negative errno of KVM_RUN (-EINTR when a signal or
- * immediate_exit interrupted it; call again to continue). Every errno but
- * -EINTR comes with a reason (iofd_last_error()).
+ * IOFD_FAILED, or a negative errno of KVM_RUN: -EINTR when a signal or
+ * immediate_exit interrupted KVM_RUN or an ioregion wait (call again to
+ * continue: an interrupted access is finished by the next call before the
+ * guest runs again). Every errno but -EINTR comes with a reason
+ * (iofd_last_error()).
  */
 int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 

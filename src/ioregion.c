@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ioregionfd registration: validation, overlap with everything else on the
+ * bus, the channels (fd pairs) regions share, and region lifetime.
+ *
+ * A region lives in its bus's range array (kind IOFD_KIND_IOREGION), so the
+ * ioeventfd and group code refuse to overlap it as they refuse any range.
+ * A vCPU serving an access takes a reference inside its RCU read-side
+ * section and does the (blocking) I/O after leaving it; the region, its
+ * channel and the channel's fds are released when the last reference is
+ * gone and a grace period has passed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ioregion.h"
+#include "tsan.h"
+
+/* ---- lifetime ---- */
+
+static void chan_free(struct iofd_chan *c)
+{
+	if (c->rfd >= 0 && c->rfd != c->wfd)
+		close(c->rfd);
+	if (c->wfd >= 0)
+		close(c->wfd);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
+	free(c);
+}
+
+static void chan_put(struct iofd_chan *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) == 1)
+		chan_free(c);
+}
+
+static void region_free_rcu(struct rcu_head *head)
+{
+	struct iofd_region *r = caa_container_of(head, struct iofd_region, rcu);
+
+	iofd_tsan_grace(r);
+	chan_put(r->chan);
+	free(r);
+}
+
+bool iofd_region_tryget(struct iofd_region *r)
+{
+	unsigned int n = atomic_load_explicit(&r->refs, memory_order_relaxed);
+
+	/* Never revive a region whose last reference is gone. */
+	do {
+		if (!n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&r->refs, &n, n + 1));
+	return true;
+}
+
+void iofd_region_put(struct iofd_region *r)
+{
+	if (atomic_fetch_sub(&r->refs, 1) == 1) {
+		iofd_tsan_retire(r);
+		urcu_memb_call_rcu(&r->rcu, region_free_rcu);
+	}
+}
+
+bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
+			uint32_t len, bool is_write)
+{
+	if (!r->size)		/* doorbell: writes of any width at start */
+		return is_write && addr == r->start;
+	return addr >= r->start && len <= r->size &&
+	       addr - r->start <= r->size - len;
+}
+
+/* Retire callback: the removal is published; drop the registration's ref. */
+static void region_retire(struct iofd_vm *vm, void *obj)
+{
+	struct iofd_region *r = obj;
+
+	(void)vm;
+	atomic_store(&r->dead, true);
+	iofd_region_put(r);
+}
+
+static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
+{
+	struct iofd_chan **pp;
+
+	for (pp = &vm->chans; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			c->next = NULL;
+			return;
+		}
+	}
+}
+
+int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r)
+{
+	/* A later registration on the same fds gets a fresh channel (and so
+	 * no poison) once no registered region uses this one. */
+	int err = iofd_retire(vm, region_retire, r);
+
+	if (!err && --r->chan->registered == 0)
+		chan_unlink(vm, r->chan);
+	return err;
+}
+
+/* ---- fds and channels ---- */
+
+int iofd_file_id(int fd, struct iofd_file_id *id)
+{
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -EBADF;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return 0;
+}
+
+static bool same_file(const struct iofd_file_id *a, const struct iofd_file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Check that fd can carry one direction of the protocol. */
+static int check_fd(int fd, bool for_write, const char *name)
+{
+	struct stat st;
+	int fl;
+
+	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || fstat(fd, &st) < 0)
+		return iofd_fail(-EBADF, "ioregion %s %d is not an open fd", name, fd);
+	if ((fl & O_ACCMODE) == (for_write ? O_RDONLY : O_WRONLY))
+		return iofd_fail(-EBADF, "ioregion %s %d is not open for %s", name,
+				 fd, for_write ? "writing" : "reading");
+	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+		return iofd_fail(-EINVAL, "ioregion %s %d is not a pipe, FIFO or "
+				 "socket", name, fd);
+	return 0;
+}
+
+static bool is_socket(int fd, bool *msg)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	struct stat st;
+
+	*msg = false;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
+		*msg = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
+	return true;
+}
+
+static int dup_cloexec(int fd, const char *name)
+{
+	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (d < 0)
+		return iofd_fail(-errno, "cannot keep a dup of ioregion %s %d: %s",
+				 name, fd, strerror(errno));
+	return d;
+}
+
+/* Give channel c the read side rfd (a new channel, or doorbells only).
+ * One fd for both ways (a socket) is kept once. */
+static int chan_set_read(struct iofd_chan *c, int rfd, int wfd,
+			 const struct iofd_file_id *rid)
+{
+	int d = rfd == wfd ? c->wfd : dup_cloexec(rfd, "read_fd");
+
+	if (d < 0)
+		return d;
+	c->r_sock = is_socket(d, &c->r_msg);
+	c->r_id = *rid;
+	/* Nothing can be owed on a read side nobody used: whatever waits
+	 * there is stale (a late reply to a pair registered before). */
+	iofd_wire_drain(d, c->r_sock);
+	c->rfd = d;
+	return 0;
+}
+
+static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **out)
+{
+	struct iofd_chan *c = calloc(1, sizeof(*c));
+	bool msg;
+
+	if (!c)
+		return iofd_fail(-ENOMEM, "out of memory for an ioregion channel");
+	c->rfd = -1;
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->wake_fd < 0) {
+		int err = -errno;
+
+		c->wfd = -1;
+		chan_free(c);
+		return iofd_fail(err, "cannot create an eventfd: %s", strerror(-err));
+	}
+	c->wfd = dup_cloexec(wfd, "write_fd");
+	if (c->wfd < 0) {
+		int err = c->wfd;
+
+		chan_free(c);
+		return err;
+	}
+	c->w_sock = is_socket(c->wfd, &msg);
+	c->w_id = *wid;
+	*out = c;
+	return 0;
+}
+
+/* The channel with this write side, or with this read side, or NULL. */
+static struct iofd_chan *chan_find(struct iofd_vm *vm, const struct iofd_file_id *id,
+				   bool read_side)
+{
+	for (struct iofd_chan *c = vm->chans; c; c = c->next) {
+		if (read_side ? c->rfd >= 0 && same_file(&c->r_id, id)
+			      : same_file(&c->w_id, id))
+			return c;
+	}
+	return NULL;
+}
+
+/* Find or make the channel for (write_fd, read_fd or -1); takes a ref. */
+static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out)
+{
+	struct iofd_file_id wid, rid;
+	struct iofd_chan *c, *by_read = NULL;
+	bool created = false;
+	int err;
+
+	iofd_file_id(wfd, &wid);
+	c = chan_find(vm, &wid, false);
+	if (rfd >= 0) {
+		iofd_file_id(rfd, &rid);
+		by_read = chan_find(vm, &rid, true);
+		if ((by_read && by_read != c) ||
+		    (c && c->rfd >= 0 && !same_file(&c->r_id, &rid)))
+			return iofd_fail(-EINVAL, "ioregion fds %d/%d: an fd belongs "
+					 "to one (read_fd, write_fd) pair, and "
+					 "one of them is paired otherwise", rfd,
+					 wfd);
+	}
+	if (!c) {
+		err = chan_new(wfd, &wid, &c);
+		if (err)
+			return err;
+		created = true;
+	}
+	if (rfd >= 0 && c->rfd < 0) {
+		err = chan_set_read(c, rfd, wfd, &rid);
+		if (err) {
+			if (created)
+				chan_free(c);
+			return err;
+		}
+	}
+	if (created) {
+		c->next = vm->chans;
+		vm->chans = c;
+	}
+	atomic_fetch_add(&c->refs, 1);
+	c->registered++;
+	*out = c;
+	return 0;
+}
+
+/* ---- registration ---- */
+
+static enum iofd_bus region_bus(uint32_t flags)
+{
+	return flags & IOFD_IOREGION_FLAG_PIO ? IOFD_BUS_PIO : IOFD_BUS_MMIO;
+}
+
+static int validate_assign(const struct iofd_ioregion *args)
+{
+	bool doorbell = args->memory_size == 0;
+	int err;
+
+	if (!doorbell && args->guest_paddr + args->memory_size <= args->guest_paddr)
+		return iofd_fail(-EINVAL, "ioregion 0x%llx + 0x%llx overflows",
+				 (unsigned long long)args->guest_paddr,
+				 (unsigned long long)args->memory_size);
+	if (doorbell && !(args->flags & IOFD_IOREGION_FLAG_POSTED_WRITES))
+		return iofd_fail(-EINVAL, "an ioregion of memory_size 0 (doorbell) "
+				 "needs POSTED_WRITES");
+	err = check_fd(args->write_fd, true, "write_fd");
+	if (!err && !doorbell)
+		err = check_fd(args->read_fd, false, "read_fd");
+	return err;
+}
+
+static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
+{
+	enum iofd_bus bus = region_bus(args->flags);
+	struct iofd_space *sp = &vm->bus[bus];
+	bool doorbell = args->memory_size == 0;
+	uint64_t start = args->guest_paddr;
+	/* a doorbell covers 8 bytes for overlap, as a len-0 ioeventfd */
+	uint64_t end = doorbell ? iofd_exact_end(start, 0) : start + args->memory_size;
+	struct iofd_range_array *arr;
+	struct iofd_region *r;
+	struct iofd_range range;
+	int err;
+
+	if (iofd_ranges_overlap(iofd_space_ranges_view(sp), start, end) >= 0 ||
+	    iofd_space_exact_overlap(vm, sp, start, end))
+		return iofd_fail(-EEXIST, "ioregion [0x%llx, 0x%llx) on bus %d "
+				 "overlaps another registration",
+				 (unsigned long long)start, (unsigned long long)end,
+				 bus);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return iofd_fail(-ENOMEM, "out of memory for an ioregion");
+	r->start = start;
+	r->size = args->memory_size;
+	r->end = end;
+	r->user_data = args->user_data;
+	r->flags = args->flags;
+	r->bus = bus;
+	atomic_init(&r->refs, 1);
+	err = chan_get(vm, args->write_fd, doorbell ? -1 : args->read_fd, &r->chan);
+	if (err) {
+		free(r);
+		return err;
+	}
+	range = (struct iofd_range){ start, end, IOFD_KIND_IOREGION, r };
+	arr = iofd_space_ranges_writable(vm, sp);
+	iofd_tsan_publish(r);
+	err = arr ? iofd_ranges_insert(&sp->pending, &range)
+		  : iofd_fail(-ENOMEM, "out of memory for the range array");
+	if (err) {
+		if (--r->chan->registered == 0)
+			chan_unlink(vm, r->chan);
+		chan_put(r->chan);
+		free(r);
+		return err;
+	}
+	iofd_publish(vm);
+	return 0;
+}
+
+static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
+{
+	enum iofd_bus bus = region_bus(args->flags);
+	struct iofd_space *sp = &vm->bus[bus];
+	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
+	long idx = iofd_ranges_find(view, args->guest_paddr);
+	struct iofd_region *r = NULL;
+	int err;
+
+	if (idx >= 0 && view->r[idx].kind == IOFD_KIND_IOREGION)
+		r = view->r[idx].obj;
+	if (!r || r->start != args->guest_paddr || r->size != args->memory_size)
+		return iofd_fail(-ENOENT, "no ioregion on bus %d at 0x%llx of size "
+				 "0x%llx", bus, (unsigned long long)args->guest_paddr,
+				 (unsigned long long)args->memory_size);
+	arr = iofd_space_ranges_writable(vm, sp);
+	if (!arr)
+		return iofd_fail(-ENOMEM, "out of memory for the range array");
+	err = iofd_range_retire(vm, &arr->r[idx]);
+	if (err)
+		return err;
+	iofd_ranges_delete(arr, (size_t)idx);
+	iofd_publish(vm);
+	return 0;
+}
+
+IOFD_EXPORT int iofd_set_ioregion(struct iofd_vm *vm,
+				  const struct iofd_ioregion *args)
+{
+	int err;
+
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	if (args->flags & ~IOFD_IOREGION_VALID_FLAGS)
+		return iofd_fail(-EINVAL, "ioregion flags 0x%x has unknown bits 0x%x",
+				 args->flags, args->flags & ~IOFD_IOREGION_VALID_FLAGS);
+	if (!(args->flags & IOFD_IOREGION_FLAG_DEASSIGN)) {
+		err = validate_assign(args);
+		if (err)
+			return err;
+	}
+	err = iofd_writer_lock(vm);
+	if (err)
+		return err;
+	if (args->flags & IOFD_IOREGION_FLAG_DEASSIGN)
+		err = region_deassign(vm, args);
+	else
+		err = region_assign(vm, args);
+	iofd_writer_unlock(vm);
+	return err;
+}
+
+IOFD_EXPORT int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms)
+{
+	if (!vm)
+		return iofd_fail(-EINVAL, "NULL vm");
+	__atomic_store_n(&vm->ioregion_timeout_ms, ms ? ms : IOFD_TIMEOUT_DEFAULT_MS,
+			 __ATOMIC_RELAXED);
+	return 0;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The VMM side of the ioregionfd wire protocol: build the 32-byte command,
+ * move bytes over the fds without ever blocking (the caller waits, with a
+ * timeout and signals, in ppoll), and check the 32-byte reply.
+ *
+ * SIGPIPE: a write to a pipe or socket whose reader is gone raises SIGPIPE
+ * in the writing thread, whose default action kills the process. Sockets
+ * are written with send(MSG_NOSIGNAL), which never raises it. Pipes have
+ * no such flag: the write runs with SIGPIPE blocked and, if it failed with
+ * EPIPE, the SIGPIPE it queued on this thread is taken back with
+ * sigtimedwait() before the mask is restored. The VMM's own SIGPIPE
+ * disposition and mask are never changed; a SIGPIPE that was already
+ * pending before the write is left alone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ioregion.h"
+
+_Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_WIRE_MSG_SIZE,
+	       "ioregionfd command is 32 bytes");
+_Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_WIRE_MSG_SIZE,
+	       "ioregionfd reply is 32 bytes");
+
+static unsigned int size_exponent(uint32_t len)
+{
+	return len == 8 ? 3 : len == 4 ? 2 : len == 2 ? 1 : 0;
+}
+
+void iofd_wire_cmd(struct iofd_ioregionfd_cmd *cmd, bool is_write,
+		   uint32_t len, bool want_resp, uint64_t user_data,
+		   uint64_t offset, uint64_t data)
+{
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->cmd = is_write ? IOFD_IOREGIONFD_CMD_WRITE : IOFD_IOREGIONFD_CMD_READ;
+	cmd->size_exponent = size_exponent(len) & 0xf;
+	cmd->resp = want_resp;
+	cmd->user_data = user_data;
+	cmd->offset = offset;
+	cmd->data = is_write ? data : 0;
+}
+
+int iofd_wire_check_resp(const struct iofd_ioregionfd_resp *resp, char *why,
+			 size_t whylen)
+{
+	for (size_t i = 0; i < sizeof(resp->pad); i++) {
+		if (resp->pad[i]) {
+			snprintf(why, whylen, "malformed reply: padding byte %zu "
+				 "is 0x%02x, not 0", i, resp->pad[i]);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+ssize_t iofd_wire_pipe_write(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old, pending;
+	struct timespec zero = { 0, 0 };
+	bool was_pending;
+	ssize_t n;
+	int err;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	n = write(fd, buf, len);
+	err = errno;
+	if (n < 0 && err == EPIPE && !was_pending)
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return n;
+}
+
+ssize_t iofd_wire_send(int fd, bool is_sock, const void *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	ssize_t n;
+
+	if (is_sock) {
+		n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	} else {
+		/* No per-call non-blocking write on a pipe: write only when
+		 * poll says there is room (then a write of up to PIPE_BUF
+		 * bytes does not block). POLLERR: no reader any more. */
+		if (poll(&p, 1, 0) < 0)
+			return -errno;
+		if (p.revents & POLLERR)
+			return -EPIPE;
+		if (!(p.revents & POLLOUT))
+			return -EAGAIN;
+		n = iofd_wire_pipe_write(fd, buf, len);
+	}
+	if (n >= 0)
+		return n;
+	if (errno == EWOULDBLOCK || errno == EINTR)
+		return -EAGAIN;
+	if (errno == ECONNRESET || errno == ENOTCONN)
+		return -EPIPE;
+	return -errno;
+}
+
+ssize_t iofd_wire_recv(int fd, bool is_sock, bool is_msg, void *buf,
+		       size_t len, size_t *msg_len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	ssize_t n;
+
+	if (is_sock) {
+		n = recv(fd, buf, len, MSG_DONTWAIT | (is_msg ? MSG_TRUNC : 0));
+		if (n >= 0 && is_msg) {
+			*msg_len = (size_t)n;	/* MSG_TRUNC: the real length */
+			if ((size_t)n > len)
+				n = (ssize_t)len;
+		}
+	} else {
+		if (poll(&p, 1, 0) < 0)
+			return -errno;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			return -EAGAIN;
+		n = read(fd, buf, len);	/* data or EOF waiting: no block */
+	}
+	if (n >= 0)
+		return n;
+	if (errno == EWOULDBLOCK || errno == EINTR)
+		return -EAGAIN;
+	if (errno == ECONNRESET)
+		return 0;		/* the peer is gone: as end of file */
+	return -errno;
+}
+
+int iofd_wire_pending(int fd, bool is_sock)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char byte;
+	ssize_t n;
+
+	if (poll(&p, 1, 0) < 0)
+		return 0;
+	if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+		return 0;
+	if (is_sock) {
+		n = recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
+		if (n > 0)
+			return 1;
+		return n == 0 || errno == ECONNRESET ? -EPIPE : 0;
+	}
+	return p.revents & POLLIN ? 1 : -EPIPE;
+}
+
+void iofd_wire_drain(int fd, bool is_sock)
+{
+	char scratch[512];
+	size_t total = 0, msg_len;
+
+	/* Bounded, so a peer that keeps writing cannot keep us here. */
+	while (total < (1u << 20) && iofd_wire_pending(fd, is_sock) == 1) {
+		ssize_t n = iofd_wire_recv(fd, is_sock, false, scratch,
+					   sizeof(scratch), &msg_len);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}

@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ioregionfd with a real guest. The VMM (the test) makes the VM and vCPU
+ * with plain ioctls; iofd adopts both and serves the guest's accesses on
+ * the vCPU thread; the device is a thread or a forked process
+ * (tests/common/tdev.h). Covers round trips on MMIO and PIO, posted
+ * writes in order, doorbells, every misbehaving peer, kicks and signals
+ * during a wait (pending accesses finished without being re-sent, or
+ * handed back when the region went away), and a guest vCPU sharing one fd
+ * with two other threads.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "host.h"
+#include "testutil.h"
+#include "tdev.h"
+
+#define REGION		(GUEST_MMIO_BASE + 0x10000)
+#define REGION_SIZE	0x1000
+#define PORTS		0x700
+#define POSTED		IOFD_IOREGION_FLAG_POSTED_WRITES
+#define DEASSIGN	IOFD_IOREGION_FLAG_DEASSIGN
+
+struct fixture {
+	struct tu_resources before;
+	bool kvm;
+	struct guest_vm g;
+	struct iofd_vm *vm;
+	struct iofd_vcpu *vcpu;
+	struct tdev dev;
+	bool dev_running;
+	int vmm_fd;
+	/* exit accounting */
+	uint64_t served, unclaimed, failed;
+	struct iofd_exit last;		/* of the last non-SERVED dispatch */
+	uint64_t vmm_answer;		/* the VMM's answer to unclaimed reads */
+};
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	struct iofd_vm_options opts = { 0 };
+
+	memset(&f, 0, sizeof(f));
+	f.vmm_fd = -1;
+	*state = &f;
+	if (!tu_kvm_available())
+		return 0;
+	f.kvm = true;
+	tu_warm_up();
+	f.before = tu_snapshot();
+	if (guest_vm_create(&f.g, 0)) {
+		print_message("# guest_vm_create: %s\n", guest_last_error());
+		return -1;
+	}
+	opts.kvm_vm_fd = f.g.vm_fd;
+	if (iofd_vm_create(&opts, &f.vm) ||
+	    iofd_vcpu_adopt(f.vm, f.g.vcpu_fd, f.g.run, &f.vcpu)) {
+		print_message("# iofd: %s\n", iofd_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	if (!f->kvm)
+		return 0;
+	iofd_vcpu_destroy(f->vcpu);
+	iofd_vm_destroy(f->vm);
+	if (f->dev_running)
+		tdev_stop(&f->dev);
+	if (f->vmm_fd >= 0)
+		close(f->vmm_fd);
+	guest_vm_destroy(&f->g);
+	tdev_wait_threads(f->before.threads);
+	TU_ASSERT_NO_LEAK(f->before);
+	return 0;
+}
+
+#define REQUIRE_KVM(f)                 \
+	do {                           \
+		if (!(f)->kvm) {       \
+			printf("SKIP: cannot open /dev/kvm\n"); \
+			skip();        \
+		}                      \
+	} while (0)
+
+static void start_device(struct fixture *f, int type, enum tdev_mode mode,
+			 bool process)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv), 0);
+	f->vmm_fd = sv[0];
+	f->dev.fd_cmd = f->dev.fd_resp = sv[1];
+	f->dev.mode = mode;
+	assert_int_equal(tdev_start(&f->dev, process), 0);
+	f->dev_running = true;
+}
+
+static int set_region(struct fixture *f, uint64_t paddr, uint64_t size,
+		      uint32_t flags)
+{
+	struct iofd_ioregion r;
+
+	memset(&r, 0, sizeof(r));
+	r.guest_paddr = paddr;
+	r.memory_size = size;
+	r.user_data = 0x5eed;
+	r.read_fd = r.write_fd = f->vmm_fd;
+	r.flags = flags;
+	return iofd_set_ioregion(f->vm, &r);
+}
+
+static struct guest_op op(uint32_t kind, uint64_t addr, uint32_t len, uint64_t v)
+{
+	struct guest_op o = { .kind = kind, .len = len, .addr = addr, .value = v };
+
+	return o;
+}
+
+static uint64_t mask(uint32_t len)
+{
+	return len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
+}
+
+/* The VMM's handling of an exit iofd left to it. */
+static void vmm_handle(struct fixture *f, struct kvm_run *run)
+{
+	if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write)
+		memcpy(run->mmio.data, &f->vmm_answer, run->mmio.len);
+	if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_IN)
+		memcpy((char *)run + run->io.data_offset, &f->vmm_answer, run->io.size);
+}
+
+/* guest_run() handler: iofd first; a failure stops the run. */
+static int dispatch(struct guest_vm *g, struct kvm_run *run, void *opaque)
+{
+	struct fixture *f = opaque;
+	int st;
+
+	(void)g;
+	do
+		st = iofd_dispatch_exit(f->vcpu, &f->last);
+	while (st == IOFD_PENDING);
+	if (st == IOFD_SERVED) {
+		f->served++;
+		return 0;
+	}
+	if (st == IOFD_NOT_CLAIMED) {
+		f->unclaimed++;
+		vmm_handle(f, run);
+		return 0;
+	}
+	f->failed++;
+	return 1;
+}
+
+static void run_script(struct fixture *f, const struct guest_op *ops, size_t n)
+{
+	assert_int_equal(guest_script_set(&f->g, ops, n), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	f->served = f->unclaimed = f->failed = 0;
+	assert_int_equal(guest_run(&f->g, dispatch, f, NULL), 0);
+}
+
+/* ---- round trips ---- */
+
+static void roundtrip(void **state, bool process)
+{
+	struct fixture *f = *state;
+	const uint64_t v = 0x1122334455667788ull;
+	struct guest_op ops[14];
+	size_t n = 0;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_NORMAL, process);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(set_region(f, PORTS, 0x10, IOFD_IOREGION_FLAG_PIO), 0);
+	for (uint32_t w = 1; w <= 8; w *= 2) {
+		ops[n++] = op(GOP_WRITE, REGION + 0x10 * w + 1, w, v);	/* unaligned */
+		ops[n++] = op(GOP_READ, REGION + 0x10 * w + 1, w, 0);
+	}
+	for (uint32_t w = 1; w <= 4; w *= 2) {
+		ops[n++] = op(GOP_OUT, PORTS + w, w, ~v);
+		ops[n++] = op(GOP_IN, PORTS + w, w, 0);
+	}
+	run_script(f, ops, n);
+	assert_int_equal(f->served, n);
+	assert_int_equal(f->unclaimed, 0);
+	for (size_t i = 0; i < 8; i += 2)
+		assert_int_equal(f->g.script->ops[i + 1].value, v & mask(ops[i].len));
+	assert_int_equal(f->g.script->ops[9].value, ~v & 0xff);
+	assert_int_equal(f->g.script->ops[11].value, ~v & 0xffff);
+	assert_int_equal(f->g.script->ops[13].value, ~v & 0xffffffff);
+}
+
+static void roundtrip_thread(void **state) { roundtrip(state, false); }
+static void roundtrip_process(void **state) { roundtrip(state, true); }
+
+/* 1,000 posted writes and a read: all delivered in order, one reply. */
+static void posted_writes_then_read_in_order(void **state)
+{
+	struct fixture *f = *state;
+	static struct guest_op ops[1001];
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_NORMAL, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, POSTED), 0);
+	for (uint64_t i = 0; i < 1000; i++)
+		ops[i] = op(GOP_WRITE, REGION + 8 * (i % 32), 8, i + 1);
+	ops[1000] = op(GOP_READ, REGION + 8 * (999 % 32), 8, 0);
+	run_script(f, ops, 1001);
+	assert_int_equal(f->served, 1001);
+	assert_int_equal(f->g.script->ops[1000].value, 1000);
+	assert_int_equal(tdev_stop(&f->dev), 0);
+	f->dev_running = false;
+	assert_int_equal(f->dev.nlog, 1001);
+	assert_int_equal(f->dev.replies, 1);
+	assert_int_equal(f->dev.malformed, 0);
+	for (uint64_t i = 0; i < 1000; i++) {
+		assert_int_equal(f->dev.log[i].data, i + 1);
+		assert_int_equal(f->dev.log[i].offset, 8 * (i % 32));
+		assert_int_equal(f->dev.log[i].resp, 0);
+		assert_int_equal(f->dev.log[i].user_data, 0x5eed);
+	}
+	assert_int_equal(f->dev.log[1000].cmd, IOFD_IOREGIONFD_CMD_READ);
+}
+
+static void doorbell(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op ops[6];
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_SEQPACKET, TDEV_NORMAL, false);
+	assert_int_equal(set_region(f, REGION, 0, POSTED), 0);
+	for (uint32_t i = 0; i < 4; i++)
+		ops[i] = op(GOP_WRITE, REGION, 1u << i, 0xa0 + i);
+	ops[4] = op(GOP_WRITE, REGION + 4, 4, 1);	/* not at guest_paddr */
+	ops[5] = op(GOP_READ, REGION, 4, 0);		/* doorbells take no reads */
+	f->vmm_answer = 0x77;
+	run_script(f, ops, 6);
+	assert_int_equal(f->served, 4);
+	assert_int_equal(f->unclaimed, 2);
+	assert_int_equal(f->g.script->ops[5].value, 0x77);
+	assert_int_equal(tdev_stop(&f->dev), 0);
+	f->dev_running = false;
+	assert_int_equal(f->dev.nlog, 4);
+	for (uint32_t i = 0; i < 4; i++) {
+		assert_int_equal(f->dev.log[i].offset, 0);
+		assert_int_equal(f->dev.log[i].size_exponent, i);
+		assert_int_equal(f->dev.log[i].data, 0xa0 + i);
+		assert_int_equal(f->dev.log[i].resp, 0);
+	}
+}
+
+/* ---- misbehaving peers ---- */
+
+/*
+ * The guest reads (or writes) REGION+0x18; the access must fail with err
+ * and a reason containing why, within max_ms; the VMM then retries the
+ * same exit and gets the poisoned failure at once.
+ */
+static void guest_access_fails(struct fixture *f, bool is_write, int err,
+			       const char *why, double max_ms)
+{
+	struct guest_op o = op(is_write ? GOP_WRITE : GOP_READ, REGION + 0x18, 4,
+			       0xabcd);
+	double t0, t;
+
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	t0 = now_ms();
+	assert_int_equal(guest_run(&f->g, dispatch, f, NULL), 1);
+	t = now_ms() - t0;
+	print_message("# failed after %.1f ms: err %d, \"%s\"\n", t, f->last.err,
+		      f->last.reason);
+	assert_true(t < max_ms);
+	assert_int_equal(f->failed, 1);
+	assert_int_equal(f->last.status, IOFD_FAILED);
+	assert_int_equal(f->last.err, err);
+	assert_int_equal(f->last.bus, IOFD_BUS_MMIO);
+	assert_int_equal(f->last.addr, REGION + 0x18);
+	assert_int_equal(f->last.len, 4);
+	assert_int_equal(f->last.is_write, is_write);
+	assert_non_null(strstr(f->last.reason, why));
+	/* the exit is still there: a retry fails the same way, poisoned */
+	t0 = now_ms();
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &f->last), IOFD_FAILED);
+	assert_true(now_ms() - t0 < 50);
+	assert_int_equal(f->last.err, err);
+	assert_non_null(strstr(f->last.reason, "poisoned"));
+	assert_non_null(strstr(f->last.reason, why));
+}
+
+static void peer_closes_thread(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_CLOSE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, false, -EPIPE, "closed", 1000);
+}
+
+static void peer_closes_process(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_CLOSE, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, true, -EPIPE, "closed", 1000);
+}
+
+static void peer_dies_mid_request(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_DIE, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, false, -EPIPE, "closed", 1000);
+}
+
+static void peer_replies_7_bytes(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 200);
+	start_device(f, SOCK_STREAM, TDEV_SHORT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, false, -EPROTO, "short reply: 7 of 32", 1000);
+}
+
+static void peer_replies_7_byte_message(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_SEQPACKET, TDEV_SHORT, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, true, -EPROTO, "7-byte message", 1000);
+}
+
+static void peer_replies_garbage(void **state)
+{
+	struct fixture *f = *state;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_GARBAGE, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, false, -EBADMSG, "malformed reply", 1000);
+}
+
+static void peer_never_replies(void **state)
+{
+	struct fixture *f = *state;
+	double t0 = 0;
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 150);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	t0 = now_ms();
+	guest_access_fails(f, false, -ETIMEDOUT, "no reply within 150 ms", 1000);
+	assert_true(now_ms() - t0 >= 145);
+}
+
+/* A reply that comes after the timeout is never taken as an answer. */
+static void peer_replies_late(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x18, 4, 0);
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 100);
+	f->dev.delay_ms = 300;
+	start_device(f, SOCK_STREAM, TDEV_LATE, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	guest_access_fails(f, true, -ETIMEDOUT, "no reply within 100 ms", 1000);
+	tdev_sleep_ms(400);		/* the late reply is waiting in the fd */
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &f->last), IOFD_FAILED);
+	assert_non_null(strstr(f->last.reason, "poisoned"));
+	/* registered again on the same fds: the stale reply is dropped and
+	 * the guest's read gets the device's real answer */
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, DEASSIGN), 0);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &f->last), IOFD_SERVED);
+	assert_int_equal(guest_run(&f->g, dispatch, f, NULL), 0);	/* to END */
+	run_script(f, &o, 1);
+	assert_int_equal(f->g.script->ops[0].value, 0xabcd);	/* the write landed */
+}
+
+/* ---- kicks and signals ---- */
+
+static volatile sig_atomic_t usr1_seen;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	usr1_seen++;
+}
+
+struct kick {
+	pthread_t vcpu_thread;
+	struct kvm_run *run;
+	unsigned int after_ms;
+	bool set_immediate_exit;
+};
+
+static void *kick_main(void *arg)
+{
+	struct kick *k = arg;
+
+	tdev_sleep_ms(k->after_ms);
+	if (k->set_immediate_exit)
+		__atomic_store_n(&k->run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_kill(k->vcpu_thread, SIGUSR1);
+	return NULL;
+}
+
+static void install_usr1(struct sigaction *old)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };	/* no SA_RESTART */
+
+	assert_int_equal(sigaction(SIGUSR1, &sa, old), 0);
+	usr1_seen = 0;
+}
+
+/* Run with iofd_vcpu_run() until END (an unclaimed HLT). */
+static int run_to_end(struct fixture *f, struct iofd_exit *info)
+{
+	int st;
+
+	for (;;) {
+		st = iofd_vcpu_run(f->vcpu, info);
+		if (st != IOFD_NOT_CLAIMED)
+			return st;
+		if (f->g.run->exit_reason == KVM_EXIT_HLT)
+			return 0;
+		vmm_handle(f, f->g.run);
+	}
+}
+
+/* The usual kick (immediate_exit, then a signal) ends the wait; the next
+ * run finishes the same access without sending it again. */
+static void kick_during_wait(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x40, 8, 0);
+	struct kick k = { pthread_self(), NULL, 60, true };
+	struct iofd_exit info;
+	struct sigaction old;
+	pthread_t kt;
+	double t0;
+
+	REQUIRE_KVM(f);
+	install_usr1(&old);
+	f->dev.delay_ms = 400;
+	memcpy(f->dev.mem + 0x40, &(uint64_t){ 0x0123456789abcdefull }, 8);
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	k.run = f->g.run;
+	assert_int_equal(pthread_create(&kt, NULL, kick_main, &k), 0);
+	t0 = now_ms();
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), -EINTR);
+	assert_true(now_ms() - t0 < 350);
+	pthread_join(kt, NULL);
+	assert_int_equal(usr1_seen, 1);
+	assert_int_equal(info.status, IOFD_PENDING);
+	assert_int_equal(info.addr, REGION + 0x40);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	/* still kicked: the next run looks, does not block, stays pending */
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), -EINTR);
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(run_to_end(f, &info), 0);
+	assert_int_equal(f->g.script->ops[0].value, 0x0123456789abcdefull);
+	assert_int_equal(tdev_count(&f->dev), 1);	/* never sent twice */
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* A kick that landed before the access even started (its signal already
+ * handled) is seen through immediate_exit: no blocking at all. */
+static void kick_before_wait_is_not_lost(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x48, 4, 0);
+	struct iofd_exit info;
+	double t0;
+
+	REQUIRE_KVM(f);
+	f->dev.delay_ms = 200;
+	memcpy(f->dev.mem + 0x48, &(uint32_t){ 0xfeedbeef }, 4);
+	start_device(f, SOCK_STREAM, TDEV_LATE, true);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	assert_int_equal(f->g.run->exit_reason, KVM_EXIT_MMIO);
+	f->g.run->immediate_exit = 1;		/* the kick */
+	t0 = now_ms();
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	assert_true(now_ms() - t0 < 100);
+	assert_int_equal(info.err, -EINTR);
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_SERVED);
+	assert_int_equal(*(uint32_t *)f->g.run->mmio.data, 0xfeedbeef);
+	assert_int_equal(run_to_end(f, &info), 0);
+	assert_int_equal(f->g.script->ops[0].value, 0xfeedbeef);
+}
+
+/* Only signals the vCPU thread does not block end the wait. */
+static void blocked_signal_does_not_interrupt(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_WRITE, REGION + 0x50, 2, 0x4321);
+	struct kick k = { pthread_self(), NULL, 50, false };
+	struct iofd_exit info;
+	struct sigaction old;
+	sigset_t usr1, prev;
+	pthread_t kt;
+	struct timespec zero = { 0, 0 };
+
+	REQUIRE_KVM(f);
+	install_usr1(&old);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &usr1, &prev);
+	f->dev.delay_ms = 250;
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	k.run = f->g.run;
+	assert_int_equal(pthread_create(&kt, NULL, kick_main, &k), 0);
+	assert_int_equal(run_to_end(f, &info), 0);	/* not interrupted */
+	pthread_join(kt, NULL);
+	assert_int_equal(sigtimedwait(&usr1, NULL, &zero), SIGUSR1); /* pending */
+	pthread_sigmask(SIG_SETMASK, &prev, NULL);
+	assert_int_equal(usr1_seen, 0);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* A plain signal (no immediate_exit) interrupts too; then it completes. */
+static void unblocked_signal_interrupts(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_WRITE, REGION + 0x58, 4, 0x600d);
+	struct kick k = { pthread_self(), NULL, 50, false };
+	struct iofd_exit info;
+	struct sigaction old;
+	pthread_t kt;
+
+	REQUIRE_KVM(f);
+	install_usr1(&old);
+	f->dev.delay_ms = 250;
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	k.run = f->g.run;
+	assert_int_equal(pthread_create(&kt, NULL, kick_main, &k), 0);
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), -EINTR);
+	pthread_join(kt, NULL);
+	assert_int_equal(usr1_seen, 1);
+	assert_int_equal(run_to_end(f, &info), 0);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	assert_int_equal(f->dev.mem[0x58], 0x0d);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* Deassigned while pending: the access becomes the VMM's ordinary exit. */
+static void deassigned_while_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x60, 4, 0);
+	struct iofd_exit info;
+
+	REQUIRE_KVM(f);
+	f->dev.delay_ms = 200;
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, DEASSIGN), 0);
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_NOT_CLAIMED);
+	assert_int_equal(f->g.run->exit_reason, KVM_EXIT_MMIO);
+	assert_int_equal(f->g.run->mmio.phys_addr, REGION + 0x60);
+	f->vmm_answer = 0x99;
+	vmm_handle(f, f->g.run);
+	assert_int_equal(run_to_end(f, &info), 0);
+	assert_int_equal(f->g.script->ops[0].value, 0x99);
+}
+
+/* Interrupted, then the timeout passes with no reply: the next run fails
+ * the access at once instead of waiting again. */
+static void timeout_runs_out_while_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x68, 4, 0);
+	struct iofd_exit info;
+	double t0;
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 100);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	f->g.run->immediate_exit = 0;
+	tdev_sleep_ms(150);
+	t0 = now_ms();
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), IOFD_FAILED);
+	assert_true(now_ms() - t0 < 50);
+	assert_int_equal(info.err, -ETIMEDOUT);
+	assert_int_equal(info.addr, REGION + 0x68);
+}
+
+/* A vCPU destroyed with an access pending lets go of everything; the reply
+ * it still owes poisons the fd, so it can never answer someone else. */
+static void vcpu_destroyed_while_pending(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x70, 4, 0);
+	struct iofd_exit info;
+	uint64_t v = 0;
+
+	REQUIRE_KVM(f);
+	f->dev.delay_ms = 100;
+	start_device(f, SOCK_STREAM, TDEV_LATE, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	iofd_vcpu_destroy(f->vcpu);
+	f->vcpu = NULL;
+	assert_int_equal(iofd_access(f->vm, IOFD_BUS_MMIO, REGION + 0x70, 4, false,
+				     &v, &info), IOFD_FAILED);
+	assert_int_equal(info.err, -ECANCELED);
+	assert_non_null(strstr(info.reason, "abandoned"));
+	/* the region and its fds go with the VM (teardown counts them) */
+}
+
+struct holder {
+	struct iofd_vm *vm;
+	uint64_t addr;
+	int status;
+	struct iofd_exit info;
+	double ms;
+};
+
+static void *hold_main(void *arg)
+{
+	struct holder *h = arg;
+	uint64_t v = 0;
+	double t0 = now_ms();
+
+	h->status = iofd_access(h->vm, IOFD_BUS_MMIO, h->addr, 4, false, &v, &h->info);
+	h->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* A vCPU waiting for its turn on a busy fd can be kicked like any other
+ * wait; nothing was sent, so nothing is owed. */
+static void kick_while_waiting_for_the_fd(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x80, 4, 0);
+	struct holder h = { .addr = REGION + 0x88 };
+	struct kick k = { pthread_self(), NULL, 50, true };
+	struct iofd_exit info;
+	struct sigaction old;
+	pthread_t ht, kt;
+	double t0;
+
+	REQUIRE_KVM(f);
+	install_usr1(&old);
+	iofd_vm_set_ioregion_timeout(f->vm, 300);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	h.vm = f->vm;
+	assert_int_equal(pthread_create(&ht, NULL, hold_main, &h), 0);
+	while (tdev_count(&f->dev) < 1)		/* the holder's command is out */
+		tdev_sleep_ms(1);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	k.run = f->g.run;
+	assert_int_equal(pthread_create(&kt, NULL, kick_main, &k), 0);
+	t0 = now_ms();
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), -EINTR);
+	assert_true(now_ms() - t0 < 250);
+	pthread_join(kt, NULL);
+	assert_int_equal(info.status, IOFD_PENDING);
+	assert_non_null(strstr(info.reason, "before the command was sent"));
+	pthread_join(ht, NULL);
+	assert_int_equal(h.status, IOFD_FAILED);
+	assert_int_equal(h.info.err, -ETIMEDOUT);
+	assert_int_equal(tdev_count(&f->dev), 1);	/* the vCPU sent nothing */
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), IOFD_FAILED);
+	assert_non_null(strstr(info.reason, "poisoned"));
+	assert_int_equal(info.addr, REGION + 0x80);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	sigaction(SIGUSR1, &old, NULL);
+}
+
+/* While a vCPU holds the fd (pending, its reply owed), another access
+ * waits at most the timeout for its turn and fails without poisoning. */
+static void wait_for_the_fd_is_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op o = op(GOP_READ, REGION + 0x90, 4, 0);
+	struct holder h = { .addr = REGION + 0x98 };
+	struct iofd_exit info;
+	pthread_t ht;
+
+	REQUIRE_KVM(f);
+	iofd_vm_set_ioregion_timeout(f->vm, 200);
+	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
+	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
+	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
+	f->g.run->immediate_exit = 1;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_PENDING);
+	h.vm = f->vm;
+	assert_int_equal(pthread_create(&ht, NULL, hold_main, &h), 0);
+	pthread_join(ht, NULL);
+	print_message("# waited %.0f ms for the fd: \"%s\"\n", h.ms, h.info.reason);
+	assert_int_equal(h.status, IOFD_FAILED);
+	assert_int_equal(h.info.err, -ETIMEDOUT);
+	assert_non_null(strstr(h.info.reason, "no turn on the fd"));
+	assert_true(h.ms >= 195 && h.ms < 1000);
+	assert_int_equal(tdev_count(&f->dev), 1);
+	/* the vCPU's own deadline has passed too: it fails now, and poisons */
+	f->g.run->immediate_exit = 0;
+	assert_int_equal(iofd_dispatch_exit(f->vcpu, &info), IOFD_FAILED);
+	assert_int_equal(info.err, -ETIMEDOUT);
+	assert_non_null(strstr(info.reason, "no reply"));
+	pthread_create(&ht, NULL, hold_main, &h);
+	pthread_join(ht, NULL);
+	assert_non_null(strstr(h.info.reason, "poisoned"));
+}
+
+/* ---- one fd, a guest vCPU and two more threads ---- */
+
+struct sharer {
+	struct iofd_vm *vm;
+	uint64_t base;
+	uint64_t wrong, done;
+};
+
+static void *share_main(void *arg)
+{
+	struct sharer *s = arg;
+
+	for (int i = 0; i < 600; i++) {
+		uint64_t v = (s->base << 40) | (uint64_t)i, back = 0;
+		uint64_t addr = REGION + s->base + 8 * (i % 16);
+
+		if (iofd_access(s->vm, IOFD_BUS_MMIO, addr, 8, true, &v, NULL) !=
+		    IOFD_SERVED ||
+		    iofd_access(s->vm, IOFD_BUS_MMIO, addr, 8, false, &back, NULL) !=
+		    IOFD_SERVED || back != v)
+			s->wrong++;
+		s->done++;
+	}
+	return NULL;
+}
+
+/*
+ * The guest runner has one vCPU per VM; the two other "vCPUs" here are
+ * threads calling iofd_access() on the same VM, region and socket at the
+ * same time. Every reply must reach the access it answers.
+ */
+static void guest_and_two_threads_share_one_fd(void **state)
+{
+	struct fixture *f = *state;
+	static struct guest_op ops[1200];
+	struct sharer s[2] = { { NULL, 0x400, 0, 0 }, { NULL, 0x800, 0, 0 } };
+	pthread_t t[2];
+	double t0;
+
+	REQUIRE_KVM(f);
+	start_device(f, SOCK_STREAM, TDEV_NORMAL, false);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	for (int i = 0; i < 600; i++) {
+		ops[2 * i] = op(GOP_WRITE, REGION + 8 * (i % 16), 8,
+				0x6000000000000000ull | (uint64_t)i);
+		ops[2 * i + 1] = op(GOP_READ, REGION + 8 * (i % 16), 8, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		s[i].vm = f->vm;
+		assert_int_equal(pthread_create(&t[i], NULL, share_main, &s[i]), 0);
+	}
+	t0 = now_ms();
+	run_script(f, ops, 1200);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	print_message("# guest 600 + 2 threads x 600 write/read pairs on one "
+		      "socket: %.0f ms\n", now_ms() - t0);
+	assert_int_equal(f->served, 1200);
+	for (int i = 0; i < 600; i++)
+		assert_int_equal(f->g.script->ops[2 * i + 1].value,
+				 0x6000000000000000ull | (uint64_t)i);
+	assert_int_equal(s[0].wrong + s[1].wrong, 0);
+	assert_int_equal(s[0].done + s[1].done, 1200);
+	assert_int_equal(tdev_stop(&f->dev), 0);
+	f->dev_running = false;
+	assert_int_equal(f->dev.malformed, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(roundtrip_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(roundtrip_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(posted_writes_then_read_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(doorbell, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_closes_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_closes_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_dies_mid_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_replies_7_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_replies_7_byte_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_replies_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_never_replies, setup, teardown),
+		cmocka_unit_test_setup_teardown(peer_replies_late, setup, teardown),
+		cmocka_unit_test_setup_teardown(kick_during_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(kick_before_wait_is_not_lost, setup, teardown),
+		cmocka_unit_test_setup_teardown(blocked_signal_does_not_interrupt, setup, teardown),
+		cmocka_unit_test_setup_teardown(unblocked_signal_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(deassigned_while_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(timeout_runs_out_while_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(vcpu_destroyed_while_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(kick_while_waiting_for_the_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_for_the_fd_is_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(guest_and_two_threads_share_one_fd, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("kvm_ioregion", tests, NULL, NULL);
+}
