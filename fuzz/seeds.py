@@ -47,9 +47,18 @@ def handoff():
             "reply": bytes([0x80 | 1 | (0 << 3)]) + reply}
 
 
+def vmm_reply():
+    reply = struct.pack("<Q24x", 0x1122334455667788)
+    # stream, 4-byte read; seqpacket, 8-byte read; stream, acknowledged write
+    return {"read4-stream": bytes([2 << 1]) + reply,
+            "read8-packets": bytes([1 | (3 << 1), 32]) + reply,
+            "write-stream": bytes([8 | (1 << 1)]) + reply}
+
+
 def main():
     target, outdir = sys.argv[1], sys.argv[2]
-    seeds = {"fuzz_device_cmd": device_cmd, "fuzz_handoff": handoff}.get(target)
+    seeds = {"fuzz_device_cmd": device_cmd, "fuzz_handoff": handoff,
+             "fuzz_vmm_reply": vmm_reply}.get(target)
     if not seeds:
         return
     os.makedirs(outdir, exist_ok=True)
