@@ -101,7 +101,7 @@ IOFD_EXPORT int iofd_device_dma_read(const struct iofd_device *dev, uint64_t gpa
 		return iofd_fail(-EFAULT, "DMA read of %llu bytes at 0x%llx is "
 				 "outside guest RAM", (unsigned long long)len,
 				 (unsigned long long)gpa);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	iofd_dev_fence(__ATOMIC_ACQUIRE);
 	memcpy(buf, src, (size_t)len);
 	return 0;
 }
@@ -116,6 +116,6 @@ IOFD_EXPORT int iofd_device_dma_write(const struct iofd_device *dev,
 				 "outside guest RAM", (unsigned long long)len,
 				 (unsigned long long)gpa);
 	memcpy(dst, buf, (size_t)len);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	iofd_dev_fence(__ATOMIC_RELEASE);
 	return 0;
 }

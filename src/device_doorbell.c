@@ -117,7 +117,7 @@ static uint64_t shadow_load(const uint8_t *p, uint32_t len)
 		case 8: return __atomic_load_n((const uint64_t *)p, __ATOMIC_ACQUIRE);
 		}
 	}
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	iofd_dev_fence(__ATOMIC_ACQUIRE);
 	memcpy(&v, p, len);
 	return v;
 }
