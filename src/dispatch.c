@@ -93,6 +93,8 @@ int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 		status = IOFD_SERVED;
 	else
 		status = range_access(sp, addr, len, is_write, data, &region);
+	/* Covers every read of the section, links followed included. */
+	iofd_tsan_read_done(sp);
 	urcu_memb_read_unlock();
 	if (region)		/* may block: outside the read-side section */
 		status = iofd_ioregion_serve(vm, vcpu, region, bus, addr, len,

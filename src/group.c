@@ -59,6 +59,7 @@ static void group_retire_shell(struct iofd_vm *vm, void *obj)
 	struct iofd_group *g = obj;
 
 	(void)vm;
+	iofd_tsan_retire(g);
 	urcu_memb_call_rcu(&g->rcu, group_free_rcu);
 }
 
@@ -68,6 +69,7 @@ void iofd_group_release(struct iofd_vm *vm, void *obj)
 
 	for (size_t i = 0; i < g->n; i++)
 		iofd_efd_put(&vm->efds, g->items[i].efd);
+	iofd_tsan_retire(g);
 	urcu_memb_call_rcu(&g->rcu, group_free_rcu);
 }
 

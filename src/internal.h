@@ -128,7 +128,7 @@ struct iofd_vm {
 	pthread_mutex_t lock;		/* serializes every writer */
 	bool in_batch;			/* writer view (lock held) */
 	_Atomic bool batch_active;	/* same, readable without the lock */
-	pthread_t batch_owner;
+	_Atomic pthread_t batch_owner;	/* read without the lock */
 	_Atomic uint64_t gen;		/* last published generation */
 	struct iofd_space bus[IOFD_NR_BUSES];
 	struct iofd_efd_registry efds;

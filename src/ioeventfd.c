@@ -299,7 +299,9 @@ void iofd_ioeventfd_entry_release(struct iofd_vm *vm,
 		kernel_ioeventfd(vm, e, true);
 		e->offloaded = false;
 	}
+	/* Readers that found e before it was unlinked may still signal
+	 * e->efd: keep the pointer. The dup is closed only after a grace
+	 * period, which those readers finish first. */
 	if (e->efd)
 		iofd_efd_put(&vm->efds, e->efd);
-	e->efd = NULL;
 }

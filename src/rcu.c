@@ -6,6 +6,11 @@
 #include <pthread.h>
 
 #include "internal.h"
+#include "tsan.h"
+
+#ifdef IOFD_TSAN
+char iofd_tsan_grace_anchor;
+#endif
 
 static pthread_key_t rcu_key;
 static pthread_once_t rcu_once = PTHREAD_ONCE_INIT;

@@ -35,8 +35,13 @@ int iofd_match_addr(struct cds_lfht_node *node, const void *key)
 {
 	const struct iofd_ioeventfd_entry *e =
 		caa_container_of(node, struct iofd_ioeventfd_entry, node);
+	bool same;
 
-	return e->addr == *(const uint64_t *)key;
+	/* Called by rculfhash lookups, readers' included. */
+	iofd_tsan_read(e);
+	same = e->addr == *(const uint64_t *)key;
+	iofd_tsan_read_done(e);
+	return same;
 }
 
 int iofd_space_init(struct iofd_space *sp)
@@ -83,14 +88,15 @@ void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 	e->born = iofd_next_gen(vm);
 	e->died = IOFD_GEN_ALIVE;
 	cds_lfht_node_init(&e->node);
-	iofd_tsan_publish(e);
 	if (head) {
 		/* Behind the head: readers see it once the generation allows. */
 		e->same = head->same;
+		iofd_tsan_publish(e);
 		rcu_set_pointer(&head->same, e);
 		return;
 	}
 	e->same = NULL;
+	iofd_tsan_publish(e);
 	cds_lfht_add(sp->exact, iofd_addr_hash(e->addr), &e->node);
 	sp->count++;
 }
@@ -297,8 +303,10 @@ void iofd_publish_now(struct iofd_vm *vm)
 		iofd_tsan_publish(sp->pending);
 		rcu_set_pointer(&sp->ranges, sp->pending);
 		sp->pending = NULL;
-		if (old)
+		if (old) {
+			iofd_tsan_retire(old);
 			urcu_memb_call_rcu(&old->rcu, ranges_free_rcu);
+		}
 	}
 	atomic_store_explicit(&vm->gen, iofd_next_gen(vm), memory_order_release);
 
@@ -306,6 +314,7 @@ void iofd_publish_now(struct iofd_vm *vm)
 		next = e->retire_next;
 		space_unlink_entry(&vm->bus[e->bus], e);
 		iofd_ioeventfd_entry_release(vm, e);
+		iofd_tsan_retire(e);
 		urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 	}
 	vm->retired_entries = NULL;

@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "irq.h"
+#include "tsan.h"
 
 static int open_kvm(void)
 {
@@ -56,7 +57,7 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~IOFD_VM_NO_OFFLOAD))
+	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT)))
 		return iofd_fail(-EINVAL, "bad iofd_vm_options");
 	iofd_rcu_thread();
 	vm = calloc(1, sizeof(*vm));
@@ -64,9 +65,11 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 		return iofd_fail(-ENOMEM, "out of memory for a VM");
 	vm->kvm_fd = -1;
 	vm->flags = opts->flags;
-	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms ?
-					  opts->ioregion_timeout_ms :
-					  IOFD_TIMEOUT_DEFAULT_MS;
+	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms;
+	if (!vm->ioregion_timeout_ms)
+		vm->ioregion_timeout_ms = opts->flags & IOFD_VM_IOREGION_TIMEOUT ?
+						  IOFD_TIMEOUT_FOREVER :
+						  IOFD_TIMEOUT_DEFAULT_MS;
 	pthread_mutex_init(&vm->lock, NULL);
 	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
 		err = iofd_space_init(&vm->bus[b]);
@@ -106,6 +109,19 @@ static void vm_clear(struct iofd_vm *vm)
 	iofd_publish_now(vm);
 }
 
+/*
+ * Does the calling thread hold an open batch (and so the writer lock)?
+ * Other threads read this without the lock, hence the atomics: only the
+ * owner ever stores its own id, so a match cannot be stale.
+ */
+static bool batch_is_mine(struct iofd_vm *vm)
+{
+	return atomic_load(&vm->batch_active) &&
+	       pthread_equal(atomic_load_explicit(&vm->batch_owner,
+						  memory_order_relaxed),
+			     pthread_self());
+}
+
 IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 {
 	if (!vm)
@@ -114,8 +130,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	/* Interrupts first: their kernel registrations need the VM fd. */
 	iofd_irq_vm_destroy(vm);
 	/* The batch's owner holds the lock already; anyone else waits. */
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	vm->in_batch = false;
@@ -124,6 +139,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	urcu_memb_read_unlock();
 	pthread_mutex_unlock(&vm->lock);
 	urcu_memb_barrier();
+	iofd_tsan_grace(vm);	/* no reader can hold the tables any more */
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(vm, &vm->bus[b]);
 	iofd_irq_vm_free(vm);
@@ -148,8 +164,7 @@ IOFD_EXPORT void iofd_quiesce(struct iofd_vm *vm)
 int iofd_writer_lock(struct iofd_vm *vm)
 {
 	iofd_rcu_thread();
-	if (!(atomic_load(&vm->batch_active) &&
-	      pthread_equal(vm->batch_owner, pthread_self())))
+	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
 	return 0;
@@ -174,21 +189,19 @@ IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 {
 	if (!vm)
 		return iofd_fail(-EINVAL, "NULL vm");
-	if (atomic_load(&vm->batch_active) &&
-	    pthread_equal(vm->batch_owner, pthread_self()))
+	if (batch_is_mine(vm))
 		return iofd_fail(-EBUSY, "a batch is already open");
 	iofd_rcu_thread();
 	pthread_mutex_lock(&vm->lock);
 	vm->in_batch = true;
-	vm->batch_owner = pthread_self();
+	atomic_store_explicit(&vm->batch_owner, pthread_self(), memory_order_relaxed);
 	atomic_store(&vm->batch_active, true);
 	return 0;
 }
 
 IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 {
-	if (!vm || !atomic_load(&vm->batch_active) ||
-	    !pthread_equal(vm->batch_owner, pthread_self()))
+	if (!vm || !batch_is_mine(vm))
 		return iofd_fail(-EINVAL, "no batch open on this thread");
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);

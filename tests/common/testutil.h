@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -38,9 +39,44 @@ static inline int tu_open_fds(void)
 	return tu_count_dir("/proc/self/fd");
 }
 
+/* Is thread tid on its way out (PF_EXITING in the flags of its stat)? */
+static inline int tu_thread_exiting(const char *tid)
+{
+	char path[320], buf[512], *p;
+	unsigned long flags = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 1;	/* already gone */
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	/* after the comm: state ppid pgrp session tty_nr tpgid flags */
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1)
+		return (flags & 0x4) != 0;	/* PF_EXITING */
+	return 0;
+}
+
+/*
+ * Live threads. A thread that was joined stays listed in /proc/self/task
+ * until the kernel reaps it, a moment after pthread_join() returns (liburcu
+ * joins its hash-table resize worker when the last table goes): such a
+ * thread is already marked exiting and is not counted.
+ */
 static inline int tu_threads(void)
 {
-	return tu_count_dir("/proc/self/task");
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && !tu_thread_exiting(de->d_name))
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* Open /dev/kvm or say why not; prints "SKIP: <reason>" when it cannot. */
