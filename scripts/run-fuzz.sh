@@ -8,7 +8,7 @@ BUILD=${1:-build-fuzz}
 EACH=${2:-20}
 [ $# -ge 2 ] && shift 2 || shift $#
 here=$(dirname "$0")
-status=0
+status=0 passed=0 failed=0
 mkdir -p "$BUILD/crashes"
 for t in "$BUILD"/fuzz/fuzz_*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
@@ -22,10 +22,13 @@ for t in "$BUILD"/fuzz/fuzz_*; do
 		-print_final_stats=1 -artifact_prefix="$BUILD/crashes/$name-" \
 		"$@" "$corpus" >"$log" 2>&1; then
 		grep -E '^#[0-9]+[[:space:]]+DONE' "$log"
+		passed=$((passed + 1))
 	else
 		status=1
+		failed=$((failed + 1))
 		grep -E 'ERROR|SUMMARY|Test unit written' "$log"
 	fi
 done
 [ $status -eq 0 ] && echo "fuzz: no crash" || echo "fuzz: CRASH (see $BUILD/crashes)"
+echo "$passed passed, $failed failed, 0 skipped"
 exit $status
