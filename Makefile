@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Thin wrapper over Meson/Ninja. `make check` builds and runs every test;
-# `make bench` builds and runs the doorbell benchmark. Both install missing
-# Debian build dependencies first (apt-get, as root or via sudo).
+# `make bench` builds and runs the doorbell benchmark; `make fuzz` runs the
+# libFuzzer targets for a short while. All install missing Debian build
+# dependencies first (apt-get, as root or via sudo).
 BUILD ?= build
 MESON_OPTS ?=
 PREFIX ?= /usr/local
 
-.PHONY: all deps setup check bench install clean
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps setup check bench fuzz install clean
 
 all: setup
 	ninja -C $(BUILD)
@@ -23,8 +27,16 @@ check: all
 bench: all
 	$(BUILD)/tools/iofd-bench $(BENCH_ARGS)
 
+# libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each; see fuzz/README.md.
+fuzz: deps
+	@test -f $(FUZZ_BUILD)/build.ninja || CC=clang CFLAGS=-fsanitize=fuzzer-no-link \
+		meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false -Dtools=false \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	ninja -C $(FUZZ_BUILD)
+	@sh scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 install: all
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)

@@ -75,11 +75,14 @@ static int map_ram(struct guest_vm *g)
 	};
 	void *p;
 
-	g->ram_memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	g->ram_memfd = memfd_create("guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (g->ram_memfd < 0)
 		return fail(-errno, "memfd_create: %s", strerror(errno));
 	if (ftruncate(g->ram_memfd, (off_t)GUEST_RAM_SIZE) < 0)
 		return fail(-errno, "ftruncate of guest RAM: %s", strerror(errno));
+	/* A device process that maps RAM for DMA must not fault if it shrank. */
+	if (fcntl(g->ram_memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return fail(-errno, "sealing guest RAM: %s", strerror(errno));
 	p = mmap(NULL, GUEST_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		 g->ram_memfd, 0);
 	if (p == MAP_FAILED)

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian 12 packages iofd needs to build, test and benchmark,
 # if any is missing. Runs apt-get as root, or through sudo.
+# clang and libclang-rt-14-dev build the libFuzzer targets (`make fuzz`);
+# libFuzzer's runtime is only a recommendation of clang's, so it is named.
 set -e
 PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
-libcmocka-dev python3 gnuplot-nox binutils"
+libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -407,7 +407,7 @@ IOFD_EXPORT int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms)
 {
 	if (!vm)
 		return iofd_fail(-EINVAL, "NULL vm");
-	__atomic_store_n(&vm->ioregion_timeout_ms, ms ? ms : IOFD_TIMEOUT_DEFAULT_MS,
+	__atomic_store_n(&vm->ioregion_timeout_ms, ms ? ms : IOFD_TIMEOUT_FOREVER,
 			 __ATOMIC_RELAXED);
 	return 0;
 }

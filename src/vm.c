@@ -57,7 +57,7 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~IOFD_VM_NO_OFFLOAD))
+	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT)))
 		return iofd_fail(-EINVAL, "bad iofd_vm_options");
 	iofd_rcu_thread();
 	vm = calloc(1, sizeof(*vm));
@@ -65,9 +65,11 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 		return iofd_fail(-ENOMEM, "out of memory for a VM");
 	vm->kvm_fd = -1;
 	vm->flags = opts->flags;
-	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms ?
-					  opts->ioregion_timeout_ms :
-					  IOFD_TIMEOUT_DEFAULT_MS;
+	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms;
+	if (!vm->ioregion_timeout_ms)
+		vm->ioregion_timeout_ms = opts->flags & IOFD_VM_IOREGION_TIMEOUT ?
+						  IOFD_TIMEOUT_FOREVER :
+						  IOFD_TIMEOUT_DEFAULT_MS;
 	pthread_mutex_init(&vm->lock, NULL);
 	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
 		err = iofd_space_init(&vm->bus[b]);

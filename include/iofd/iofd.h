@@ -12,8 +12,10 @@
  *   - every fd iofd creates or keeps is close-on-exec;
  *   - iofd starts no thread of its own; liburcu, which iofd uses for its
  *     lock-free readers, runs one call_rcu worker thread per process that
- *     frees retired memory and closes retired fds after a grace period.
- *     Threads that call iofd are registered with liburcu automatically.
+ *     frees retired memory and closes retired fds after a grace period,
+ *     and, while any iofd VM exists, the worker thread its hash tables are
+ *     created with. Threads that call iofd are registered with liburcu
+ *     automatically (and unregistered when they exit).
  */
 #ifndef IOFD_IOFD_H
 #define IOFD_IOFD_H
@@ -88,15 +90,19 @@ struct iofd_exit {
 
 /* iofd_vm_options.flags */
 #define IOFD_VM_NO_OFFLOAD	(1u << 0) /* serve everything in userspace */
+/* ioregion_timeout_ms is set explicitly: there, as for the RFC, 0 means
+ * "wait forever". Without this flag 0 means the default (5 s), so a
+ * zero-initialised options struct never waits forever by accident. */
+#define IOFD_VM_IOREGION_TIMEOUT (1u << 1)
 
 /* ioregion wait timeouts */
 #define IOFD_TIMEOUT_DEFAULT_MS	5000u
-#define IOFD_TIMEOUT_FOREVER	UINT32_MAX
+#define IOFD_TIMEOUT_FOREVER	UINT32_MAX	/* same as an explicit 0 */
 
 struct iofd_vm_options {
 	int kvm_vm_fd;		/* a VM fd to adopt, or IOFD_KVM_NONE/CREATE */
 	uint32_t flags;		/* IOFD_VM_* */
-	uint32_t ioregion_timeout_ms; /* 0 = default (5 s); FOREVER = no limit */
+	uint32_t ioregion_timeout_ms; /* see IOFD_VM_IOREGION_TIMEOUT */
 };
 
 /**
@@ -320,8 +326,8 @@ int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
 /**
  * iofd_vm_set_ioregion_timeout() - how long an ioregion access may wait.
  * @ms: milliseconds for each wait (for the fd, for the device to take the
- *      command, for its reply); 0 restores the default (5 s);
- *      IOFD_TIMEOUT_FOREVER waits forever (the RFC's behaviour).
+ *      command, for its reply); 0 (or IOFD_TIMEOUT_FOREVER) waits forever,
+ *      as the RFC did; IOFD_TIMEOUT_DEFAULT_MS is the default.
  *
  * Applies to accesses that start after the call. Errors: -EINVAL (NULL vm).
  */

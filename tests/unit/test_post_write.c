@@ -389,6 +389,7 @@ static void memfd_form_stores_and_deassigns(void **state)
 	struct iofd_ioeventfd a = post_args(0x9000, 8, f->efd, POST | MEMFD, 4096 + 4092);
 	struct iofd_ioeventfd d;
 	uint8_t buf[16];
+	uint64_t v;
 
 	assert_true(mfd >= 0 && other >= 0);
 	a.post_fd = mfd;
@@ -400,7 +401,8 @@ static void memfd_form_stores_and_deassigns(void **state)
 			 IOFD_SERVED);
 	assert_int_equal(pread(dupfd, buf, sizeof(buf), 4096 + 4088), sizeof(buf));
 	assert_int_equal(buf[3], 0);
-	assert_int_equal(*(uint64_t *)(buf + 4), 0x0102030405060708ull);
+	memcpy(&v, buf + 4, sizeof(v));
+	assert_int_equal(v, 0x0102030405060708ull);
 	assert_int_equal(buf[12], 0);
 	assert_int_equal(tu_efd_count(f->efd), 1);
 

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The device object and its event loop: one epoll fd over every region and
+ * doorbell, served by the device's own thread. No thread of our own.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "device_priv.h"
+#include "internal.h"
+
+#define EVENTS_PER_CALL 32
+
+int iofd_dup_nonblock(int fd)
+{
+	int dup_fd, fl;
+
+	if (fd < 0)
+		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
+	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup_fd < 0)
+		return iofd_fail(-errno, "cannot duplicate fd %d: %s", fd,
+				 strerror(errno));
+	fl = fcntl(dup_fd, F_GETFL);
+	if (fl < 0 || fcntl(dup_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		int err = -errno;
+
+		close(dup_fd);
+		return iofd_fail(err, "cannot make fd %d non-blocking", fd);
+	}
+	return dup_fd;
+}
+
+int iofd_memfd_require_no_shrink(int fd, const char *what)
+{
+	int seals;
+
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return iofd_fail(-EBADF, "%s: fd %d is not open", what, fd);
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return iofd_fail(-EINVAL, "%s: fd %d is not a memfd", what, fd);
+	if (seals & F_SEAL_SHRINK)
+		return 0;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) < 0)
+		return iofd_fail(-EINVAL, "%s: memfd %d is not sealed against "
+				 "shrinking and cannot be: %s", what, fd,
+				 strerror(errno));
+	return 0;
+}
+
+IOFD_EXPORT int iofd_device_create(struct iofd_device **out)
+{
+	struct iofd_device *dev;
+
+	if (!out)
+		return iofd_fail(-EINVAL, "iofd_device_create: NULL out");
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return iofd_fail(-ENOMEM, "out of memory for a device");
+	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (dev->epfd < 0) {
+		int err = -errno;
+
+		free(dev);
+		return iofd_fail(err, "epoll_create1: %s", strerror(-err));
+	}
+	dev->shadow_fd = -1;
+	*out = dev;
+	return 0;
+}
+
+IOFD_EXPORT void iofd_device_destroy(struct iofd_device *dev)
+{
+	if (!dev)
+		return;
+	for (uint32_t i = 0; i < dev->nr_regions; i++) {
+		iofd_dev_region_close(dev, dev->regions[i], -ENOTCONN);
+		free(dev->regions[i]);
+	}
+	free(dev->regions);
+	for (uint32_t i = 0; i < dev->nr_doorbells; i++)
+		close(dev->doorbells[i].efd);
+	free(dev->doorbells);
+	iofd_dev_shadow_fini(dev);
+	iofd_dev_ram_fini(dev);
+	close(dev->epfd);
+	free(dev);
+}
+
+IOFD_EXPORT int iofd_device_fd(const struct iofd_device *dev)
+{
+	return dev ? dev->epfd : -1;
+}
+
+/* Serve the sources epoll reports within timeout_ms. */
+static int serve_ready(struct iofd_device *dev, int timeout_ms)
+{
+	struct epoll_event ev[EVENTS_PER_CALL];
+	int n, served = 0, first_err = 0;
+	char reason[256] = "";
+
+	n = epoll_wait(dev->epfd, ev, EVENTS_PER_CALL, timeout_ms);
+	if (n < 0)
+		return iofd_fail(-errno, "epoll_wait: %s", strerror(errno));
+	for (int i = 0; i < n; i++) {
+		uint32_t idx = (uint32_t)ev[i].data.u64;
+		int r;
+
+		if (ev[i].data.u64 >> 32 == IOFD_DEV_SRC_REGION)
+			r = iofd_dev_region_serve(dev, idx);
+		else
+			r = iofd_dev_doorbell_serve(dev, idx);
+		if (r >= 0) {
+			served += r;
+		} else if (!first_err) {
+			first_err = r;
+			snprintf(reason, sizeof(reason), "%s", iofd_last_error());
+		}
+	}
+	/* A later source may have overwritten the first failure's reason. */
+	if (first_err && strcmp(reason, iofd_last_error()) != 0)
+		return iofd_fail(first_err, "%s", reason);
+	if (first_err)
+		return first_err;
+	return served;
+}
+
+IOFD_EXPORT int iofd_device_process(struct iofd_device *dev)
+{
+	if (!dev)
+		return iofd_fail(-EINVAL, "iofd_device_process: NULL device");
+	return serve_ready(dev, 0);
+}
+
+IOFD_EXPORT int iofd_device_wait(struct iofd_device *dev, int timeout_ms)
+{
+	if (!dev)
+		return iofd_fail(-EINVAL, "iofd_device_wait: NULL device");
+	return serve_ready(dev, timeout_ms < 0 ? -1 : timeout_ms);
+}
+
+IOFD_EXPORT int iofd_device_run(struct iofd_device *dev)
+{
+	if (!dev)
+		return iofd_fail(-EINVAL, "iofd_device_run: NULL device");
+	dev->stop = false;
+	while (!dev->stop) {
+		int r;
+
+		if (dev->nr_regions && !dev->live_regions)
+			return 0;	/* the VMM closed every region */
+		if (!dev->nr_regions && !dev->nr_doorbells)
+			return 0;	/* nothing to wait for */
+		r = serve_ready(dev, -1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+IOFD_EXPORT void iofd_device_stop(struct iofd_device *dev)
+{
+	if (dev)
+		dev->stop = true;
+}
+
+IOFD_EXPORT void iofd_device_get_stats(const struct iofd_device *dev,
+				       struct iofd_device_stats *stats)
+{
+	if (dev && stats)
+		*stats = dev->stats;
+}

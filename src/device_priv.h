@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal declarations of the device side (device*.c, handoff.c). */
+#ifndef IOFD_DEVICE_PRIV_H
+#define IOFD_DEVICE_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iofd/device.h"
+#include "tsan.h"
+
+/*
+ * Fences order the device's accesses to memory a VMM or a guest shares
+ * with it. ThreadSanitizer does not model fences (GCC refuses them under
+ * -fsanitize=thread), and the other party is another process it cannot see
+ * anyway: its build leaves them out.
+ */
+#ifdef IOFD_TSAN
+#define iofd_dev_fence(order) ((void)0)
+#else
+#define iofd_dev_fence(order) __atomic_thread_fence(order)
+#endif
+
+#define IOFD_CMD_SIZE	32u	/* bytes of a command and of a reply */
+#define IOFD_DEV_BATCH	16u	/* commands read per region per wake-up */
+
+/* Epoll data: which source fired. */
+enum iofd_dev_src {
+	IOFD_DEV_SRC_REGION = 1,
+	IOFD_DEV_SRC_DOORBELL = 2,
+};
+
+static inline uint64_t iofd_dev_src_key(enum iofd_dev_src kind, uint32_t idx)
+{
+	return ((uint64_t)kind << 32) | idx;
+}
+
+/* What a command must respect, from the region it arrived on. */
+struct iofd_cmd_limits {
+	uint64_t size;		/* memory_size, 0 (doorbell) or SIZE_ANY */
+	uint64_t user_data;
+	bool check_user_data;
+	bool can_reply;		/* the region has a resp fd */
+};
+
+/* A command that passed validation. */
+struct iofd_cmd {
+	bool is_write;
+	bool wants_reply;
+	uint32_t size;		/* 1, 2, 4 or 8 */
+	uint64_t user_data;
+	uint64_t offset;
+	uint64_t data;
+};
+
+/*
+ * Validate one 32-byte command; fill *out. Returns 0, or -EPROTO with the
+ * reason in iofd_last_error(). Pure: no I/O, no allocation.
+ */
+int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
+		   struct iofd_cmd *out);
+
+struct iofd_dev_region {
+	int cmd_fd, resp_fd;	/* our dups; -1 once closed */
+	bool message_mode;	/* seqpacket: one recv is one message */
+	bool resp_is_socket;	/* replies sent with MSG_NOSIGNAL */
+	int status;		/* 0, -ENOTCONN, or the poisoning errno */
+	struct iofd_cmd_limits lim;
+	iofd_device_read_fn read;
+	iofd_device_write_fn write;
+	void *opaque;
+	uint32_t have;		/* stream bytes buffered */
+	uint8_t buf[IOFD_DEV_BATCH * IOFD_CMD_SIZE];
+};
+
+struct iofd_dev_doorbell {
+	int efd;		/* our dup */
+	uint64_t offset;
+	uint32_t len;
+	iofd_device_doorbell_fn fn;
+	void *opaque;
+};
+
+struct iofd_dev_ram {
+	uint64_t gpa, size;
+	uint8_t *host;
+};
+
+struct iofd_device {
+	int epfd;
+	bool stop;
+	struct iofd_dev_region **regions;
+	uint32_t nr_regions, live_regions;
+	struct iofd_dev_doorbell *doorbells;
+	uint32_t nr_doorbells;
+	struct iofd_dev_ram ram[IOFD_DEVICE_MAX_RAM];
+	uint32_t nr_ram;
+	int shadow_fd;		/* created by us, or -1 */
+	uint8_t *shadow;	/* mapping, or NULL */
+	size_t shadow_size;
+	struct iofd_device_stats stats;
+};
+
+/* device_region.c: serve one ready region; >= 0 served, or -errno. */
+int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx);
+void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
+			   int status);
+
+/* device_doorbell.c */
+int iofd_dev_doorbell_serve(struct iofd_device *dev, uint32_t idx);
+void iofd_dev_shadow_fini(struct iofd_device *dev);
+
+/* device_dma.c */
+void iofd_dev_ram_fini(struct iofd_device *dev);
+
+/*
+ * Require a memfd to be sealed against shrinking, adding the seal if it
+ * can; 0 or -EINVAL/-EBADF with a reason naming @what.
+ */
+int iofd_memfd_require_no_shrink(int fd, const char *what);
+
+/* Duplicate fd close-on-exec and make the file non-blocking. */
+int iofd_dup_nonblock(int fd);
+
+#endif /* IOFD_DEVICE_PRIV_H */

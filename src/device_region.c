@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Device side of ioregionfd: receive 32-byte commands, validate each one,
+ * hand it to the region's callbacks and answer the ones that want a reply.
+ *
+ * A seqpacket socket carries one command per message; a stream socket or a
+ * pipe carries a byte stream that may split a command anywhere, so partial
+ * commands are buffered until the rest arrives (the VMM closing in the
+ * middle of one is a protocol error).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "device_priv.h"
+#include "internal.h"
+
+_Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_CMD_SIZE,
+	       "ioregionfd command is 32 bytes");
+_Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_CMD_SIZE,
+	       "ioregionfd reply is 32 bytes");
+
+/* ---- validation ---------------------------------------------------------- */
+
+static int check_shape(const struct iofd_ioregionfd_cmd *c)
+{
+	if (c->cmd > IOFD_IOREGIONFD_CMD_WRITE)
+		return iofd_fail(-EPROTO, "ioregionfd: command %u is neither "
+				 "READ (0) nor WRITE (1)", c->cmd);
+	if (c->size_exponent > 3)
+		return iofd_fail(-EPROTO, "ioregionfd: size exponent %u (only "
+				 "0..3, for 1, 2, 4 or 8 bytes)", c->size_exponent);
+	if (c->reserved)
+		return iofd_fail(-EPROTO, "ioregionfd: reserved bits 0x%x set",
+				 c->reserved);
+	for (unsigned i = 0; i < sizeof(c->padding); i++)
+		if (c->padding[i])
+			return iofd_fail(-EPROTO, "ioregionfd: padding byte %u "
+					 "is 0x%02x, not 0", i, c->padding[i]);
+	return 0;
+}
+
+static int check_against_region(const struct iofd_ioregionfd_cmd *c,
+				const struct iofd_cmd_limits *lim, uint32_t size)
+{
+	bool is_write = c->cmd == IOFD_IOREGIONFD_CMD_WRITE;
+
+	if (!is_write && !c->resp)
+		return iofd_fail(-EPROTO, "ioregionfd: read without the resp bit "
+				 "(nobody would take the value)");
+	if (c->resp && !lim->can_reply)
+		return iofd_fail(-EPROTO, "ioregionfd: command wants a reply but "
+				 "the region has no reply fd");
+	if (is_write && size < 8 && (c->data >> (8 * size)))
+		return iofd_fail(-EPROTO, "ioregionfd: %u-byte write carries "
+				 "0x%llx, wider than its size", size,
+				 (unsigned long long)c->data);
+	if (lim->check_user_data && c->user_data != lim->user_data)
+		return iofd_fail(-EPROTO, "ioregionfd: user_data 0x%llx is not "
+				 "the region's 0x%llx",
+				 (unsigned long long)c->user_data,
+				 (unsigned long long)lim->user_data);
+	if (lim->size == 0 && (!is_write || c->offset != 0))
+		return iofd_fail(-EPROTO, "ioregionfd: a doorbell region takes "
+				 "only writes at offset 0 (got a %s at 0x%llx)",
+				 is_write ? "write" : "read",
+				 (unsigned long long)c->offset);
+	if (lim->size != 0 && lim->size != IOFD_DEVICE_SIZE_ANY &&
+	    (c->offset > lim->size || size > lim->size - c->offset))
+		return iofd_fail(-EPROTO, "ioregionfd: %u bytes at offset 0x%llx "
+				 "lie outside the region's %llu bytes", size,
+				 (unsigned long long)c->offset,
+				 (unsigned long long)lim->size);
+	return 0;
+}
+
+int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
+		   struct iofd_cmd *out)
+{
+	struct iofd_ioregionfd_cmd c;
+	uint32_t size;
+	int err;
+
+	memcpy(&c, msg, sizeof(c));
+	err = check_shape(&c);
+	if (err)
+		return err;
+	size = 1u << c.size_exponent;
+	err = check_against_region(&c, lim, size);
+	if (err)
+		return err;
+	out->is_write = c.cmd == IOFD_IOREGIONFD_CMD_WRITE;
+	out->wants_reply = c.resp;
+	out->size = size;
+	out->user_data = c.user_data;
+	out->offset = c.offset;
+	out->data = c.data;
+	return 0;
+}
+
+/* ---- replies ------------------------------------------------------------- */
+
+/* write() to a pipe whose reader may be gone, without dying of SIGPIPE. */
+static ssize_t write_no_sigpipe(int fd, const void *buf, size_t len)
+{
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	ssize_t n;
+	int saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	n = write(fd, buf, len);
+	saved = errno;
+	if (n < 0 && saved == EPIPE && !was_pending) {
+		struct timespec zero = { 0, 0 };
+
+		sigtimedwait(&pipe_set, NULL, &zero);	/* drop our SIGPIPE */
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return n;
+}
+
+static int send_reply(struct iofd_dev_region *r, uint64_t data)
+{
+	struct iofd_ioregionfd_resp resp;
+	ssize_t n;
+
+	memset(&resp, 0, sizeof(resp));
+	resp.data = data;
+	if (r->resp_is_socket)
+		n = send(r->resp_fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
+	else
+		n = write_no_sigpipe(r->resp_fd, &resp, sizeof(resp));
+	if (n == (ssize_t)sizeof(resp))
+		return 0;
+	if (n < 0)
+		return iofd_fail(-EPIPE, "ioregionfd: cannot send a reply: %s",
+				 errno == EAGAIN ? "the VMM does not take replies"
+						 : strerror(errno));
+	return iofd_fail(-EPIPE, "ioregionfd: reply cut short (%zd of 32 bytes)", n);
+}
+
+/* ---- serving ------------------------------------------------------------- */
+
+static uint64_t size_mask(uint32_t size)
+{
+	return size >= 8 ? UINT64_MAX : (1ull << (8 * size)) - 1;
+}
+
+static int handle_cmd(struct iofd_device *dev, struct iofd_dev_region *r,
+		      const void *msg)
+{
+	struct iofd_cmd c;
+	uint64_t value = 0;
+	int err = iofd_cmd_parse(msg, &r->lim, &c);
+
+	if (err)
+		return err;
+	if (c.is_write) {
+		if (r->write)
+			r->write(r->opaque, c.user_data, c.offset, c.size, c.data);
+		if (!c.wants_reply) {
+			dev->stats.posted_writes++;
+			return 0;
+		}
+		dev->stats.writes++;
+		return send_reply(r, 0);
+	}
+	if (r->read)
+		r->read(r->opaque, c.user_data, c.offset, c.size, &value);
+	dev->stats.reads++;
+	return send_reply(r, value & size_mask(c.size));
+}
+
+void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
+			   int status)
+{
+	if (r->cmd_fd < 0)
+		return;
+	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, r->cmd_fd, NULL);
+	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
+		close(r->resp_fd);
+	close(r->cmd_fd);
+	r->cmd_fd = r->resp_fd = -1;
+	r->status = status;
+	r->have = 0;
+	dev->live_regions--;
+	if (status != -ENOTCONN)
+		dev->stats.failures++;
+}
+
+/* recv() returned 0 on a seqpacket socket: the VMM left, or sent nothing. */
+static bool peer_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
+/* Fail the region: close it and report err (already set by iofd_fail). */
+static int poison(struct iofd_device *dev, struct iofd_dev_region *r,
+		  uint32_t idx, int err)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof(reason), "%s", iofd_last_error());
+	iofd_dev_region_close(dev, r, err);
+	return iofd_fail(err, "region %u: %s", idx, reason);
+}
+
+static int read_error(struct iofd_device *dev, struct iofd_dev_region *r,
+		      uint32_t idx, int errnum)
+{
+	if (errnum == ECONNRESET) {
+		iofd_dev_region_close(dev, r, -ENOTCONN);
+		return 0;
+	}
+	iofd_fail(-errnum, "cannot read a command: %s", strerror(errnum));
+	return poison(dev, r, idx, -errnum);
+}
+
+/* Seqpacket: each message must be exactly one command. */
+static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
+			  uint32_t idx)
+{
+	int served = 0;
+
+	for (unsigned i = 0; i < IOFD_DEV_BATCH; i++) {
+		ssize_t n = recv(r->cmd_fd, r->buf, IOFD_CMD_SIZE,
+				 MSG_DONTWAIT | MSG_TRUNC);
+		int err;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (n < 0)
+			return read_error(dev, r, idx, errno);
+		if (n == 0 && peer_gone(r->cmd_fd)) {
+			iofd_dev_region_close(dev, r, -ENOTCONN);
+			break;
+		}
+		if (n != IOFD_CMD_SIZE) {
+			iofd_fail(-EPROTO, "ioregionfd: %s message of %zd bytes "
+				  "(commands are 32)", n < IOFD_CMD_SIZE ? "short" :
+				  "oversized", n);
+			return poison(dev, r, idx, -EPROTO);
+		}
+		err = handle_cmd(dev, r, r->buf);
+		if (err)
+			return poison(dev, r, idx, err);
+		served++;
+	}
+	return served;
+}
+
+/* Stream or pipe: commands may arrive in pieces. One read per call. */
+static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
+			uint32_t idx)
+{
+	ssize_t n = read(r->cmd_fd, r->buf + r->have, sizeof(r->buf) - r->have);
+	uint32_t done = 0;
+	int served = 0;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n < 0)
+		return read_error(dev, r, idx, errno);
+	if (n == 0 && r->have) {
+		iofd_fail(-EPROTO, "ioregionfd: the VMM closed the region in the "
+			  "middle of a command (%u of 32 bytes)", r->have);
+		return poison(dev, r, idx, -EPROTO);
+	}
+	if (n == 0) {
+		iofd_dev_region_close(dev, r, -ENOTCONN);
+		return 0;
+	}
+	r->have += (uint32_t)n;
+	for (; r->have - done >= IOFD_CMD_SIZE; done += IOFD_CMD_SIZE) {
+		int err = handle_cmd(dev, r, r->buf + done);
+
+		if (err)
+			return poison(dev, r, idx, err);
+		served++;
+	}
+	memmove(r->buf, r->buf + done, r->have - done);
+	r->have -= done;
+	return served;
+}
+
+int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx)
+{
+	struct iofd_dev_region *r;
+
+	if (idx >= dev->nr_regions)
+		return 0;
+	r = dev->regions[idx];
+	if (r->cmd_fd < 0)
+		return 0;
+	return r->message_mode ? serve_messages(dev, r, idx)
+			       : serve_stream(dev, r, idx);
+}
+
+/* ---- adding ---------------------------------------------------------------- */
+
+/* Is fd a stream/seqpacket socket or a pipe? Sets *message, *socket. */
+static int classify_fd(int fd, const char *what, bool *message, bool *is_socket)
+{
+	struct stat st;
+	int type;
+	socklen_t len = sizeof(type);
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return iofd_fail(-EBADF, "%s %d is not an open file descriptor",
+				 what, fd);
+	*message = false;
+	*is_socket = S_ISSOCK(st.st_mode);
+	if (S_ISFIFO(st.st_mode))
+		return 0;
+	if (!*is_socket || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return iofd_fail(-EINVAL, "%s %d is neither a socket nor a pipe",
+				 what, fd);
+	if (type == SOCK_SEQPACKET)
+		*message = true;
+	else if (type != SOCK_STREAM)
+		return iofd_fail(-EINVAL, "%s %d is a socket of type %d (stream "
+				 "or seqpacket needed)", what, fd, type);
+	return 0;
+}
+
+static int check_region(const struct iofd_device_region *reg, bool *message,
+			bool *resp_socket)
+{
+	bool dummy;
+	int err;
+
+	if (reg->flags & ~IOFD_DEVICE_REGION_VALID_FLAGS)
+		return iofd_fail(-EINVAL, "unknown region flags 0x%x", reg->flags);
+	err = classify_fd(reg->cmd_fd, "cmd_fd", message, resp_socket);
+	if (err || reg->resp_fd < 0 || reg->resp_fd == reg->cmd_fd)
+		return err;
+	return classify_fd(reg->resp_fd, "resp_fd", &dummy, resp_socket);
+}
+
+static int open_region_fds(struct iofd_dev_region *r,
+			   const struct iofd_device_region *reg)
+{
+	r->resp_fd = -1;
+	r->cmd_fd = iofd_dup_nonblock(reg->cmd_fd);
+	if (r->cmd_fd < 0)
+		return r->cmd_fd;
+	if (reg->resp_fd == reg->cmd_fd) {
+		r->resp_fd = r->cmd_fd;
+	} else if (reg->resp_fd >= 0) {
+		r->resp_fd = iofd_dup_nonblock(reg->resp_fd);
+		if (r->resp_fd < 0) {
+			int err = r->resp_fd;
+
+			close(r->cmd_fd);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void drop_region_fds(struct iofd_dev_region *r)
+{
+	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
+		close(r->resp_fd);
+	close(r->cmd_fd);
+}
+
+static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
+{
+	struct iofd_dev_region *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->lim.size = reg->size;
+	r->lim.user_data = reg->user_data;
+	r->lim.check_user_data = reg->flags & IOFD_DEVICE_REGION_CHECK_USER_DATA;
+	r->lim.can_reply = reg->resp_fd >= 0;
+	r->read = reg->read;
+	r->write = reg->write;
+	r->opaque = reg->opaque;
+	return r;
+}
+
+/* Register the region with epoll and append it; frees nothing on failure. */
+static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct iofd_dev_region **grown;
+	uint32_t idx = dev->nr_regions;
+
+	if (idx >= INT32_MAX)
+		return iofd_fail(-ENOSPC, "too many regions");
+	grown = realloc(dev->regions, (idx + 1) * sizeof(*grown));
+	if (!grown)
+		return iofd_fail(-ENOMEM, "out of memory for a region");
+	dev->regions = grown;
+	ev.data.u64 = iofd_dev_src_key(IOFD_DEV_SRC_REGION, idx);
+	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, r->cmd_fd, &ev) < 0)
+		return iofd_fail(-errno, "cannot watch region fd: %s", strerror(errno));
+	dev->regions[idx] = r;
+	dev->nr_regions++;
+	dev->live_regions++;
+	return (int)idx;
+}
+
+IOFD_EXPORT int iofd_device_add_region(struct iofd_device *dev,
+				       const struct iofd_device_region *reg)
+{
+	struct iofd_dev_region *r;
+	bool message, resp_socket;
+	int err;
+
+	if (!dev || !reg)
+		return iofd_fail(-EINVAL, "iofd_device_add_region: NULL argument");
+	err = check_region(reg, &message, &resp_socket);
+	if (err)
+		return err;
+	r = new_region(reg);
+	if (!r)
+		return iofd_fail(-ENOMEM, "out of memory for a region");
+	r->message_mode = message;
+	r->resp_is_socket = resp_socket;
+	err = open_region_fds(r, reg);
+	if (err == 0) {
+		err = attach_region(dev, r);
+		if (err < 0)
+			drop_region_fds(r);
+	}
+	if (err < 0)
+		free(r);
+	return err;
+}
+
+IOFD_EXPORT int iofd_device_region_status(const struct iofd_device *dev, int id)
+{
+	if (!dev || id < 0 || (uint32_t)id >= dev->nr_regions)
+		return -ENOENT;
+	return dev->regions[id]->status;
+}
