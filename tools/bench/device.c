@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <iofd/device.h>
 #include <iofd/uapi.h>
 
 #include "bench.h"
@@ -120,6 +121,57 @@ static void ioregion_server(struct bench_device *d)
 	}
 }
 
+/* ---- the same, served by iofd's device library ---- */
+
+static void lib_write(void *opaque, uint64_t user_data, uint64_t offset,
+		      uint32_t size, uint64_t data)
+{
+	struct bench_device *d = opaque;
+
+	count(d, user_data == d->user_data && offset == 0 && size == 4 &&
+		 data == d->expect);
+}
+
+static void lib_read(void *opaque, uint64_t user_data, uint64_t offset,
+		     uint32_t size, uint64_t *data)
+{
+	struct bench_device *d = opaque;
+
+	count(d, user_data == d->user_data && offset == 0 && size == 4);
+	*data = BENCH_READ_VALUE;
+}
+
+static void library_device(struct bench_device *d)
+{
+	struct iofd_device_region r = {
+		.cmd_fd = d->fd, .resp_fd = d->fd, .size = IOFD_DEVICE_SIZE_ANY,
+		.user_data = d->user_data, .flags = IOFD_DEVICE_REGION_CHECK_USER_DATA,
+		.read = lib_read, .write = lib_write, .opaque = d,
+	};
+	struct iofd_device *dev;
+
+	if (iofd_device_create(&dev) || iofd_device_add_region(dev, &r) < 0) {
+		count(d, false);
+		iofd_device_destroy(dev);
+		return;
+	}
+	if (d->kind == DEV_LIB_SERVE_IOREGION) {
+		if (iofd_device_run(dev) < 0)
+			count(d, false);
+	} else {
+		/* process() serves a bounded batch per region and call: call
+		 * it until nothing is left, or the VMM's sends back up. */
+		while (!atomic_load(&d->counts->stop)) {
+			poll_pause();
+			while (iofd_device_process(dev) > 0)
+				;
+		}
+		while (iofd_device_process(dev) > 0)
+			;
+	}
+	iofd_device_destroy(dev);
+}
+
 static void *device_main(void *arg)
 {
 	struct bench_device *d = arg;
@@ -140,6 +192,10 @@ static void *device_main(void *arg)
 		break;
 	case DEV_SERVE_IOREGION:
 		ioregion_server(d);
+		break;
+	case DEV_LIB_POLL_IOREGION:
+	case DEV_LIB_SERVE_IOREGION:
+		library_device(d);
 		break;
 	}
 	return NULL;
@@ -188,7 +244,7 @@ static void wake(struct bench_device *d)
 	    !d->process)
 		pthread_cancel(d->thread);
 	if (d->kind == DEV_ANSWER_SOCKET || d->kind == DEV_ECHO_SOCKET ||
-	    d->kind == DEV_SERVE_IOREGION)
+	    d->kind == DEV_SERVE_IOREGION || d->kind == DEV_LIB_SERVE_IOREGION)
 		shutdown(d->peer_fd, SHUT_WR);
 }
 

@@ -31,6 +31,9 @@ enum bench_device_kind {
 	DEV_ANSWER_SOCKET,	/* read an 8-byte value, answer it in guest RAM */
 	DEV_ECHO_SOCKET,	/* read an 8-byte value, send it back */
 	DEV_SERVE_IOREGION,	/* read a command, send the ioregionfd reply */
+	/* The same two with iofd's device library (<iofd/device.h>): */
+	DEV_LIB_POLL_IOREGION,	/* iofd_device_process() every BENCH_POLL_US */
+	DEV_LIB_SERVE_IOREGION,	/* iofd_device_run(): blocks, answers */
 };
 
 /* Counters shared with a device process. */

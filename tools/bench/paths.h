@@ -33,6 +33,7 @@ extern const struct bench_path path_iofd_post_addr, path_iofd_post_memfd;
 extern const struct bench_path path_ioregion_posted, path_ioregion_posted_proc;
 extern const struct bench_path path_ioregion_write, path_ioregion_write_proc;
 extern const struct bench_path path_ioregion_read, path_ioregion_read_proc;
+extern const struct bench_path path_ioregion_posted_lib, path_ioregion_read_lib;
 
 /* path_irqfd.c: irqfd -> guest acknowledge -> resamplefd round trips. The
  * row's param points to one of these shapes. */

@@ -31,6 +31,12 @@ static const struct bench_row ioregion_rows[] = {
 	IOR("ioregion-read-proc-mmio",
 	    "read: command, then the device process's reply with the value",
 	    path_ioregion_read_proc, "raw-socket-read-proc-mmio", false, 4),
+	IOR("ioregion-posted-devlib-mmio",
+	    "posted write to a device thread served by iofd's device library",
+	    path_ioregion_posted_lib, "raw-socket-write-mmio", true, 1),
+	IOR("ioregion-read-devlib-mmio",
+	    "read served by iofd's device library (iofd_device_run) in a thread",
+	    path_ioregion_read_lib, "raw-socket-read-mmio", false, 4),
 };
 
 void bench_rows_ioregion(void)
