@@ -97,7 +97,7 @@ static int write_script(const char *script, const char *png, const char *termina
 	if (!f)
 		return -errno;
 	bench_machine(machine, sizeof(machine));
-	fprintf(f, "set terminal %s size 1400,800\nset output \"%s\"\n"
+	fprintf(f, "set terminal %s size 1600,850\nset output \"%s\"\n"
 		"set termoption noenhanced\n", terminal, png);
 	write_data(f, res);
 	fprintf(f, "set title \"iofd doorbell benchmark: microseconds per operation "
