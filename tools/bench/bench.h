@@ -110,6 +110,8 @@ struct bench_results {
 	struct bench_result r[BENCH_MAX_ROWS];
 	unsigned rounds;
 	uint64_t ops;
+	double load_before, load_after;	/* 1-minute load average */
+	double seconds;			/* wall-clock time of the rows */
 };
 
 /* Compute medians, per-round ratios and targets. */
@@ -192,6 +194,8 @@ enum bench_role { BENCH_ROLE_VCPU, BENCH_ROLE_DEVICE };
 int bench_pin_enable(int vcpu_cpu, int device_cpu);
 /* Pin the calling thread for its role (no-op without --pin). */
 void bench_pin_self(enum bench_role role);
+/* The 1-minute load average (NAN if unknown): how busy the machine was. */
+double bench_loadavg(void);
 /* Describe the machine in one line: kernel, CPUs. */
 void bench_machine(char *buf, size_t len);
 

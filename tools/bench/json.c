@@ -131,8 +131,14 @@ int bench_write_json(const char *path, const struct bench_results *res,
 	bench_machine(machine, sizeof(machine));
 	fputs("{\n  \"machine\": ", f);
 	json_str(f, machine);
-	fprintf(f, ",\n  \"rounds\": %u, \"ops\": %llu,\n  \"rows\": [\n", res->rounds,
+	fprintf(f, ",\n  \"rounds\": %u, \"ops\": %llu, \"seconds\": ", res->rounds,
 		(unsigned long long)res->ops);
+	json_num(f, res->seconds);
+	fputs(", \"load_before\": ", f);
+	json_num(f, res->load_before);
+	fputs(", \"load_after\": ", f);
+	json_num(f, res->load_after);
+	fputs(",\n  \"rows\": [\n", f);
 	for (size_t i = 0; i < res->n; i++)
 		json_row(f, &res->r[i], i + 1 == res->n);
 	fputs("  ]", f);

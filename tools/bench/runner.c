@@ -197,6 +197,7 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 {
 	char kvm_why[128];
 	bool kvm = kvm_usable(kvm_why, sizeof(kvm_why));
+	uint64_t t0;
 
 	bench_register_all();
 	select_rows(opt->rows, res);
@@ -214,6 +215,8 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 	}
 	if (!kvm)
 		bench_progress("SKIP: guest rows (%s)", kvm_why);
+	res->load_before = bench_loadavg();
+	t0 = bench_now_ns();
 	for (unsigned k = 0; k < res->rounds && kvm; k++) {
 		size_t order[BENCH_MAX_ROWS];
 
@@ -226,6 +229,8 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 				measure_once(r, k, opt->ops, res->rounds);
 		}
 	}
+	res->seconds = (double)(bench_now_ns() - t0) / 1e9;
+	res->load_after = bench_loadavg();
 	bench_results_finish(res);
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The terminal tables: the rows, and the dispatch micro-benchmark. */
 #include <string.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -61,8 +62,10 @@ void bench_print_table(FILE *f, const struct bench_results *res)
 	if (all_skipped(f, res))
 		return;
 	fprintf(f, "\nDoorbell rows: medians of %u interleaved rounds, %llu ops per "
-		"row and round (slow rows fewer).\n", res->rounds,
-		(unsigned long long)res->ops);
+		"row and round (slow rows fewer); %.0f s,\nload average %.2f "
+		"before and %.2f after (this machine has %ld CPUs).\n", res->rounds,
+		(unsigned long long)res->ops, res->seconds, res->load_before,
+		res->load_after, sysconf(_SC_NPROCESSORS_ONLN));
 	fprintf(f, "Ratios are time ratios (row us/op over the reference's, median "
 		"of per-round ratios): below 1 is faster.\n"
 		"'vs exit' compares with the bare exit of the same kind (MMIO or "

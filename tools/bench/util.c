@@ -94,6 +94,19 @@ void bench_pin_self(enum bench_role role)
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+double bench_loadavg(void)
+{
+	double load = NAN;
+	FILE *f = fopen("/proc/loadavg", "re");
+
+	if (f) {
+		if (fscanf(f, "%lf", &load) != 1)
+			load = NAN;
+		fclose(f);
+	}
+	return load;
+}
+
 void bench_machine(char *buf, size_t len)
 {
 	struct utsname u;
