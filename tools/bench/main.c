@@ -33,7 +33,7 @@ static void usage(FILE *f)
 		"  --rows LIST     only rows whose name contains one of the\n"
 		"                  comma-separated substrings (their references are\n"
 		"                  added: the bare exit, the raw floor, the hop)\n"
-		"  --rounds N      interleaved rounds (default 15)\n"
+		"  --rounds N      interleaved rounds (default 21)\n"
 		"  --ops N         doorbells per row and round (default 5000;\n"
 		"                  slow rows run a fraction)\n"
 		"  --json FILE     write the rows as JSON (default %s/bench-results.json)\n"
@@ -225,7 +225,7 @@ static int run_micro(const struct cli *c, struct micro_report *micro)
 int main(int argc, char **argv)
 {
 	struct cli c = {
-		.run = { .rounds = 15, .ops = 5000 },
+		.run = { .rounds = 21, .ops = 5000 },
 		.out_dir = BENCH_OUT_DIR, .micro = true, .rows = true, .chart_on = true,
 	};
 	static struct bench_results res;
