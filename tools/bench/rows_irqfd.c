@@ -13,7 +13,7 @@ static const enum irq_shape irq_raw = IRQ_RAW, irq_iofd = IRQ_IOFD,
 #define IRQ(name_, what_, shape_, floor_, limit_)                               \
 	{ .name = name_, .section = "irqfd round trip", .bus = BENCH_PIO,      \
 	  .what = what_, .no_exit_ratio = true, .floor = floor_,              \
-	  .floor_limit = limit_, .ops_div = 4, .needs_kvm = true,             \
+	  .floor_limit = limit_, .ops_div = 2, .needs_kvm = true,             \
 	  .param = &shape_, .measure = bench_measure_irqfd }
 
 static const struct bench_row irqfd_rows[] = {

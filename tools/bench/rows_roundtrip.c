@@ -10,7 +10,7 @@
 
 #define RT(name_, bus_, what_, path_, floor_, limit_)                           \
 	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
-	  .floor = floor_, .floor_limit = limit_, .ops_div = 4,               \
+	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
 	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
 
 static const struct bench_row rt_rows[] = {
