@@ -24,6 +24,7 @@
 #include <iofd/device.h>
 
 #include "device_priv.h"
+#include "fuzz_wire.h"
 
 static const uint64_t region_sizes[4] = { 0, 0x100, 4096, IOFD_DEVICE_SIZE_ANY };
 
@@ -75,26 +76,6 @@ static void check_parser(const uint8_t *data, size_t size,
 	}
 }
 
-static void send_input(int fd, bool packets, const uint8_t *data, size_t size)
-{
-	if (!packets) {
-		if (size)
-			(void)!send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-		return;
-	}
-	while (size) {
-		size_t len = data[0] & 63;
-
-		data++;
-		size--;
-		if (len > size)
-			len = size;
-		(void)!send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		data += len;
-		size -= len;
-	}
-}
-
 /* Every reply must be a whole 32-byte message with zero padding. */
 static void drain_replies(int fd, bool packets)
 {
@@ -122,9 +103,7 @@ static void run_device(uint8_t config, const uint8_t *data, size_t size,
 	};
 	int sv[2];
 
-	if (socketpair(AF_UNIX, (packets ? SOCK_SEQPACKET : SOCK_STREAM) |
-		       SOCK_CLOEXEC, 0, sv) < 0)
-		abort();
+	fuzz_socketpair(packets, sv);
 	if (iofd_device_create(&dev))
 		abort();
 	reg.cmd_fd = sv[1];
@@ -132,7 +111,7 @@ static void run_device(uint8_t config, const uint8_t *data, size_t size,
 	if (iofd_device_add_region(dev, &reg) != 0)
 		abort();
 	close(sv[1]);
-	send_input(sv[0], packets, data, size);
+	fuzz_send(sv[0], packets, data, size);
 	shutdown(sv[0], SHUT_WR);
 	/* Serve until the region is closed (EOF) or poisoned. */
 	for (int rounds = 0; iofd_device_region_status(dev, 0) == 0; rounds++) {

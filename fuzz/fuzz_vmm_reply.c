@@ -23,6 +23,8 @@
 
 #include <iofd/iofd.h>
 
+#include "fuzz_wire.h"
+
 #define REGION_GPA	0x10000ull
 #define REGION_SIZE	0x1000ull
 
@@ -34,26 +36,6 @@ static void init_once(void)
 		return;
 	if (iofd_vm_create(NULL, &vm) || iofd_vm_set_ioregion_timeout(vm, 2))
 		abort();
-}
-
-static void put_bytes(int fd, bool packets, const uint8_t *data, size_t size)
-{
-	if (!packets) {
-		if (size)
-			(void)!send(fd, data, size, MSG_DONTWAIT | MSG_NOSIGNAL);
-		return;
-	}
-	while (size) {
-		size_t len = data[0] & 63;
-
-		data++;
-		size--;
-		if (len > size)
-			len = size;
-		(void)!send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-		data += len;
-		size -= len;
-	}
 }
 
 /* The value a well-formed first reply carries, if the input starts with one. */
@@ -95,13 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	is_write = config & 8;
 	if (config & 16)
 		reg.flags |= IOFD_IOREGION_FLAG_POSTED_WRITES;
-	if (socketpair(AF_UNIX, (packets ? SOCK_SEQPACKET : SOCK_STREAM) |
-		       SOCK_CLOEXEC, 0, sv) < 0)
-		abort();
+	fuzz_socketpair(packets, sv);
 	reg.read_fd = reg.write_fd = sv[0];
 	if (iofd_set_ioregion(vm, &reg))
 		abort();
-	put_bytes(sv[1], packets, data + 1, size - 1);
+	fuzz_send(sv[1], packets, data + 1, size - 1);
 	status = iofd_access(vm, IOFD_BUS_MMIO, REGION_GPA + 8, len, is_write,
 			     &value, &info);
 	if (status == IOFD_FAILED && (info.err >= 0 || !info.reason[0]))

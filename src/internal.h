@@ -172,6 +172,17 @@ static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp
 	return n ? caa_container_of(n, struct iofd_ioeventfd_entry, node) : NULL;
 }
 
+/* Walk the head entry of every address of a bus (RCU read-side held).
+ * liburcu's cds_lfht_for_each_entry() would form a container pointer from
+ * NULL at the end of the walk, which UBSan rightly reports. */
+#define iofd_for_each_head(sp, it, head)                                    \
+	for (cds_lfht_first((sp)->exact, &(it));                            \
+	     ((head) = cds_lfht_iter_get_node(&(it)) ?                       \
+			caa_container_of(cds_lfht_iter_get_node(&(it)),      \
+					 struct iofd_ioeventfd_entry, node) : \
+			NULL) != NULL;                                       \
+	     cds_lfht_next((sp)->exact, &(it)))
+
 /* Walk every entry at one address, starting from its head. */
 #define iofd_for_each_same(e, head) \
 	for ((e) = (head); (e); (e) = rcu_dereference((e)->same))

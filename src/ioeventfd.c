@@ -215,14 +215,19 @@ static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	return 0;
 }
 
+/* Refuse NULL arguments, then take the writer lock: 0 or -errno. */
+static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+{
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	return iofd_writer_lock(vm);
+}
+
 static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
 			  uint32_t allowed)
 {
-	int err;
+	int err = lock_for_args(vm, args);
 
-	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
-	err = iofd_writer_lock(vm);
 	if (err)
 		return err;
 	if (args->flags & IOFD_IOEVENTFD_FLAG_DEASSIGN)
@@ -261,11 +266,8 @@ IOFD_EXPORT int iofd_ioeventfd_path(struct iofd_vm *vm,
 				    const struct iofd_ioeventfd *args)
 {
 	struct iofd_ioeventfd_entry *e;
-	int err;
+	int err = lock_for_args(vm, args);
 
-	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
-	err = iofd_writer_lock(vm);
 	if (err)
 		return err;
 	e = find_entry(vm, args, &err);

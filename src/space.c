@@ -256,7 +256,7 @@ bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
 					return true;
 		return false;
 	}
-	cds_lfht_for_each_entry(sp->exact, &it, head, node) {
+	iofd_for_each_head(sp, it, head) {
 		iofd_for_each_same(e, head)
 			if (e->died == IOFD_GEN_ALIVE && e->addr < end &&
 			    iofd_exact_end(e->addr, e->len) > start)

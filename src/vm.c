@@ -96,7 +96,7 @@ static void vm_clear(struct iofd_vm *vm)
 
 		if (!sp->exact)
 			continue;
-		cds_lfht_for_each_entry(sp->exact, &it, head, node)
+		iofd_for_each_head(sp, it, head)
 			iofd_for_each_same(e, head)
 				if (e->died == IOFD_GEN_ALIVE)
 					iofd_space_remove_entry(vm, e);

@@ -44,8 +44,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "host.h"
-#include "testutil.h"
+#include "kvmutil.h"
 
 #define PHASE1_OPS	10000
 #define ROUNDS		40
@@ -465,19 +464,13 @@ static int reserve_fd_numbers(struct conf *c)
 /* The kernel-side VM and the iofd-side VM, both fresh. */
 static int vms_create(struct conf *c)
 {
-	struct iofd_vm_options opts = { .flags = IOFD_VM_NO_OFFLOAD };
-
 	for (int side = 0; side < 2; side++)
 		if (guest_vm_create(&c->g[side], 0)) {
 			print_message("# guest_vm_create: %s\n", guest_last_error());
 			return -1;
 		}
-	opts.kvm_vm_fd = c->g[USIDE].vm_fd;
-	if (iofd_vm_create(&opts, &c->vm) ||
-	    iofd_vcpu_adopt(c->vm, c->g[USIDE].vcpu_fd, c->g[USIDE].run, &c->vcpu)) {
-		print_message("# iofd: %s\n", iofd_last_error());
+	if (ku_adopt(&c->g[USIDE], IOFD_VM_NO_OFFLOAD, &c->vm, &c->vcpu))
 		return -1;
-	}
 	c->nhist = 0;
 	return 0;
 }
@@ -618,7 +611,6 @@ static void kernel_bus_lookup_miss_is_served(void **state)
 	struct offload_run r = { 0 };
 	struct guest_vm g;
 	struct iofd_vm *vm;
-	struct iofd_vm_options opts = { 0 };
 	struct guest_op ops[6];
 	int efd[2][3];
 
@@ -626,10 +618,7 @@ static void kernel_bus_lookup_miss_is_served(void **state)
 	TU_REQUIRE_KVM();
 	tu_warm_up();
 	before = tu_snapshot();
-	assert_int_equal(guest_vm_create(&g, 0), 0);
-	opts.kvm_vm_fd = g.vm_fd;
-	assert_int_equal(iofd_vm_create(&opts, &vm), 0);
-	assert_int_equal(iofd_vcpu_adopt(vm, g.vcpu_fd, g.run, &r.vcpu), 0);
+	assert_int_equal(ku_guest_adopted(&g, 0, &vm, &r.vcpu), 0);
 	for (int bus = 0; bus < 2; bus++) {
 		uint64_t base = bus ? PORT_BASE : MMIO_BASE;
 		static const uint32_t lens[3] = { 0, 0, 1 };

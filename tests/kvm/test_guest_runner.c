@@ -10,29 +10,19 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "host.h"
-#include "testutil.h"
+#include "kvmutil.h"
 
 #define MMIO_ADDR (GUEST_MMIO_BASE + 0x1000)
 #define PORT 0x510
 
-/* One access the handler saw. */
-struct seen_access {
-	uint32_t reason;	/* KVM_EXIT_MMIO / KVM_EXIT_IO / KVM_EXIT_HLT */
-	uint64_t addr;
-	uint32_t len;
-	bool is_write;
-	uint64_t value;		/* written, or supplied for a read */
-};
-
 struct recorder {
-	struct seen_access log[64];
+	struct ku_access log[64];
 	unsigned n;
 	uint64_t read_value;	/* answer for reads (low len bytes) */
 	uint64_t answer_gpa;	/* if set, writes are echoed here (WAIT ops) */
 };
 
-static void record(struct recorder *r, struct seen_access a)
+static void record(struct recorder *r, struct ku_access a)
 {
 	if (r->n < sizeof(r->log) / sizeof(r->log[0]))
 		r->log[r->n] = a;
@@ -42,49 +32,36 @@ static void record(struct recorder *r, struct seen_access a)
 static int recording_handler(struct guest_vm *g, struct kvm_run *run, void *opaque)
 {
 	struct recorder *r = opaque;
-	struct seen_access a = { .reason = run->exit_reason };
-	void *data = NULL;
+	struct ku_access a;
+	void *data = ku_access_of(run, &a);
 
-	if (run->exit_reason == KVM_EXIT_MMIO) {
-		a.addr = run->mmio.phys_addr;
-		a.len = run->mmio.len;
-		a.is_write = run->mmio.is_write;
-		data = run->mmio.data;
-	} else if (run->exit_reason == KVM_EXIT_IO) {
-		a.addr = run->io.port;
-		a.len = run->io.size;
-		a.is_write = run->io.direction == KVM_EXIT_IO_OUT;
-		data = (char *)run + run->io.data_offset;
-	}
-	if (data && a.is_write) {
-		memcpy(&a.value, data, a.len);
-		if (r->answer_gpa)
-			memcpy(g->ram + r->answer_gpa, &a.value, 8);
-	} else if (data) {
-		a.value = r->read_value & (a.len == 8 ? ~0ull : (1ull << (8 * a.len)) - 1);
-		memcpy(data, &a.value, a.len);
-	}
+	if (data)
+		ku_access_complete(&a, data, r->read_value);
+	if (data && a.is_write && r->answer_gpa)
+		memcpy(g->ram + r->answer_gpa, &a.value, 8);
 	record(r, a);
 	return 0;
 }
 
-static int setup_vm(struct guest_vm *g, unsigned flags)
+/* Skip without /dev/kvm; else count the resources, then make a guest. */
+static void start_guest(struct guest_vm *g, struct tu_resources *before,
+			unsigned flags)
 {
-	int err = guest_vm_create(g, flags);
+	int err;
 
+	TU_REQUIRE_KVM();
+	*before = tu_snapshot();
+	err = guest_vm_create(g, flags);
 	if (err)
 		print_message("# guest_vm_create: %d (%s)\n", err, guest_last_error());
-	return err;
+	assert_int_equal(err, 0);
 }
 
-static void assert_access(const struct seen_access *a, uint32_t reason,
-			  uint64_t addr, uint32_t len, bool is_write, uint64_t value)
+/* Destroy the guest and check that nothing it used is left open. */
+static void end_guest(struct guest_vm *g, struct tu_resources before)
 {
-	assert_int_equal(a->reason, reason);
-	assert_int_equal(a->addr, addr);
-	assert_int_equal(a->len, len);
-	assert_int_equal(a->is_write, is_write);
-	assert_int_equal(a->value, value);
+	guest_vm_destroy(g);
+	TU_ASSERT_NO_LEAK(before);
 }
 
 /* MMIO writes and reads of every width reach the handler intact. */
@@ -99,9 +76,7 @@ static void test_mmio_round_trip(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	memset(ops, 0, sizeof(ops));
 	for (int i = 0; i < 4; i++) {
 		ops[2 * i] = (struct guest_op){ .kind = GOP_WRITE, .len = lens[i],
@@ -117,16 +92,15 @@ static void test_mmio_round_trip(void **state)
 	for (int i = 0; i < 4; i++) {
 		uint64_t mask = lens[i] == 8 ? ~0ull : (1ull << (8 * lens[i])) - 1;
 
-		assert_access(&rec.log[2 * i], KVM_EXIT_MMIO, MMIO_ADDR + 16 * i,
-			      lens[i], true, vals[i]);
-		assert_access(&rec.log[2 * i + 1], KVM_EXIT_MMIO, MMIO_ADDR + 16 * i + 8,
-			      lens[i], false, rec.read_value & mask);
+		ku_assert_access(&rec.log[2 * i], KVM_EXIT_MMIO, MMIO_ADDR + 16 * i,
+				 lens[i], true, vals[i]);
+		ku_assert_access(&rec.log[2 * i + 1], KVM_EXIT_MMIO, MMIO_ADDR + 16 * i + 8,
+				 lens[i], false, rec.read_value & mask);
 		/* The guest stored what it read, zero-extended. */
 		assert_int_equal(g.script->ops[2 * i + 1].value, rec.read_value & mask);
 	}
 	assert_int_equal(g.script->done, 1);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* Port I/O of widths 1, 2 and 4; 8-byte port I/O is refused up front. */
@@ -141,9 +115,7 @@ static void test_pio_widths(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	for (int i = 0; i < 3; i++) {
 		ops[2 * i] = (struct guest_op){ .kind = GOP_OUT, .len = lens[i],
 						.addr = PORT + 4 * i, .value = vals[i] };
@@ -157,10 +129,10 @@ static void test_pio_widths(void **state)
 	for (int i = 0; i < 3; i++) {
 		uint64_t mask = (1ull << (8 * lens[i])) - 1;
 
-		assert_access(&rec.log[2 * i], KVM_EXIT_IO, PORT + 4 * i, lens[i], true,
-			      vals[i]);
-		assert_access(&rec.log[2 * i + 1], KVM_EXIT_IO, PORT + 4 * i + 2,
-			      lens[i], false, rec.read_value & mask);
+		ku_assert_access(&rec.log[2 * i], KVM_EXIT_IO, PORT + 4 * i, lens[i], true,
+				 vals[i]);
+		ku_assert_access(&rec.log[2 * i + 1], KVM_EXIT_IO, PORT + 4 * i + 2,
+				 lens[i], false, rec.read_value & mask);
 		assert_int_equal(g.script->ops[2 * i + 1].value, rec.read_value & mask);
 	}
 	assert_int_equal(guest_script_set(&g, &bad, 1), -EINVAL);
@@ -172,8 +144,7 @@ static void test_pio_widths(void **state)
 	assert_int_equal(guest_script_set(&g, &bad, 1), -EINVAL);
 	bad = (struct guest_op){ .kind = 99, .len = 1 };
 	assert_int_equal(guest_script_set(&g, &bad, 1), -EINVAL);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* Without a handler, writes are dropped and reads return 0. */
@@ -189,16 +160,13 @@ static void test_null_handler(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(guest_script_set(&g, ops, 3), 0);
 	assert_int_equal(guest_run(&g, NULL, NULL, &exits), 0);
 	assert_int_equal(exits, 3);
 	assert_int_equal(g.script->ops[1].value, 0);
 	assert_int_equal(g.script->ops[2].value, 0);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* RAM stores land in the memfd-backed RAM without any exit. */
@@ -217,9 +185,7 @@ static void test_write_mem(void **state)
 	uint16_t v16 = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(guest_script_set(&g, ops, 3), 0);
 	assert_int_equal(guest_run(&g, NULL, NULL, &exits), 0);
 	assert_int_equal(exits, 0);
@@ -228,8 +194,7 @@ static void test_write_mem(void **state)
 	assert_int_equal(v64, 0x1122334455667788ull);
 	assert_int_equal(v16, 0xabcd);
 	assert_int_equal(g.script->ops[2].value, 0x11223344);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* END halts; the next run starts over at op 0, with the script rewritten. */
@@ -243,9 +208,7 @@ static void test_end_restarts(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(guest_script_set(&g, &op, 1), 0);
 	for (unsigned round = 1; round <= 3; round++) {
 		assert_int_equal(guest_run(&g, recording_handler, &rec, &exits), 0);
@@ -259,7 +222,7 @@ static void test_end_restarts(void **state)
 	assert_int_equal(guest_run(&g, recording_handler, &rec, &exits), 0);
 	assert_int_equal(exits, 2);
 	assert_int_equal(rec.n, 17);
-	assert_access(&rec.log[16], KVM_EXIT_MMIO, MMIO_ADDR, 2, true, 0x4321);
+	ku_assert_access(&rec.log[16], KVM_EXIT_MMIO, MMIO_ADDR, 2, true, 0x4321);
 	assert_int_equal(g.script->done, 4);
 	/* An empty script just reaches END. */
 	assert_int_equal(guest_script_set(&g, NULL, 0), 0);
@@ -270,8 +233,7 @@ static void test_end_restarts(void **state)
 	assert_int_equal(guest_vm_reset_cpu(&g), 0);
 	assert_int_equal(guest_run(&g, NULL, NULL, &exits), 0);
 	assert_int_equal(g.script->done, 6);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* GOP_HLT stops once and goes to the handler; the script then goes on. */
@@ -288,18 +250,15 @@ static void test_hlt_op(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(guest_script_set(&g, ops, 3), 0);
 	assert_int_equal(guest_run(&g, recording_handler, &rec, &exits), 0);
 	assert_int_equal(exits, 2);
 	assert_int_equal(rec.n, 3);
-	assert_access(&rec.log[0], KVM_EXIT_MMIO, MMIO_ADDR, 1, true, 1);
+	ku_assert_access(&rec.log[0], KVM_EXIT_MMIO, MMIO_ADDR, 1, true, 1);
 	assert_int_equal(rec.log[1].reason, KVM_EXIT_HLT);
-	assert_access(&rec.log[2], KVM_EXIT_MMIO, MMIO_ADDR, 1, true, 2);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	ku_assert_access(&rec.log[2], KVM_EXIT_MMIO, MMIO_ADDR, 1, true, 2);
+	end_guest(&g, before);
 }
 
 /* WRITE_WAIT: one round trip per iteration; the next value is kept. */
@@ -317,24 +276,21 @@ static void test_write_wait(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(guest_script_set(&g, ops, 2), 0);
 	assert_int_equal(guest_run(&g, recording_handler, &rec, &exits), 0);
 	assert_int_equal(exits, 7);
 	for (int i = 0; i < 4; i++)
-		assert_access(&rec.log[i], KVM_EXIT_MMIO, MMIO_ADDR, 4, true, 10 + i);
+		ku_assert_access(&rec.log[i], KVM_EXIT_MMIO, MMIO_ADDR, 4, true, 10 + i);
 	/* 0xfe, 0xff, then 0x100 written as one byte: 0x00. */
-	assert_access(&rec.log[4], KVM_EXIT_IO, PORT, 1, true, 0xfe);
-	assert_access(&rec.log[5], KVM_EXIT_IO, PORT, 1, true, 0xff);
-	assert_access(&rec.log[6], KVM_EXIT_IO, PORT, 1, true, 0x00);
+	ku_assert_access(&rec.log[4], KVM_EXIT_IO, PORT, 1, true, 0xfe);
+	ku_assert_access(&rec.log[5], KVM_EXIT_IO, PORT, 1, true, 0xff);
+	ku_assert_access(&rec.log[6], KVM_EXIT_IO, PORT, 1, true, 0x00);
 	assert_int_equal(g.script->ops[0].value, 14);
 	assert_int_equal(g.script->ops[1].value, 0x101);
 	ops[0].arg = GUEST_RAM_SIZE;	/* answer outside RAM */
 	assert_int_equal(guest_script_set(&g, ops, 1), -EINVAL);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* With an in-kernel irqchip END arrives through GUEST_DONE_PORT. */
@@ -351,9 +307,7 @@ static void test_irqchip_mode(void **state)
 	uint64_t exits = 0;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, GUEST_VM_IRQCHIP), 0);
+	start_guest(&g, &before, GUEST_VM_IRQCHIP);
 	assert_int_equal(guest_script_set(&g, ops, 3), 0);
 	for (unsigned round = 1; round <= 2; round++) {
 		assert_int_equal(guest_run(&g, recording_handler, &rec, &exits), 0);
@@ -361,11 +315,10 @@ static void test_irqchip_mode(void **state)
 		assert_int_equal(g.script->done, round);
 	}
 	assert_int_equal(rec.n, 6);
-	assert_access(&rec.log[0], KVM_EXIT_IO, PORT, 2, true, 0x77);
-	assert_access(&rec.log[1], KVM_EXIT_IO, GUEST_HLT_PORT, 1, true, 0);
-	assert_access(&rec.log[2], KVM_EXIT_MMIO, MMIO_ADDR, 8, true, 3);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	ku_assert_access(&rec.log[0], KVM_EXIT_IO, PORT, 2, true, 0x77);
+	ku_assert_access(&rec.log[1], KVM_EXIT_IO, GUEST_HLT_PORT, 1, true, 0);
+	ku_assert_access(&rec.log[2], KVM_EXIT_MMIO, MMIO_ADDR, 8, true, 3);
+	end_guest(&g, before);
 }
 
 /* A guest that triple-faults makes guest_run() return -EIO with a reason. */
@@ -376,17 +329,14 @@ static void test_shutdown_is_eio(void **state)
 	struct guest_vm g;
 
 	(void)state;
-	TU_REQUIRE_KVM();
-	before = tu_snapshot();
-	assert_int_equal(setup_vm(&g, 0), 0);
+	start_guest(&g, &before, 0);
 	assert_int_equal(ioctl(g.vcpu_fd, KVM_GET_REGS, &regs), 0);
 	regs.rip = 1ull << 40;	/* unmapped: #PF without an IDT */
 	assert_int_equal(ioctl(g.vcpu_fd, KVM_SET_REGS, &regs), 0);
 	assert_int_equal(guest_run(&g, NULL, NULL, NULL), -EIO);
 	print_message("# guest_run: %s\n", guest_last_error());
 	assert_non_null(strstr(guest_last_error(), "rip"));
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 /* Bad arguments fail cleanly and leave nothing open. */
@@ -399,8 +349,7 @@ static void test_create_bad_flags(void **state)
 	before = tu_snapshot();
 	assert_int_equal(guest_vm_create(&g, 0x80), -EINVAL);
 	assert_int_equal(g.vm_fd, -1);
-	guest_vm_destroy(&g);
-	TU_ASSERT_NO_LEAK(before);
+	end_guest(&g, before);
 }
 
 int main(void)

@@ -12,21 +12,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "host.h"
-#include "testutil.h"
+#include "kvmutil.h"
 
 #define MMIO_A (GUEST_MMIO_BASE + 0x2000)
 #define PORT_A 0x610
 #define N_WRITES 40
-
-/* An access iofd did not claim, as the VMM saw it. */
-struct vmm_access {
-	uint32_t reason;	/* KVM_EXIT_MMIO or KVM_EXIT_IO */
-	uint64_t addr;
-	uint32_t len;
-	bool is_write;
-	uint64_t value;		/* written, or what the VMM answered */
-};
 
 struct fixture {
 	struct tu_resources before;
@@ -37,40 +27,19 @@ struct fixture {
 	/* exit accounting, reset by run() */
 	uint64_t exits, served, failed;
 	unsigned nvmm;
-	struct vmm_access vmm[64];
+	struct ku_access vmm[64];	/* accesses iofd did not claim */
 	uint64_t read_answer;	/* what the VMM returns for unclaimed reads */
 };
-
-static uint64_t width_mask(uint32_t len)
-{
-	return len >= 8 ? ~0ull : (1ull << (8 * len)) - 1;
-}
 
 /* The VMM's own handling of an exit iofd left to it. */
 static void vmm_handle(struct fixture *f, struct kvm_run *run)
 {
-	struct vmm_access a = { .reason = run->exit_reason };
-	void *data;
+	struct ku_access a;
+	void *data = ku_access_of(run, &a);
 
-	if (run->exit_reason == KVM_EXIT_MMIO) {
-		a.addr = run->mmio.phys_addr;
-		a.len = run->mmio.len;
-		a.is_write = run->mmio.is_write;
-		data = run->mmio.data;
-	} else if (run->exit_reason == KVM_EXIT_IO) {
-		a.addr = run->io.port;
-		a.len = run->io.size;
-		a.is_write = run->io.direction == KVM_EXIT_IO_OUT;
-		data = (char *)run + run->io.data_offset;
-	} else {
+	if (!data)
 		return;		/* GOP_HLT: nothing to do */
-	}
-	if (a.is_write) {
-		memcpy(&a.value, data, a.len);
-	} else {
-		a.value = f->read_answer & width_mask(a.len);
-		memcpy(data, &a.value, a.len);
-	}
+	ku_access_complete(&a, data, f->read_answer);
 	if (f->nvmm < sizeof(f->vmm) / sizeof(f->vmm[0]))
 		f->vmm[f->nvmm] = a;
 	f->nvmm++;
@@ -101,7 +70,6 @@ static int dispatch(struct guest_vm *g, struct kvm_run *run, void *opaque)
 static int setup_common(void **state, uint32_t vm_flags)
 {
 	static struct fixture f;
-	struct iofd_vm_options opts = { 0 };
 
 	memset(&f, 0, sizeof(f));
 	*state = &f;
@@ -109,17 +77,8 @@ static int setup_common(void **state, uint32_t vm_flags)
 		return 0;	/* each test skips */
 	tu_warm_up();
 	f.before = tu_snapshot();
-	if (guest_vm_create(&f.g, 0)) {
-		print_message("# guest_vm_create: %s\n", guest_last_error());
+	if (ku_guest_adopted(&f.g, vm_flags, &f.vm, &f.vcpu))
 		return -1;
-	}
-	opts.kvm_vm_fd = f.g.vm_fd;
-	opts.flags = vm_flags;
-	if (iofd_vm_create(&opts, &f.vm) ||
-	    iofd_vcpu_adopt(f.vm, f.g.vcpu_fd, f.g.run, &f.vcpu)) {
-		print_message("# iofd: %s\n", iofd_last_error());
-		return -1;
-	}
 	for (int i = 0; i < 3; i++)
 		f.efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return 0;
@@ -165,16 +124,6 @@ static void run(struct fixture *f, const struct guest_op *ops, size_t n)
 	assert_int_equal(f->failed, 0);
 }
 
-static void assert_vmm(const struct vmm_access *a, uint32_t reason, uint64_t addr,
-		       uint32_t len, bool is_write, uint64_t value)
-{
-	assert_int_equal(a->reason, reason);
-	assert_int_equal(a->addr, addr);
-	assert_int_equal(a->len, len);
-	assert_int_equal(a->is_write, is_write);
-	assert_int_equal(a->value, value);
-}
-
 static int assign_ext(struct fixture *f, uint64_t addr, uint32_t len, int fd,
 		      uint32_t flags, uint64_t datamatch)
 {
@@ -210,15 +159,6 @@ static struct guest_op wr(uint32_t kind, uint64_t addr, uint32_t len, uint64_t v
 				  .count = count };
 }
 
-/* The fixture has a guest only when /dev/kvm opened: skip otherwise. */
-#define SKIP_WITHOUT_KVM(f)               \
-	do {                              \
-		if (!(f)->g.run) {        \
-			TU_REQUIRE_KVM(); \
-			fail();           \
-		}                         \
-	} while (0)
-
 /* ---- offloaded paths ------------------------------------------------------ */
 
 /* N offloaded MMIO writes: N signals, not one exit. */
@@ -227,7 +167,7 @@ static void offloaded_mmio_write_never_exits(void **state)
 	struct fixture *f = *state;
 	struct guest_op op = wr(GOP_WRITE, MMIO_A, 4, 0x12345678, N_WRITES);
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[0], 0, 0), 0);
 	assert_int_equal(path_of(f, MMIO_A, 4, f->efd[0], 0, 0), IOFD_PATH_KERNEL);
 	run(f, &op, 1);
@@ -243,7 +183,7 @@ static void offloaded_pio_write_never_exits(void **state)
 	struct fixture *f = *state;
 	struct guest_op op = wr(GOP_OUT, PORT_A, 2, 0xbeef, N_WRITES);
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, PORT_A, 2, f->efd[0], KVM_IOEVENTFD_FLAG_PIO, 0),
 			 0);
 	assert_int_equal(path_of(f, PORT_A, 2, f->efd[0], KVM_IOEVENTFD_FLAG_PIO, 0),
@@ -267,7 +207,7 @@ static void userspace_path_one_exit_per_write(void **state)
 	};
 	struct iofd_vcpu_stats st;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 8, f->efd[0], NO, 0), 0);
 	assert_int_equal(assign_ext(f, PORT_A, 4, f->efd[1], NO | PIO, 0), 0);
 	assert_int_equal(path_of(f, MMIO_A, 8, f->efd[0], NO, 0), IOFD_PATH_USERSPACE);
@@ -292,7 +232,7 @@ static void no_offload_vm_serves_in_userspace(void **state)
 	struct guest_op op = wr(GOP_WRITE, MMIO_A, 2, 7, N_WRITES);
 	struct iofd_caps caps;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(iofd_query_caps(f->vm, &caps), 0);
 	assert_false(caps.flags & IOFD_CAP_IOEVENTFD_OFFLOAD);
 	assert_int_equal(iofd_ioeventfd(f->vm, &k), 0);
@@ -323,7 +263,7 @@ static void len0_matches_every_width(void **state)
 		wr(GOP_OUT, PORT_B, 4, 3, 1),
 	};
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 0, f->efd[0], 0, 0), 0);
 	assert_int_equal(assign_ext(f, MMIO_B, 0, f->efd[1], NO, 0), 0);
 	assert_int_equal(assign_ext(f, PORT_B, 0, f->efd[2], NO | PIO, 0), 0);
@@ -348,7 +288,7 @@ static void len0_pio_offloaded(void **state)
 	};
 	uint64_t fired;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, PORT_A, 0, f->efd[0], PIO, 0), 0);
 	assert_int_equal(path_of(f, PORT_A, 0, f->efd[0], PIO, 0), IOFD_PATH_KERNEL);
 	run(f, ops, 3);
@@ -388,17 +328,17 @@ static void datamatch_case(struct fixture *f, uint32_t extra, bool offloaded)
 	assert_int_equal(f->served, expect_exits - 4);
 	/* the misses reached the VMM, in order and intact */
 	assert_int_equal(f->nvmm, 4);
-	assert_vmm(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x1235);
-	assert_vmm(&f->vmm[1], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x1235);
-	assert_vmm(&f->vmm[2], KVM_EXIT_IO, PORT_A, 1, true, 0x43);
-	assert_vmm(&f->vmm[3], KVM_EXIT_MMIO, MMIO_A + 8, 2, true, 0x5678);
+	ku_assert_access(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x1235);
+	ku_assert_access(&f->vmm[1], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x1235);
+	ku_assert_access(&f->vmm[2], KVM_EXIT_IO, PORT_A, 1, true, 0x43);
+	ku_assert_access(&f->vmm[3], KVM_EXIT_MMIO, MMIO_A + 8, 2, true, 0x5678);
 }
 
 static void datamatch_hit_and_miss_offloaded(void **state)
 {
 	struct fixture *f = *state;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	datamatch_case(f, 0, true);
 }
 
@@ -406,7 +346,7 @@ static void datamatch_hit_and_miss_userspace(void **state)
 {
 	struct fixture *f = *state;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	datamatch_case(f, IOFD_IOEVENTFD_FLAG_NO_OFFLOAD, false);
 }
 
@@ -423,7 +363,7 @@ static void ccw_never_fires(void **state)
 		wr(GOP_WRITE, MMIO_A, 8, 3, 1),
 	};
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 0, f->efd[0], CCW, 0), 0);
 	assert_int_equal(assign_ext(f, PORT_A, 4, f->efd[1], CCW | NO, 0), 0);
 	assert_int_equal(path_of(f, MMIO_A, 0, f->efd[0], CCW, 0), IOFD_PATH_KERNEL);
@@ -434,9 +374,9 @@ static void ccw_never_fires(void **state)
 	assert_int_equal(f->exits, 3);
 	assert_int_equal(f->served, 0);
 	assert_int_equal(f->nvmm, 3);
-	assert_vmm(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, true, 1);
-	assert_vmm(&f->vmm[1], KVM_EXIT_IO, PORT_A, 4, true, 2);
-	assert_vmm(&f->vmm[2], KVM_EXIT_MMIO, MMIO_A, 8, true, 3);
+	ku_assert_access(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, true, 1);
+	ku_assert_access(&f->vmm[1], KVM_EXIT_IO, PORT_A, 4, true, 2);
+	ku_assert_access(&f->vmm[2], KVM_EXIT_MMIO, MMIO_A, 8, true, 3);
 	/* they exist: deassign finds them */
 	assert_int_equal(assign_ext(f, MMIO_A, 0, f->efd[0],
 				    CCW | KVM_IOEVENTFD_FLAG_DEASSIGN, 0), 0);
@@ -463,7 +403,7 @@ static void unclaimed_accesses_reach_the_vmm(void **state)
 		wr(GOP_OUT, PORT_A, 1, 0x99, 1),	/* wrong width */
 	};
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	f->read_answer = 0x8877665544332211ull;
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[0], 0, 0), 0);
 	assert_int_equal(assign_ext(f, MMIO_U, 4, f->efd[1], NO, 0), 0);
@@ -472,13 +412,13 @@ static void unclaimed_accesses_reach_the_vmm(void **state)
 	assert_int_equal(f->exits, 7);
 	assert_int_equal(f->served, 0);
 	assert_int_equal(f->nvmm, 7);
-	assert_vmm(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, false, 0x44332211);
-	assert_vmm(&f->vmm[1], KVM_EXIT_MMIO, MMIO_U, 8, false, 0x8877665544332211ull);
-	assert_vmm(&f->vmm[2], KVM_EXIT_IO, PORT_A, 2, false, 0x2211);
-	assert_vmm(&f->vmm[3], KVM_EXIT_MMIO, MMIO_A, 1, true, 0xab);
-	assert_vmm(&f->vmm[4], KVM_EXIT_MMIO, MMIO_U, 2, true, 0xabcd);
-	assert_vmm(&f->vmm[5], KVM_EXIT_MMIO, MMIO_A + 1, 4, true, 0x01020304);
-	assert_vmm(&f->vmm[6], KVM_EXIT_IO, PORT_A, 1, true, 0x99);
+	ku_assert_access(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, false, 0x44332211);
+	ku_assert_access(&f->vmm[1], KVM_EXIT_MMIO, MMIO_U, 8, false, 0x8877665544332211ull);
+	ku_assert_access(&f->vmm[2], KVM_EXIT_IO, PORT_A, 2, false, 0x2211);
+	ku_assert_access(&f->vmm[3], KVM_EXIT_MMIO, MMIO_A, 1, true, 0xab);
+	ku_assert_access(&f->vmm[4], KVM_EXIT_MMIO, MMIO_U, 2, true, 0xabcd);
+	ku_assert_access(&f->vmm[5], KVM_EXIT_MMIO, MMIO_A + 1, 4, true, 0x01020304);
+	ku_assert_access(&f->vmm[6], KVM_EXIT_IO, PORT_A, 1, true, 0x99);
 	/* the guest saw exactly what the VMM answered */
 	assert_int_equal(f->g.script->ops[0].value, 0x44332211);
 	assert_int_equal(f->g.script->ops[1].value, 0x8877665544332211ull);
@@ -505,7 +445,7 @@ static void len0_reads_reach_the_vmm(void **state)
 	};
 	uint64_t kernel_fired;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	f->read_answer = 0xa1b2c3d4;
 	assert_int_equal(assign_ext(f, MMIO_A, 0, f->efd[0], NO, 0), 0);
 	assert_int_equal(assign_ext(f, PORT_A, 0, f->efd[1], NO | PIO, 0), 0);
@@ -516,8 +456,8 @@ static void len0_reads_reach_the_vmm(void **state)
 		      kernel_fired ? "the kernel fired the eventfd" : "an exit");
 	assert_int_equal(f->served, 0);
 	assert_int_equal(f->nvmm, 3 - kernel_fired);
-	assert_vmm(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, false, 0xa1b2c3d4);
-	assert_vmm(&f->vmm[1], KVM_EXIT_IO, PORT_A, 1, false, 0xd4);
+	ku_assert_access(&f->vmm[0], KVM_EXIT_MMIO, MMIO_A, 4, false, 0xa1b2c3d4);
+	ku_assert_access(&f->vmm[1], KVM_EXIT_IO, PORT_A, 1, false, 0xd4);
 	assert_int_equal(f->g.script->ops[0].value, 0xa1b2c3d4);
 	assert_int_equal(f->g.script->ops[1].value, 0xd4);
 	assert_int_equal(tu_efd_count(f->efd[0]), 0);
@@ -569,7 +509,7 @@ static void writes_during_registration_changes(void **state)
 	uint64_t fired;
 	pthread_t th;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(pthread_create(&th, NULL, toggle_registration, &t), 0);
 	run(f, &op, 1);
 	atomic_store(&t.stop, true);
@@ -585,7 +525,7 @@ static void writes_during_registration_changes(void **state)
 	assert_int_equal(f->exits, f->served + f->nvmm);
 	assert_true(f->served <= fired);
 	for (unsigned i = 0; i < f->nvmm && i < 64; i++)
-		assert_vmm(&f->vmm[i], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x600d);
+		ku_assert_access(&f->vmm[i], KVM_EXIT_MMIO, MMIO_A, 4, true, 0x600d);
 }
 
 /* ---- deassign and teardown undo the kernel registration ------------------- */
@@ -599,7 +539,7 @@ static void deassign_undoes_kernel_registration(void **state)
 		wr(GOP_WRITE, MMIO_A, 4, 5, 10), wr(GOP_OUT, PORT_A, 1, 6, 10),
 	};
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[0], 0, 0), 0);
 	assert_int_equal(assign_ext(f, PORT_A, 1, f->efd[1], PIO, 0), 0);
 	run(f, ops, 2);
@@ -617,8 +557,8 @@ static void deassign_undoes_kernel_registration(void **state)
 	run(f, ops, 2);
 	assert_int_equal(f->exits, 20);
 	assert_int_equal(f->nvmm, 20);
-	assert_vmm(&f->vmm[9], KVM_EXIT_MMIO, MMIO_A, 4, true, 5);
-	assert_vmm(&f->vmm[19], KVM_EXIT_IO, PORT_A, 1, true, 6);
+	ku_assert_access(&f->vmm[9], KVM_EXIT_MMIO, MMIO_A, 4, true, 5);
+	ku_assert_access(&f->vmm[19], KVM_EXIT_IO, PORT_A, 1, true, 6);
 	assert_int_equal(tu_efd_count(f->efd[0]), 0);
 	assert_int_equal(tu_efd_count(f->efd[1]), 0);
 }
@@ -630,7 +570,7 @@ static void vm_destroy_undoes_kernel_registration(void **state)
 	struct guest_op op = wr(GOP_WRITE, MMIO_A, 4, 5, 3);
 	struct iofd_vm_options opts = { .kvm_vm_fd = f->g.vm_fd };
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[0], 0, 0), 0);
 	iofd_vcpu_destroy(f->vcpu);
 	iofd_vm_destroy(f->vm);
@@ -651,7 +591,7 @@ static void kernel_registration_outside_iofd_gives_eexist(void **state)
 	const uint32_t DM = KVM_IOEVENTFD_FLAG_DATAMATCH;
 	struct guest_op op = wr(GOP_WRITE, MMIO_A, 4, 9, 4);
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(kernel_ioeventfd(f, MMIO_A, 4, f->efd[0], 0, 0), 0);
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[1], 0, 0), -EEXIST);
 	assert_non_null(strstr(iofd_last_error(), "outside iofd"));
@@ -695,7 +635,7 @@ static void post_write_answers_the_guest(void **state)
 	};
 	struct guest_op miss = wr(GOP_WRITE, MMIO_A, 4, 7, 1);
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
 	assert_int_equal(iofd_ioeventfd_path(f->vm, &a), IOFD_PATH_USERSPACE);
 	run(f, ops, 1);
@@ -729,7 +669,7 @@ static void vcpu_run_returns_unclaimed_exits(void **state)
 	struct iofd_vcpu_stats st;
 	struct iofd_exit info;
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(assign_ext(f, MMIO_A, 4, f->efd[0], NO, 0), 0);
 	assert_int_equal(guest_script_set(&f->g, ops, 2), 0);
 	assert_int_equal(iofd_vcpu_run(f->vcpu, &info), IOFD_NOT_CLAIMED);
@@ -799,7 +739,7 @@ static void seed_iosignalfd_counts_3_1_1(void **state)
 	};
 	uint64_t c[3];
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	/* Today's kernel refuses this shape: the wildcard collides. */
 	assert_int_equal(kernel_ioeventfd(f, MMIO_A, 1, f->efd[0], 0, 0), 0);
 	assert_int_equal(kernel_ioeventfd(f, MMIO_A, 1, f->efd[1], DM, 0xa5), -EEXIST);
@@ -839,7 +779,7 @@ static void seed_iosignalfd_on_pio(void **state)
 		wr(GOP_OUT, PORT_A, 1, 0x42, 1),
 	};
 
-	SKIP_WITHOUT_KVM(f);
+	KU_REQUIRE_GUEST(f->g.run);
 	assert_int_equal(iosignalfd(f, PORT_A, f->efd[0], NULL, PIO), 0);
 	assert_int_equal(iosignalfd(f, PORT_A, f->efd[1], &match_a, PIO), 0);
 	assert_int_equal(iosignalfd(f, PORT_A, f->efd[2], &match_b, PIO), 0);
@@ -853,7 +793,7 @@ static void seed_iosignalfd_on_pio(void **state)
 	run(f, ops, 3);
 	assert_int_equal(f->served, 0);
 	assert_int_equal(f->nvmm, 3);
-	assert_vmm(&f->vmm[1], KVM_EXIT_IO, PORT_A, 1, true, 0xa5);
+	ku_assert_access(&f->vmm[1], KVM_EXIT_IO, PORT_A, 1, true, 0xa5);
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(tu_efd_count(f->efd[i]), 0);
 }

@@ -19,8 +19,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "host.h"
-#include "testutil.h"
+#include "kvmutil.h"
 #include "tdev.h"
 
 #define REGION		(GUEST_MMIO_BASE + 0x10000)
@@ -55,7 +54,6 @@ static double now_ms(void)
 static int setup(void **state)
 {
 	static struct fixture f;
-	struct iofd_vm_options opts = { 0 };
 
 	memset(&f, 0, sizeof(f));
 	f.vmm_fd = -1;
@@ -65,17 +63,7 @@ static int setup(void **state)
 	f.kvm = true;
 	tu_warm_up();
 	f.before = tu_snapshot();
-	if (guest_vm_create(&f.g, 0)) {
-		print_message("# guest_vm_create: %s\n", guest_last_error());
-		return -1;
-	}
-	opts.kvm_vm_fd = f.g.vm_fd;
-	if (iofd_vm_create(&opts, &f.vm) ||
-	    iofd_vcpu_adopt(f.vm, f.g.vcpu_fd, f.g.run, &f.vcpu)) {
-		print_message("# iofd: %s\n", iofd_last_error());
-		return -1;
-	}
-	return 0;
+	return ku_guest_adopted(&f.g, 0, &f.vm, &f.vcpu);
 }
 
 static int teardown(void **state)
@@ -95,14 +83,6 @@ static int teardown(void **state)
 	TU_ASSERT_NO_LEAK(f->before);
 	return 0;
 }
-
-#define REQUIRE_KVM(f)                 \
-	do {                           \
-		if (!(f)->kvm) {       \
-			printf("SKIP: cannot open /dev/kvm\n"); \
-			skip();        \
-		}                      \
-	} while (0)
 
 static void start_device(struct fixture *f, int type, enum tdev_mode mode,
 			 bool process)
@@ -129,6 +109,14 @@ static int set_region(struct fixture *f, uint64_t paddr, uint64_t size,
 	r.read_fd = r.write_fd = f->vmm_fd;
 	r.flags = flags;
 	return iofd_set_ioregion(f->vm, &r);
+}
+
+/* A device (as start_device()) serving REGION, registered without flags. */
+static void start_region(struct fixture *f, int type, enum tdev_mode mode,
+			 bool process)
+{
+	start_device(f, type, mode, process);
+	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
 }
 
 static struct guest_op op(uint32_t kind, uint64_t addr, uint32_t len, uint64_t v)
@@ -192,9 +180,8 @@ static void roundtrip(void **state, bool process)
 	struct guest_op ops[14];
 	size_t n = 0;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_NORMAL, process);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_NORMAL, process);
 	assert_int_equal(set_region(f, PORTS, 0x10, IOFD_IOREGION_FLAG_PIO), 0);
 	for (uint32_t w = 1; w <= 8; w *= 2) {
 		ops[n++] = op(GOP_WRITE, REGION + 0x10 * w + 1, w, v);	/* unaligned */
@@ -223,7 +210,7 @@ static void posted_writes_then_read_in_order(void **state)
 	struct fixture *f = *state;
 	static struct guest_op ops[1001];
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	start_device(f, SOCK_STREAM, TDEV_NORMAL, false);
 	assert_int_equal(set_region(f, REGION, REGION_SIZE, POSTED), 0);
 	for (uint64_t i = 0; i < 1000; i++)
@@ -251,7 +238,7 @@ static void doorbell(void **state)
 	struct fixture *f = *state;
 	struct guest_op ops[6];
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	start_device(f, SOCK_SEQPACKET, TDEV_NORMAL, false);
 	assert_int_equal(set_region(f, REGION, 0, POSTED), 0);
 	for (uint32_t i = 0; i < 4; i++)
@@ -317,9 +304,8 @@ static void peer_closes_thread(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_CLOSE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_CLOSE, false);
 	guest_access_fails(f, false, -EPIPE, "closed", 1000);
 }
 
@@ -327,9 +313,8 @@ static void peer_closes_process(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_CLOSE, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_CLOSE, true);
 	guest_access_fails(f, true, -EPIPE, "closed", 1000);
 }
 
@@ -337,9 +322,8 @@ static void peer_dies_mid_request(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_DIE, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_DIE, true);
 	guest_access_fails(f, false, -EPIPE, "closed", 1000);
 }
 
@@ -347,10 +331,9 @@ static void peer_replies_7_bytes(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	iofd_vm_set_ioregion_timeout(f->vm, 200);
-	start_device(f, SOCK_STREAM, TDEV_SHORT, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_SHORT, false);
 	guest_access_fails(f, false, -EPROTO, "short reply: 7 of 32", 1000);
 }
 
@@ -358,9 +341,8 @@ static void peer_replies_7_byte_message(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_SEQPACKET, TDEV_SHORT, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_SEQPACKET, TDEV_SHORT, true);
 	guest_access_fails(f, true, -EPROTO, "7-byte message", 1000);
 }
 
@@ -368,9 +350,8 @@ static void peer_replies_garbage(void **state)
 {
 	struct fixture *f = *state;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_GARBAGE, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_GARBAGE, true);
 	guest_access_fails(f, false, -EBADMSG, "malformed reply", 1000);
 }
 
@@ -379,10 +360,9 @@ static void peer_never_replies(void **state)
 	struct fixture *f = *state;
 	double t0 = 0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	iofd_vm_set_ioregion_timeout(f->vm, 150);
-	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_SILENT, false);
 	t0 = now_ms();
 	guest_access_fails(f, false, -ETIMEDOUT, "no reply within 150 ms", 1000);
 	assert_true(now_ms() - t0 >= 145);
@@ -394,11 +374,10 @@ static void peer_replies_late(void **state)
 	struct fixture *f = *state;
 	struct guest_op o = op(GOP_READ, REGION + 0x18, 4, 0);
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	iofd_vm_set_ioregion_timeout(f->vm, 100);
 	f->dev.delay_ms = 300;
-	start_device(f, SOCK_STREAM, TDEV_LATE, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, true);
 	guest_access_fails(f, true, -ETIMEDOUT, "no reply within 100 ms", 1000);
 	tdev_sleep_ms(400);		/* the late reply is waiting in the fd */
 	assert_int_equal(iofd_dispatch_exit(f->vcpu, &f->last), IOFD_FAILED);
@@ -476,12 +455,11 @@ static void kick_during_wait(void **state)
 	pthread_t kt;
 	double t0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	install_usr1(&old);
 	f->dev.delay_ms = 400;
 	memcpy(f->dev.mem + 0x40, &(uint64_t){ 0x0123456789abcdefull }, 8);
-	start_device(f, SOCK_STREAM, TDEV_LATE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	k.run = f->g.run;
@@ -512,11 +490,10 @@ static void kick_before_wait_is_not_lost(void **state)
 	struct iofd_exit info;
 	double t0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	f->dev.delay_ms = 200;
 	memcpy(f->dev.mem + 0x48, &(uint32_t){ 0xfeedbeef }, 4);
-	start_device(f, SOCK_STREAM, TDEV_LATE, true);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, true);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
@@ -545,14 +522,13 @@ static void blocked_signal_does_not_interrupt(void **state)
 	pthread_t kt;
 	struct timespec zero = { 0, 0 };
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	install_usr1(&old);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &usr1, &prev);
 	f->dev.delay_ms = 250;
-	start_device(f, SOCK_STREAM, TDEV_LATE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	k.run = f->g.run;
@@ -576,11 +552,10 @@ static void unblocked_signal_interrupts(void **state)
 	struct sigaction old;
 	pthread_t kt;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	install_usr1(&old);
 	f->dev.delay_ms = 250;
-	start_device(f, SOCK_STREAM, TDEV_LATE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	k.run = f->g.run;
@@ -601,10 +576,9 @@ static void deassigned_while_pending(void **state)
 	struct guest_op o = op(GOP_READ, REGION + 0x60, 4, 0);
 	struct iofd_exit info;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	f->dev.delay_ms = 200;
-	start_device(f, SOCK_STREAM, TDEV_LATE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	f->g.run->immediate_exit = 0;
@@ -631,10 +605,9 @@ static void timeout_runs_out_while_pending(void **state)
 	struct iofd_exit info;
 	double t0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	iofd_vm_set_ioregion_timeout(f->vm, 100);
-	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_SILENT, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
@@ -658,10 +631,9 @@ static void vcpu_destroyed_while_pending(void **state)
 	struct iofd_exit info;
 	uint64_t v = 0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	f->dev.delay_ms = 100;
-	start_device(f, SOCK_STREAM, TDEV_LATE, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_LATE, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
@@ -708,11 +680,10 @@ static void kick_while_waiting_for_the_fd(void **state)
 	pthread_t ht, kt;
 	double t0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	install_usr1(&old);
 	iofd_vm_set_ioregion_timeout(f->vm, 300);
-	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_SILENT, false);
 	h.vm = f->vm;
 	assert_int_equal(pthread_create(&ht, NULL, hold_main, &h), 0);
 	while (tdev_count(&f->dev) < 1)		/* the holder's command is out */
@@ -749,10 +720,9 @@ static void wait_for_the_fd_is_bounded(void **state)
 	struct iofd_exit info;
 	pthread_t ht;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	iofd_vm_set_ioregion_timeout(f->vm, 200);
-	start_device(f, SOCK_STREAM, TDEV_SILENT, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	start_region(f, SOCK_STREAM, TDEV_SILENT, false);
 	assert_int_equal(guest_script_set(&f->g, &o, 1), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	assert_int_equal(ioctl(f->g.vcpu_fd, KVM_RUN, 0), 0);
@@ -816,9 +786,8 @@ static void guest_and_two_threads_share_one_fd(void **state)
 	pthread_t t[2];
 	double t0;
 
-	REQUIRE_KVM(f);
-	start_device(f, SOCK_STREAM, TDEV_NORMAL, false);
-	assert_int_equal(set_region(f, REGION, REGION_SIZE, 0), 0);
+	KU_REQUIRE_GUEST(f->kvm);
+	start_region(f, SOCK_STREAM, TDEV_NORMAL, false);
 	for (int i = 0; i < 600; i++) {
 		ops[2 * i] = op(GOP_WRITE, REGION + 8 * (i % 16), 8,
 				0x6000000000000000ull | (uint64_t)i);

@@ -16,8 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "host.h"
-#include "testutil.h"
+#include "kvmutil.h"
 
 #define DOORBELL	(GUEST_MMIO_BASE + 0x3000)
 #define POST		IOFD_IOEVENTFD_FLAG_POST_WRITE
@@ -37,7 +36,6 @@ struct fixture {
 static int setup(void **state)
 {
 	static struct fixture f;
-	struct iofd_vm_options opts = { 0 };
 
 	memset(&f, 0, sizeof(f));
 	*state = &f;
@@ -46,13 +44,7 @@ static int setup(void **state)
 	f.kvm = true;
 	tu_warm_up();
 	f.before = tu_snapshot();
-	if (guest_vm_create(&f.g, 0)) {
-		print_message("# guest_vm_create: %s\n", guest_last_error());
-		return -1;
-	}
-	opts.kvm_vm_fd = f.g.vm_fd;
-	if (iofd_vm_create(&opts, &f.vm) ||
-	    iofd_vcpu_adopt(f.vm, f.g.vcpu_fd, f.g.run, &f.vcpu))
+	if (ku_guest_adopted(&f.g, 0, &f.vm, &f.vcpu))
 		return -1;
 	f.efd = eventfd(0, EFD_CLOEXEC);
 	f.shadow = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -76,14 +68,6 @@ static int teardown(void **state)
 	TU_ASSERT_NO_LEAK(f->before);
 	return 0;
 }
-
-#define REQUIRE_KVM(f)                                        \
-	do {                                                  \
-		if (!(f)->kvm) {                              \
-			printf("SKIP: cannot open /dev/kvm\n"); \
-			skip();                               \
-		}                                             \
-	} while (0)
 
 static int dispatch(struct guest_vm *g, struct kvm_run *run, void *opaque)
 {
@@ -144,7 +128,7 @@ static void widths_leave_neighbours_untouched(void **state)
 	uint8_t expect[256];
 	size_t n = 0;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	memset(f->shadow, 0xcc, 256);
 	memset(expect, 0xcc, sizeof(expect));
 	for (uint32_t w = 1; w <= 8; w *= 2) {
@@ -200,7 +184,7 @@ static void doorbells_value_before_signal(void **state)
 	struct timespec t0, t1;
 	pthread_t t;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	assert_int_equal(post(f, DOORBELL, 8, 0, f->shadow + 64, 0), 0);
 	for (uint64_t i = 0; i < N; i++)
 		ops[i] = gwrite(DOORBELL, 8, i + 1);
@@ -225,7 +209,7 @@ static void datamatch_decides(void **state)
 	struct guest_op ops[3] = { gwrite(DOORBELL, 4, 0x10), gwrite(DOORBELL, 4, 0x42),
 				   gwrite(DOORBELL, 2, 0x42) };
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	memset(f->shadow + 128, 0xee, 8);
 	assert_int_equal(post(f, DOORBELL, 4, IOFD_IOEVENTFD_FLAG_DATAMATCH,
 			      f->shadow + 128, 0x42), 0);
@@ -252,7 +236,7 @@ static void never_offloaded(void **state)
 	struct iofd_caps caps;
 	uint64_t exits;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	ops[0].count = ops[1].count = 50;
 	memset(&plain, 0, sizeof(plain));
 	plain.addr = DOORBELL;
@@ -290,7 +274,7 @@ static void memfd_form_reaches_a_device_process(void **state)
 	uint64_t result[2] = { 0, 0 };
 	pid_t pid;
 
-	REQUIRE_KVM(f);
+	KU_REQUIRE_GUEST(f->kvm);
 	mfd = memfd_create("iofd-shadow", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	assert_true(mfd >= 0);
 	assert_int_equal(ftruncate(mfd, 4096), 0);

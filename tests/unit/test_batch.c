@@ -9,53 +9,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
-#include "testutil.h"
+#include "vmfixture.h"
 
 #define DM	KVM_IOEVENTFD_FLAG_DATAMATCH
 #define DEASSIGN KVM_IOEVENTFD_FLAG_DEASSIGN
 
-struct fixture {
-	struct iofd_vm *vm;
-	int efd[3];
-	struct tu_resources before;
-	int fds_with_efds;	/* fds once the fixture's eventfds exist */
-};
-
-static int setup(void **state)
-{
-	static struct fixture f;
-
-	f.before = tu_snapshot();
-	if (iofd_vm_create(NULL, &f.vm))
-		return -1;
-	for (int i = 0; i < 3; i++)
-		f.efd[i] = eventfd(0, EFD_CLOEXEC);
-	f.fds_with_efds = tu_open_fds();
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	iofd_vm_destroy(f->vm);
-	for (int i = 0; i < 3; i++)
-		close(f->efd[i]);
-	TU_ASSERT_NO_LEAK(f->before);
-	return 0;
-}
-
-static int ioeventfd(struct fixture *f, uint64_t addr, uint32_t len, int fd,
-		     uint32_t flags, uint64_t dm)
-{
-	struct kvm_ioeventfd a = { .datamatch = dm, .addr = addr, .len = len,
-				   .fd = fd, .flags = flags };
-
-	return iofd_ioeventfd(f->vm, &a);
-}
-
-static int group(struct fixture *f, uint64_t addr, uint32_t len, int fd,
+static int group(struct vmf *f, uint64_t addr, uint32_t len, int fd,
 		 uint32_t flags)
 {
 	struct iofd_iosignalfd a = { .addr = addr, .len = len, .fd = fd,
@@ -64,13 +23,8 @@ static int group(struct fixture *f, uint64_t addr, uint32_t len, int fd,
 	return iofd_iosignalfd(f->vm, &a);
 }
 
-static int mmio_write(struct fixture *f, uint64_t addr, uint32_t len, uint64_t v)
-{
-	return iofd_access(f->vm, IOFD_BUS_MMIO, addr, len, true, &v, NULL);
-}
-
 /* Fired eventfds since the last call, as a bit mask over the fixture's. */
-static unsigned fired(struct fixture *f)
+static unsigned fired(struct vmf *f)
 {
 	unsigned mask = 0;
 
@@ -83,17 +37,17 @@ static unsigned fired(struct fixture *f)
 /* Within one batch: add, remove and add again the same address. */
 static void add_remove_add_in_one_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
 	assert_int_equal(iofd_batch_begin(f->vm), 0);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[0], 0, 0), 0);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[0], DEASSIGN, 0), 0);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[0], DEASSIGN, 0), -ENOENT);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[1], 0, 0), 0);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[2], 0, 0), -EEXIST);
-	assert_int_equal(mmio_write(f, 0x1000, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[0], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[0], DEASSIGN, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[0], DEASSIGN, 0), -ENOENT);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[1], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[2], 0, 0), -EEXIST);
+	assert_int_equal(vmf_mmio_write(f, 0x1000, 4, 0), IOFD_NOT_CLAIMED);
 	assert_int_equal(iofd_batch_commit(f->vm), 0);
-	assert_int_equal(mmio_write(f, 0x1000, 4, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x1000, 4, 0), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 1);
 	iofd_quiesce(f->vm);
 	/* only the surviving eventfd still has a dup */
@@ -104,20 +58,20 @@ static void add_remove_add_in_one_batch(void **state)
  * eventfd until the commit, then only the new one. */
 static void replace_published_entry(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
-	assert_int_equal(ioeventfd(f, 0x2000, 2, f->efd[0], DM, 7), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x2000, 2, f->efd[0], DM, 7), 0);
 	assert_int_equal(iofd_batch_begin(f->vm), 0);
-	assert_int_equal(ioeventfd(f, 0x2000, 2, f->efd[0], DEASSIGN | DM, 7), 0);
-	assert_int_equal(ioeventfd(f, 0x2000, 2, f->efd[1], DM, 7), 0);
-	assert_int_equal(ioeventfd(f, 0x2000, 2, f->efd[2], 0, 0), -EEXIST);
-	assert_int_equal(mmio_write(f, 0x2000, 2, 7), IOFD_SERVED);
+	assert_int_equal(vmf_ioeventfd(f, 0x2000, 2, f->efd[0], DEASSIGN | DM, 7), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x2000, 2, f->efd[1], DM, 7), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x2000, 2, f->efd[2], 0, 0), -EEXIST);
+	assert_int_equal(vmf_mmio_write(f, 0x2000, 2, 7), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 0);
 	assert_int_equal(iofd_batch_commit(f->vm), 0);
-	assert_int_equal(mmio_write(f, 0x2000, 2, 7), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x2000, 2, 7), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 1);
 	/* the old registration is gone for deassign as well */
-	assert_int_equal(ioeventfd(f, 0x2000, 2, f->efd[0], DEASSIGN | DM, 7), -ENOENT);
+	assert_int_equal(vmf_ioeventfd(f, 0x2000, 2, f->efd[0], DEASSIGN | DM, 7), -ENOENT);
 	iofd_quiesce(f->vm);
 	assert_int_equal(tu_open_fds(), f->fds_with_efds + 1);
 }
@@ -126,22 +80,22 @@ static void replace_published_entry(void **state)
  * leaves one registration and one dup. */
 static void churn_of_one_entry_keeps_one_dup(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
-	assert_int_equal(ioeventfd(f, 0x3000, 8, f->efd[0], DM, 1), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x3000, 8, f->efd[0], DM, 1), 0);
 	assert_int_equal(iofd_batch_begin(f->vm), 0);
 	for (int i = 0; i < 100; i++) {
-		assert_int_equal(ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), 0);
-		assert_int_equal(ioeventfd(f, 0x3000, 8, f->efd[0], DM, 1), 0);
+		assert_int_equal(vmf_ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), 0);
+		assert_int_equal(vmf_ioeventfd(f, 0x3000, 8, f->efd[0], DM, 1), 0);
 	}
-	assert_int_equal(mmio_write(f, 0x3000, 8, 1), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x3000, 8, 1), IOFD_SERVED);
 	assert_int_equal(iofd_batch_commit(f->vm), 0);
-	assert_int_equal(mmio_write(f, 0x3000, 8, 1), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x3000, 8, 1), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 2);
 	iofd_quiesce(f->vm);
 	assert_int_equal(tu_open_fds(), f->fds_with_efds + 1);
-	assert_int_equal(ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), 0);
-	assert_int_equal(ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), -ENOENT);
+	assert_int_equal(vmf_ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x3000, 8, f->efd[0], DEASSIGN | DM, 1), -ENOENT);
 	iofd_quiesce(f->vm);
 	assert_int_equal(tu_open_fds(), f->fds_with_efds);
 }
@@ -149,49 +103,49 @@ static void churn_of_one_entry_keeps_one_dup(void **state)
 /* Groups and ioeventfds trade an address range inside one batch. */
 static void group_and_ioeventfd_trade_places(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
-	assert_int_equal(ioeventfd(f, 0x4000, 4, f->efd[0], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x4000, 4, f->efd[0], 0, 0), 0);
 	assert_int_equal(group(f, 0x5000, 4, f->efd[1], 0), 0);
 	assert_int_equal(iofd_batch_begin(f->vm), 0);
-	assert_int_equal(ioeventfd(f, 0x4000, 4, f->efd[0], DEASSIGN, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x4000, 4, f->efd[0], DEASSIGN, 0), 0);
 	assert_int_equal(group(f, 0x4000, 4, f->efd[0], 0), 0);
 	assert_int_equal(group(f, 0x5000, 4, f->efd[1], IOFD_IOSIGNALFD_FLAG_DEASSIGN), 0);
-	assert_int_equal(ioeventfd(f, 0x5002, 1, f->efd[1], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x5002, 1, f->efd[1], 0, 0), 0);
 	/* the writer's view already refuses what collides with the new state */
-	assert_int_equal(ioeventfd(f, 0x4000, 4, f->efd[2], 0, 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x4000, 4, f->efd[2], 0, 0), -EEXIST);
 	assert_int_equal(group(f, 0x5000, 4, f->efd[2], 0), -EEXIST);
 	/* readers still see the old state */
-	assert_int_equal(mmio_write(f, 0x4001, 1, 0), IOFD_NOT_CLAIMED);
-	assert_int_equal(mmio_write(f, 0x5002, 1, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x4001, 1, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x5002, 1, 0), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 1);
 	assert_int_equal(iofd_batch_commit(f->vm), 0);
-	assert_int_equal(mmio_write(f, 0x4001, 1, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x4001, 1, 0), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 0);
-	assert_int_equal(mmio_write(f, 0x5000, 4, 0), IOFD_NOT_CLAIMED);
-	assert_int_equal(mmio_write(f, 0x5002, 1, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x5000, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x5002, 1, 0), IOFD_SERVED);
 	assert_int_equal(fired(f), 1u << 1);
 }
 
 /* A batch that adds and removes a whole set publishes nothing lasting. */
 static void batch_that_undoes_itself(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	struct tu_resources start = tu_snapshot();
 
 	assert_int_equal(iofd_batch_begin(f->vm), 0);
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(ioeventfd(f, 0x10000 + 4 * i, 4, f->efd[i % 3], 0, 0), 0);
+		assert_int_equal(vmf_ioeventfd(f, 0x10000 + 4 * i, 4, f->efd[i % 3], 0, 0), 0);
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(ioeventfd(f, 0x10000 + 4 * i, 4, f->efd[i % 3],
-					   DEASSIGN, 0), 0);
+		assert_int_equal(vmf_ioeventfd(f, 0x10000 + 4 * i, 4, f->efd[i % 3],
+						       DEASSIGN, 0), 0);
 	assert_int_equal(group(f, 0x20000, 8, f->efd[0], 0), 0);
 	assert_int_equal(group(f, 0x20000, 8, f->efd[0], IOFD_IOSIGNALFD_FLAG_DEASSIGN),
 			 0);
 	assert_int_equal(iofd_batch_commit(f->vm), 0);
 	for (int i = 0; i < 50; i++)
-		assert_int_equal(mmio_write(f, 0x10000 + 4 * i, 4, 0), IOFD_NOT_CLAIMED);
-	assert_int_equal(mmio_write(f, 0x20000, 8, 0), IOFD_NOT_CLAIMED);
+		assert_int_equal(vmf_mmio_write(f, 0x10000 + 4 * i, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x20000, 8, 0), IOFD_NOT_CLAIMED);
 	assert_int_equal(fired(f), 0);
 	iofd_quiesce(f->vm);
 	TU_ASSERT_NO_LEAK(start);
@@ -200,7 +154,7 @@ static void batch_that_undoes_itself(void **state)
 /* Destroying a VM with an open batch releases everything it held. */
 static void destroy_with_open_batch(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	struct tu_resources start = tu_snapshot();
 	struct iofd_vm *vm;
 	struct kvm_ioeventfd a = { .addr = 0x6000, .len = 4, .fd = f->efd[0] };
@@ -218,15 +172,12 @@ static void destroy_with_open_batch(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(add_remove_add_in_one_batch, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(replace_published_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(churn_of_one_entry_keeps_one_dup, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(group_and_ioeventfd_trade_places, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(batch_that_undoes_itself, setup, teardown),
-		cmocka_unit_test_setup_teardown(destroy_with_open_batch, setup, teardown),
+		VMF_TEST(add_remove_add_in_one_batch),
+		VMF_TEST(replace_published_entry),
+		VMF_TEST(churn_of_one_entry_keeps_one_dup),
+		VMF_TEST(group_and_ioeventfd_trade_places),
+		VMF_TEST(batch_that_undoes_itself),
+		VMF_TEST(destroy_with_open_batch),
 	};
 
 	tu_warm_up();

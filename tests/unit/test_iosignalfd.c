@@ -9,44 +9,14 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 
-#include "testutil.h"
+#include "vmfixture.h"
 
 #define TRIG	IOFD_IOSIGNALFD_FLAG_TRIGGER
 #define GPIO	IOFD_IOSIGNALFD_FLAG_PIO
 #define GDEL	IOFD_IOSIGNALFD_FLAG_DEASSIGN
 
-struct fixture {
-	struct iofd_vm *vm;
-	int efd[4];
-	struct tu_resources before;
-};
-
-static int setup(void **state)
-{
-	static struct fixture f;
-
-	f.before = tu_snapshot();
-	if (iofd_vm_create(NULL, &f.vm))
-		return -1;
-	for (int i = 0; i < 4; i++)
-		f.efd[i] = eventfd(0, EFD_CLOEXEC);
-	*state = &f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	iofd_vm_destroy(f->vm);
-	for (int i = 0; i < 4; i++)
-		close(f->efd[i]);
-	TU_ASSERT_NO_LEAK(f->before);
-	return 0;
-}
-
 /* One group item; trigger (len bytes) only with TRIG. */
-static int group(struct fixture *f, uint64_t addr, uint32_t len, int fd,
+static int group(struct vmf *f, uint64_t addr, uint32_t len, int fd,
 		 uint32_t flags, const void *trigger)
 {
 	struct iofd_iosignalfd a = { .trigger = (uintptr_t)trigger, .addr = addr,
@@ -55,33 +25,19 @@ static int group(struct fixture *f, uint64_t addr, uint32_t len, int fd,
 	return iofd_iosignalfd(f->vm, &a);
 }
 
-static int ioeventfd(struct fixture *f, uint64_t addr, uint32_t len, int fd,
-		     uint32_t flags)
-{
-	struct kvm_ioeventfd a = { .addr = addr, .len = len, .fd = fd,
-				   .flags = flags };
-
-	return iofd_ioeventfd(f->vm, &a);
-}
-
-static int mmio_write(struct fixture *f, uint64_t addr, uint32_t len, uint64_t v)
-{
-	return iofd_access(f->vm, IOFD_BUS_MMIO, addr, len, true, &v, NULL);
-}
-
 /* The seed's acceptance test: fd0 wildcard, fd1 trigger 0xa5, fd2 trigger
  * 0x42 at one 1-byte MMIO address; writes 0x00, 0xa5, 0x42 -> 3, 1, 1. */
 static void seed_test_counts_3_1_1(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	uint8_t match_a = 0xa5, match_b = 0x42;
 
 	assert_int_equal(group(f, 0xd0000000, 1, f->efd[0], 0, NULL), 0);
 	assert_int_equal(group(f, 0xd0000000, 1, f->efd[1], TRIG, &match_a), 0);
 	assert_int_equal(group(f, 0xd0000000, 1, f->efd[2], TRIG, &match_b), 0);
-	assert_int_equal(mmio_write(f, 0xd0000000, 1, 0x00), IOFD_SERVED);
-	assert_int_equal(mmio_write(f, 0xd0000000, 1, 0xa5), IOFD_SERVED);
-	assert_int_equal(mmio_write(f, 0xd0000000, 1, 0x42), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0xd0000000, 1, 0x00), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0xd0000000, 1, 0xa5), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0xd0000000, 1, 0x42), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 3);
 	assert_int_equal(tu_efd_count(f->efd[1]), 1);
 	assert_int_equal(tu_efd_count(f->efd[2]), 1);
@@ -89,7 +45,7 @@ static void seed_test_counts_3_1_1(void **state)
 
 static void validation(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	int pipefd[2];
 
 	static const uint32_t bad_lens[] = { 0, 3, 5, 16, 0xffffffffu };
@@ -104,14 +60,14 @@ static void validation(void **state)
 	close(pipefd[0]);
 	close(pipefd[1]);
 	/* nothing was registered by the failures */
-	assert_int_equal(mmio_write(f, 0x100, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x100, 4, 0), IOFD_NOT_CLAIMED);
 	assert_true(strlen(iofd_last_error()) > 0);
 }
 
 /* A trigger pointer that cannot be read gives -EFAULT and registers nothing. */
 static void unreadable_trigger_is_efault(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	long page = sysconf(_SC_PAGESIZE);
 	uint8_t *p = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -122,12 +78,12 @@ static void unreadable_trigger_is_efault(void **state)
 	assert_int_equal(group(f, 0x200, 4, f->efd[0], TRIG, p + page), -EFAULT);
 	/* straddles the end of the mapping: only 2 of 4 bytes readable */
 	assert_int_equal(group(f, 0x200, 4, f->efd[0], TRIG, p + page - 2), -EFAULT);
-	assert_int_equal(mmio_write(f, 0x200, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x200, 4, 0), IOFD_NOT_CLAIMED);
 	/* the last readable bytes are fine */
 	memcpy(p + page - 4, "\x01\x02\x03\x04", 4);
 	assert_int_equal(group(f, 0x200, 4, f->efd[0], TRIG, p + page - 4), 0);
 	munmap(p, (size_t)page);
-	assert_int_equal(mmio_write(f, 0x200, 4, 0x04030201), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x200, 4, 0x04030201), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 1);
 }
 
@@ -135,7 +91,7 @@ static void unreadable_trigger_is_efault(void **state)
  * item; the same addr on the other bus is another group. */
 static void group_identity_is_bus_addr_len(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
 	assert_int_equal(group(f, 0x300, 4, f->efd[0], 0, NULL), 0);
 	assert_int_equal(group(f, 0x300, 2, f->efd[1], 0, NULL), -EINVAL);
@@ -145,7 +101,7 @@ static void group_identity_is_bus_addr_len(void **state)
 	/* the same eventfd twice is two items */
 	assert_int_equal(group(f, 0x300, 4, f->efd[1], 0, NULL), 0);
 	assert_int_equal(group(f, 0x300, 2, f->efd[2], GPIO, NULL), 0);
-	assert_int_equal(mmio_write(f, 0x300, 4, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x300, 4, 0), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 1);
 	assert_int_equal(tu_efd_count(f->efd[1]), 2);
 	assert_int_equal(tu_efd_count(f->efd[2]), 0);
@@ -158,36 +114,36 @@ static void group_identity_is_bus_addr_len(void **state)
  * round, whatever the start addresses; adjacent ranges are fine. */
 static void overlaps_are_eexist_both_ways(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
 	/* group [0x1000, 0x1004) first */
 	assert_int_equal(group(f, 0x1000, 4, f->efd[0], 0, NULL), 0);
-	assert_int_equal(ioeventfd(f, 0x1000, 4, f->efd[1], 0), -EEXIST);
-	assert_int_equal(ioeventfd(f, 0x1002, 1, f->efd[1], 0), -EEXIST);
-	assert_int_equal(ioeventfd(f, 0x1003, 2, f->efd[1], 0), -EEXIST);
-	assert_int_equal(ioeventfd(f, 0x0ffc, 8, f->efd[1], 0), -EEXIST);
-	assert_int_equal(ioeventfd(f, 0x0ffd, 0, f->efd[1], 0), -EEXIST); /* 8 bytes */
-	assert_int_equal(ioeventfd(f, 0x0ffc, 4, f->efd[1], 0), 0);
-	assert_int_equal(ioeventfd(f, 0x1004, 0, f->efd[1], 0), 0);
-	assert_int_equal(ioeventfd(f, 0x1002, 1, f->efd[1], KVM_IOEVENTFD_FLAG_PIO), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1000, 4, f->efd[1], 0, 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x1002, 1, f->efd[1], 0, 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x1003, 2, f->efd[1], 0, 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x0ffc, 8, f->efd[1], 0, 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x0ffd, 0, f->efd[1], 0, 0), -EEXIST); /* 8 bytes */
+	assert_int_equal(vmf_ioeventfd(f, 0x0ffc, 4, f->efd[1], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1004, 0, f->efd[1], 0, 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x1002, 1, f->efd[1], KVM_IOEVENTFD_FLAG_PIO, 0), 0);
 	/* groups overlapping the group at another start address */
 	assert_int_equal(group(f, 0x1002, 1, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x0ffe, 4, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x0ff8, 8, f->efd[2], 0, NULL), -EEXIST); /* ioeventfd */
 	assert_int_equal(group(f, 0x0ff8, 4, f->efd[2], 0, NULL), 0);
 	/* ioeventfd first: groups covering it are refused */
-	assert_int_equal(ioeventfd(f, 0x2004, 2, f->efd[1], 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x2004, 2, f->efd[1], 0, 0), 0);
 	assert_int_equal(group(f, 0x2000, 8, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x2005, 1, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x2004, 2, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x2000, 4, f->efd[2], 0, NULL), 0);
 	assert_int_equal(group(f, 0x2006, 2, f->efd[2], 0, NULL), 0);
 	/* a len-0 ioeventfd covers 8 bytes */
-	assert_int_equal(ioeventfd(f, 0x3000, 0, f->efd[1], 0), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x3000, 0, f->efd[1], 0, 0), 0);
 	assert_int_equal(group(f, 0x3007, 1, f->efd[2], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x3008, 1, f->efd[2], 0, NULL), 0);
 	/* the refused registrations changed nothing */
-	assert_int_equal(mmio_write(f, 0x1002, 1, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x1002, 1, 0), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 1);
 	assert_int_equal(tu_efd_count(f->efd[2]), 0);
 }
@@ -196,19 +152,19 @@ static void overlaps_are_eexist_both_ways(void **state)
  * of exactly len bytes equal to the trigger, wherever in the range it starts. */
 static void triggers_need_width_and_value(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	uint16_t trig = 0xbeef;
 
 	assert_int_equal(group(f, 0x4000, 2, f->efd[0], 0, NULL), 0);
 	assert_int_equal(group(f, 0x4000, 2, f->efd[1], TRIG, &trig), 0);
-	assert_int_equal(mmio_write(f, 0x4000, 2, 0xbeef), IOFD_SERVED);   /* both */
-	assert_int_equal(mmio_write(f, 0x4000, 1, 0xef), IOFD_SERVED);     /* width */
-	assert_int_equal(mmio_write(f, 0x4000, 4, 0xbeef), IOFD_SERVED);   /* width */
-	assert_int_equal(mmio_write(f, 0x4000, 2, 0xbeee), IOFD_SERVED);   /* value */
-	assert_int_equal(mmio_write(f, 0x4001, 2, 0xbeef), IOFD_SERVED);   /* both */
-	assert_int_equal(mmio_write(f, 0x4001, 1, 0xbe), IOFD_SERVED);     /* wild */
-	assert_int_equal(mmio_write(f, 0x4002, 2, 0xbeef), IOFD_NOT_CLAIMED);
-	assert_int_equal(mmio_write(f, 0x3fff, 2, 0xbeef), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x4000, 2, 0xbeef), IOFD_SERVED);   /* both */
+	assert_int_equal(vmf_mmio_write(f, 0x4000, 1, 0xef), IOFD_SERVED);     /* width */
+	assert_int_equal(vmf_mmio_write(f, 0x4000, 4, 0xbeef), IOFD_SERVED);   /* width */
+	assert_int_equal(vmf_mmio_write(f, 0x4000, 2, 0xbeee), IOFD_SERVED);   /* value */
+	assert_int_equal(vmf_mmio_write(f, 0x4001, 2, 0xbeef), IOFD_SERVED);   /* both */
+	assert_int_equal(vmf_mmio_write(f, 0x4001, 1, 0xbe), IOFD_SERVED);     /* wild */
+	assert_int_equal(vmf_mmio_write(f, 0x4002, 2, 0xbeef), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x3fff, 2, 0xbeef), IOFD_NOT_CLAIMED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 6);
 	assert_int_equal(tu_efd_count(f->efd[1]), 2);
 }
@@ -216,7 +172,7 @@ static void triggers_need_width_and_value(void **state)
 /* Reads of a group's range are served with zeros and signal nothing. */
 static void reads_return_zeros(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	uint64_t v = ~0ull;
 
 	assert_int_equal(group(f, 0x5000, 8, f->efd[0], 0, NULL), 0);
@@ -236,7 +192,7 @@ static void reads_return_zeros(void **state)
  * returns 0 even when none did; an unknown group is -EINVAL. */
 static void deassign_removes_all_items_of_the_eventfd(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	uint8_t t1 = 1, t2 = 2;
 	int dup0 = dup(f->efd[0]);
 
@@ -244,7 +200,7 @@ static void deassign_removes_all_items_of_the_eventfd(void **state)
 	assert_int_equal(group(f, 0x6000, 1, f->efd[0], TRIG, &t1), 0);
 	assert_int_equal(group(f, 0x6000, 1, dup0, TRIG, &t2), 0);
 	assert_int_equal(group(f, 0x6000, 1, f->efd[1], 0, NULL), 0);
-	assert_int_equal(mmio_write(f, 0x6000, 1, 2), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x6000, 1, 2), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 2);
 	assert_int_equal(tu_efd_count(f->efd[1]), 1);
 	/* unknown groups: other address, inside the range, other len, other bus */
@@ -256,7 +212,7 @@ static void deassign_removes_all_items_of_the_eventfd(void **state)
 	assert_int_equal(group(f, 0x6000, 1, -1, GDEL, NULL), -EBADF);
 	/* through the dup: all three items of that object go */
 	assert_int_equal(group(f, 0x6000, 1, dup0, GDEL, NULL), 0);
-	assert_int_equal(mmio_write(f, 0x6000, 1, 1), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x6000, 1, 1), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 0);
 	assert_int_equal(tu_efd_count(f->efd[1]), 1);
 	assert_int_equal(group(f, 0x6000, 1, f->efd[0], GDEL, NULL), 0);
@@ -266,14 +222,14 @@ static void deassign_removes_all_items_of_the_eventfd(void **state)
 /* A group whose last item goes disappears: its range is free again. */
 static void empty_group_disappears(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 
 	assert_int_equal(group(f, 0x7000, 4, f->efd[0], 0, NULL), 0);
 	assert_int_equal(group(f, 0x7000, 4, f->efd[1], 0, NULL), 0);
 	assert_int_equal(group(f, 0x7000, 4, f->efd[0], GDEL, NULL), 0);
-	assert_int_equal(ioeventfd(f, 0x7000, 4, f->efd[2], 0), -EEXIST);
+	assert_int_equal(vmf_ioeventfd(f, 0x7000, 4, f->efd[2], 0, 0), -EEXIST);
 	assert_int_equal(group(f, 0x7000, 4, f->efd[1], GDEL, NULL), 0);
-	assert_int_equal(mmio_write(f, 0x7000, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(vmf_mmio_write(f, 0x7000, 4, 0), IOFD_NOT_CLAIMED);
 	uint64_t v = 5;
 	assert_int_equal(iofd_access(f->vm, IOFD_BUS_MMIO, 0x7000, 4, false, &v, NULL),
 			 IOFD_NOT_CLAIMED);
@@ -281,8 +237,8 @@ static void empty_group_disappears(void **state)
 	assert_int_equal(group(f, 0x7000, 4, f->efd[1], GDEL, NULL), -EINVAL);
 	assert_int_equal(group(f, 0x7000, 8, f->efd[1], 0, NULL), 0);
 	assert_int_equal(group(f, 0x7000, 8, f->efd[1], GDEL, NULL), 0);
-	assert_int_equal(ioeventfd(f, 0x7000, 4, f->efd[2], 0), 0);
-	assert_int_equal(mmio_write(f, 0x7000, 4, 0), IOFD_SERVED);
+	assert_int_equal(vmf_ioeventfd(f, 0x7000, 4, f->efd[2], 0, 0), 0);
+	assert_int_equal(vmf_mmio_write(f, 0x7000, 4, 0), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 0);
 	assert_int_equal(tu_efd_count(f->efd[1]), 0);
 	assert_int_equal(tu_efd_count(f->efd[2]), 1);
@@ -292,15 +248,15 @@ static void empty_group_disappears(void **state)
  * release it (fd count back to the start) once the items are gone. */
 static void items_hold_the_eventfd_until_removed(void **state)
 {
-	struct fixture *f = *state;
+	struct vmf *f = *state;
 	int start = tu_open_fds();
 	int e = eventfd(0, EFD_CLOEXEC), watch = dup(e);
 
 	assert_int_equal(group(f, 0x8000, 4, e, 0, NULL), 0);
 	assert_int_equal(group(f, 0x9000, 4, e, 0, NULL), 0);
 	close(e);
-	assert_int_equal(mmio_write(f, 0x8000, 4, 0), IOFD_SERVED);
-	assert_int_equal(mmio_write(f, 0x9002, 1, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x8000, 4, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x9002, 1, 0), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(watch), 2);
 	assert_int_equal(group(f, 0x8000, 4, watch, GDEL, NULL), 0);
 	assert_int_equal(group(f, 0x9000, 4, watch, GDEL, NULL), 0);
@@ -312,22 +268,16 @@ static void items_hold_the_eventfd_until_removed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(seed_test_counts_3_1_1, setup, teardown),
-		cmocka_unit_test_setup_teardown(validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(unreadable_trigger_is_efault, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(group_identity_is_bus_addr_len, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(overlaps_are_eexist_both_ways, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(triggers_need_width_and_value, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(reads_return_zeros, setup, teardown),
-		cmocka_unit_test_setup_teardown(deassign_removes_all_items_of_the_eventfd,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(empty_group_disappears, setup, teardown),
-		cmocka_unit_test_setup_teardown(items_hold_the_eventfd_until_removed,
-						setup, teardown),
+		VMF_TEST(seed_test_counts_3_1_1),
+		VMF_TEST(validation),
+		VMF_TEST(unreadable_trigger_is_efault),
+		VMF_TEST(group_identity_is_bus_addr_len),
+		VMF_TEST(overlaps_are_eexist_both_ways),
+		VMF_TEST(triggers_need_width_and_value),
+		VMF_TEST(reads_return_zeros),
+		VMF_TEST(deassign_removes_all_items_of_the_eventfd),
+		VMF_TEST(empty_group_disappears),
+		VMF_TEST(items_hold_the_eventfd_until_removed),
 	};
 
 	tu_warm_up();
