@@ -102,6 +102,7 @@ struct bench_result {
 	double ratio_vs_exit, ratio_vs_floor, ratio_vs_hop; /* NAN = n/a */
 	uint64_t observed, expected;			/* summed over rounds */
 	bool has_target, target_met;
+	bool target_unknown;	/* a reference was not measured: n/a */
 	char target[48];	/* "floor<=1.05 hop<=0.67" */
 };
 

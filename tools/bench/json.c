@@ -36,6 +36,8 @@ static const char *status_of(const struct bench_result *r)
 		return "skip";
 	if (r->failed)
 		return "fail";
+	if (r->has_target && r->target_unknown)
+		return "n/a";
 	if (r->has_target)
 		return r->target_met ? "ok" : "miss";
 	return "ok";

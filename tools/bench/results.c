@@ -52,29 +52,32 @@ static void medians(struct bench_result *r, unsigned rounds)
 	r->exits_per_op = bench_median(x, n);
 }
 
-/* Append one check to the target text; false when it fails or cannot run. */
+/* Append one check to the target text; false when it fails. A check whose
+ * reference was not measured cannot be judged: *unknown is set. */
 static bool check(struct bench_result *r, const char *label, double ratio,
-		  double limit)
+		  double limit, bool *unknown)
 {
 	size_t len = strlen(r->target);
 
 	snprintf(r->target + len, sizeof(r->target) - len, "%s%s<=%.2f",
 		 len ? " " : "", label, limit);
-	return !isnan(ratio) && ratio <= limit;
+	*unknown |= isnan(ratio);
+	return isnan(ratio) || ratio <= limit;
 }
 
 static void targets(struct bench_result *r)
 {
 	const struct bench_row *row = r->row;
-	bool met = true;
+	bool met = true, unknown = !r->nsamples;
 
 	r->target[0] = '\0';
 	r->has_target = row->floor_limit > 0 || row->vs_hop;
 	if (row->floor_limit > 0)
-		met &= check(r, "floor", r->ratio_vs_floor, row->floor_limit);
+		met &= check(r, "floor", r->ratio_vs_floor, row->floor_limit, &unknown);
 	if (row->vs_hop)
-		met &= check(r, "hop", r->ratio_vs_hop, BENCH_LIMIT_HOP);
-	r->target_met = r->has_target && met;
+		met &= check(r, "hop", r->ratio_vs_hop, BENCH_LIMIT_HOP, &unknown);
+	r->target_unknown = r->has_target && unknown;
+	r->target_met = r->has_target && met && !unknown;
 }
 
 void bench_results_finish(struct bench_results *res)

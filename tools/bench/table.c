@@ -19,6 +19,8 @@ static const char *status_of(const struct bench_result *r)
 		return "SKIP";
 	if (r->failed)
 		return "FAIL";
+	if (r->has_target && r->target_unknown)
+		return "n/a";
 	if (r->has_target)
 		return r->target_met ? "ok" : "MISS";
 	return "";
@@ -37,7 +39,8 @@ static void print_row(FILE *f, const struct bench_result *r)
 	snprintf(seen, sizeof(seen), "%llu/%llu", (unsigned long long)r->observed,
 		 (unsigned long long)r->expected);
 	fprintf(f, "%c %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n",
-		(r->failed || (r->has_target && !r->target_met && !r->skipped)) ? '!' : ' ',
+		(r->failed || (r->has_target && !r->target_met && !r->target_unknown &&
+			       !r->skipped)) ? '!' : ' ',
 		r->row->name, ops, us, ex, vexit, vfloor, vhop,
 		r->skipped ? "-" : seen, status_of(r), r->skipped ? "" : r->target);
 	if (r->note[0])
