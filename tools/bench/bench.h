@@ -145,6 +145,11 @@ struct micro_point {
 	double loop_ns;		/* the loop's own cost (subtracted above) */
 	double write_ns;	/* a bare eventfd write(), timed alongside */
 	double reg_us;		/* registration cost per entry, in a batch */
+	double floor_ns;	/* memory floor: two dependent random loads,
+				 * lookups chained (no overlap) */
+	double floor_overlap_ns;	/* the same, lookups free to overlap */
+	unsigned long floor_buckets;	/* the floor's model: bucket count */
+	size_t floor_bytes;	/* and footprint (buckets + entries) */
 	double ir_miss, ir_hit;	/* callgrind instructions per call (0 = n/a) */
 	uint64_t hits_expected, hits_observed;
 };

@@ -2,8 +2,9 @@
 /*
  * The dispatch micro-benchmark, without KVM: what iofd_access() costs to
  * find and match a userspace ioeventfd among 1 .. 100,000 registrations at
- * random addresses, beside a linear scan of a plain array, and what each
- * registration costs in memory.
+ * random addresses, beside a linear scan of a plain array and beside the memory
+ * floor of the same lookups (micro_floor.c), and what each registration
+ * costs in memory.
  *
  * The miss loop writes a value no entry's datamatch equals, so the call
  * runs the whole lookup and match and no syscall. The hit loop matches and
@@ -195,14 +196,18 @@ static uint64_t efd_write_loop(const struct micro_vm *m, const int *efds,
 	return ok;
 }
 
-enum micro_kind { K_MISS, K_HIT, K_LOOP, K_SCAN, K_WRITE, K_NKINDS };
+enum micro_kind {
+	K_MISS, K_HIT, K_LOOP, K_SCAN, K_WRITE, K_FLOOR, K_FLOOR_OVERLAP, K_NKINDS
+};
 
 struct micro_ctx {
 	const struct micro_vm *m;
+	const struct micro_floor *floor;
 	const int *efds;
 	unsigned nefds;
 	uint64_t iters[K_NKINDS];
-	uint64_t served[K_NKINDS];	/* SERVED answers (or writes done) */
+	uint64_t served[K_NKINDS];	/* SERVED answers (or writes done,
+					 * or floor chases ended right) */
 	uint64_t calls[K_NKINDS];
 };
 
@@ -218,6 +223,11 @@ static uint64_t run_kind(struct micro_ctx *c, enum micro_kind k, uint64_t n)
 	case K_LOOP: s = micro_access_loop(c->m, noop, false, n); break;
 	case K_SCAN: s = scan_loop(c->m, n); break;
 	case K_WRITE: s = efd_write_loop(c->m, c->efds, c->nefds, n); break;
+	case K_FLOOR:	/* served and calls count chases, not lookups */
+		s = micro_floor_chained(c->floor, n);
+		n = 1;
+		break;
+	case K_FLOOR_OVERLAP: s = micro_floor_overlapped(c->floor, n); break;
 	default: break;
 	}
 	c->served[k] += s;
@@ -251,6 +261,14 @@ static bool answers_right(const struct micro_ctx *c, char *why, size_t len)
 			 (unsigned long long)c->served[K_SCAN]);
 		return false;
 	}
+	for (int k = K_FLOOR; k <= K_FLOOR_OVERLAP; k++)
+		if (c->served[k] != c->calls[k]) {
+			snprintf(why, len, "%llu of %llu memory-floor %s went astray",
+				 (unsigned long long)(c->calls[k] - c->served[k]),
+				 (unsigned long long)c->calls[k],
+				 k == K_FLOOR ? "chases" : "lookups");
+			return false;
+		}
 	if (c->served[K_HIT] != c->calls[K_HIT]) {
 		snprintf(why, len, "only %llu of %llu hits were served",
 			 (unsigned long long)c->served[K_HIT],
@@ -265,7 +283,8 @@ static uint64_t warm_up_iters(const struct micro_ctx *c, enum micro_kind k)
 {
 	uint64_t n = c->iters[k] / 2;
 
-	if ((k == K_MISS || k == K_HIT || k == K_LOOP) && n < 2 * c->m->n)
+	if ((k == K_MISS || k == K_HIT || k == K_LOOP || k == K_FLOOR ||
+	     k == K_FLOOR_OVERLAP) && n < 2 * c->m->n)
 		n = 2 * c->m->n;
 	return n;
 }
@@ -296,6 +315,10 @@ static void time_point(struct micro_ctx *c, struct micro_point *p)
 	p->write_ns = med[K_WRITE];
 	p->hit_net_ns = p->hit_ns - med[K_WRITE];
 	p->linear_ns = med[K_SCAN] - med[K_LOOP];
+	/* Nothing subtracted: the floors' loops are their loads and a few
+	 * instructions, with no call to take away. */
+	p->floor_ns = med[K_FLOOR];
+	p->floor_overlap_ns = med[K_FLOOR_OVERLAP];
 }
 
 static int measure_size(struct micro_report *rep, struct micro_point *p,
@@ -303,6 +326,7 @@ static int measure_size(struct micro_report *rep, struct micro_point *p,
 {
 	struct micro_mem before, after;
 	struct micro_ctx c = { .efds = efds, .nefds = rep->eventfds };
+	struct micro_floor floor;
 	struct micro_vm m;
 	bool at_mem_size = p->nreg == micro_sizes[MICRO_SIZES - 1];
 	int err;
@@ -322,9 +346,19 @@ static int measure_size(struct micro_report *rep, struct micro_point *p,
 		micro_mem_settle(m.vm, &after);
 		micro_mem_per_reg(rep, &before, &after, p->nreg);
 	}
+	/* After the memory snapshot: the floor's arrays are not iofd's. */
+	err = micro_floor_init(&floor, p->nreg, rep->note, sizeof(rep->note));
+	if (err) {
+		micro_vm_free(&m);
+		return err;
+	}
+	p->floor_buckets = floor.nbuckets;
+	p->floor_bytes = micro_floor_bytes(&floor);
 	c.m = &m;
+	c.floor = &floor;
 	eventfds_drain(efds, rep->eventfds);
 	time_point(&c, p);
+	micro_floor_free(&floor);
 	/* The eventfds count every hit, and every bare write() too. */
 	p->hits_expected = c.calls[K_HIT] + c.served[K_WRITE];
 	p->hits_observed = eventfds_drain(efds, rep->eventfds);

@@ -47,6 +47,30 @@ uint64_t micro_access_loop(const struct micro_vm *m,
 				     uint32_t, bool, void *, struct iofd_exit *),
 			   bool hit, uint64_t iters);
 
+/* ---- micro_floor.c: the memory floor of a lookup ---- */
+
+/* Plain memory shaped like n registrations' hash table: a bucket array
+ * and an entry array, chained into one random cycle of n lookups. */
+struct micro_floor {
+	struct floor_bucket *buckets;	/* nbuckets x 16 bytes */
+	struct floor_entry *entries;	/* n x 128 bytes, 64-aligned */
+	uint64_t *order;		/* the bucket lookup k loads */
+	unsigned long n, nbuckets;
+};
+
+/* Build the floor of nreg registrations; 0 or -errno (with why). */
+int micro_floor_init(struct micro_floor *f, unsigned long nreg, char *why,
+		     size_t whylen);
+/* Bytes of the bucket and entry arrays: the footprint modelled. */
+size_t micro_floor_bytes(const struct micro_floor *f);
+/* `iters` lookups, two dependent random loads each, one after another;
+ * false if the chase did not end where it must. */
+bool micro_floor_chained(const struct micro_floor *f, uint64_t iters);
+/* `iters` lookups at random, free to overlap; returns how many found the
+ * entry they must (all of them, or the floor is wrong). */
+uint64_t micro_floor_overlapped(const struct micro_floor *f, uint64_t iters);
+void micro_floor_free(struct micro_floor *f);
+
 /* ---- micro_mem.c: memory per registration ---- */
 
 struct micro_mem {
