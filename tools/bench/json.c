@@ -111,6 +111,14 @@ static void json_micro(FILE *f, const struct micro_report *m)
 		json_num(f, p->linear_ns);
 		fputs(", \"loop_ns\": ", f);
 		json_num(f, p->loop_ns);
+		fputs(", \"memory_floor_ns\": ", f);
+		json_num(f, p->floor_ns);
+		fputs(", \"miss_over_memory_floor\": ", f);
+		json_num(f, p->miss_ns / p->floor_ns);
+		fputs(", \"memory_floor_overlapped_ns\": ", f);
+		json_num(f, p->floor_overlap_ns);
+		fprintf(f, ", \"memory_floor_buckets\": %lu, \"memory_floor_bytes\": %zu",
+			p->floor_buckets, p->floor_bytes);
 		fputs(", \"register_us\": ", f);
 		json_num(f, p->reg_us);
 		fputs(", \"callgrind_ir_miss\": ", f);

@@ -103,10 +103,19 @@ void bench_print_micro(FILE *f, const struct micro_report *m)
 		"%.0f ns), timed alongside: an estimate\n"
 		"          (callgrind's 'Ir hit' counts the hit's own instructions, "
 		"the syscall as one)\n"
-		"  scan  = linear scan of a plain array, same miss (the baseline)\n\n",
+		"  scan  = linear scan of a plain array, same miss (the baseline)\n"
+		"  floor = memory floor, same run: per lookup two dependent random "
+		"loads in plain memory,\n"
+		"          a 16-byte bucket (of max(1024, 2^k >= regs)), then the "
+		"128-byte entry it names (of regs);\n"
+		"          lookups chained one after another (no overlap): x floor = "
+		"miss / floor\n"
+		"  flr|| = the same loads, lookups picked at random and free to "
+		"overlap (as iofd's are)\n\n",
 		m->eventfds, m->efd_write_ns);
-	fprintf(f, "  %8s %9s %9s %9s %11s %8s %10s", "regs", "miss ns", "hit ns",
-		"hit-w ns", "scan ns", "loop ns", "reg us/ea");
+	fprintf(f, "  %8s %9s %9s %9s %11s %9s %8s %9s %8s %10s", "regs",
+		"miss ns", "hit ns", "hit-w ns", "scan ns", "floor ns", "x floor",
+		"flr|| ns", "loop ns", "reg us/ea");
 	if (m->callgrind)
 		fprintf(f, " %9s %9s", "Ir miss", "Ir hit");
 	fprintf(f, "  target\n");
@@ -114,9 +123,11 @@ void bench_print_micro(FILE *f, const struct micro_report *m)
 		const struct micro_point *p = &m->p[i];
 		bool ok = p->miss_ns <= 100.0;
 
-		fprintf(f, "%c %8lu %9.1f %9.1f %9.1f %11.1f %8.1f %10.2f", ok ? ' ' : '!',
-			p->nreg, p->miss_ns, p->hit_ns, p->hit_net_ns, p->linear_ns,
-			p->loop_ns, p->reg_us);
+		fprintf(f, "%c %8lu %9.1f %9.1f %9.1f %11.1f %9.1f %8.2f %9.1f %8.1f "
+			"%10.2f", ok ? ' ' : '!', p->nreg, p->miss_ns, p->hit_ns,
+			p->hit_net_ns, p->linear_ns, p->floor_ns,
+			p->miss_ns / p->floor_ns, p->floor_overlap_ns, p->loop_ns,
+			p->reg_us);
 		if (m->callgrind)
 			fprintf(f, " %9.0f %9.0f", p->ir_miss, p->ir_hit);
 		fprintf(f, "  miss<=100ns %s\n", ok ? "ok" : "MISS");
