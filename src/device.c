@@ -15,6 +15,9 @@
 #include "device_priv.h"
 #include "internal.h"
 
+/* Ready sources served per call. With IOFD_DEV_BATCH commands per region,
+ * this bounds one iofd_device_process(); what is left stays ready in the
+ * (level-triggered) epoll set for the next call. */
 #define EVENTS_PER_CALL 32
 
 int iofd_dup_nonblock(int fd)

@@ -5,13 +5,18 @@
  * reply, check it. Never inside an RCU read-side section: the caller holds
  * a reference on the region instead.
  *
- * Waiting. Every wait is a ppoll() bounded by the VM's timeout. On a vCPU
- * the access runs with the thread's signals blocked (all but the
- * synchronous ones) and each ppoll() unblocks the thread's own mask, so a
- * signal the vCPU thread does not block ends the wait even if it arrived
- * just before, and kvm_run->immediate_exit is checked before every wait:
- * the usual kick (set immediate_exit, then signal the thread) is never
- * lost. An interrupted access stays pending in the vCPU with what it has
+ * Waiting. Every step is tried without blocking first (take the lock,
+ * send, receive once); only a step that would block waits, in a ppoll()
+ * bounded by the VM's timeout. Most accesses never wait, and those pay no
+ * signal-mask system calls. On a vCPU the first wait blocks the thread's
+ * signals (all but the synchronous ones) until the access returns, and
+ * each ppoll() unblocks the thread's own mask, so a signal the vCPU thread
+ * does not block ends the wait even if it arrived just before, and
+ * kvm_run->immediate_exit is checked (after the mask is in place) before
+ * every wait: the usual kick (set immediate_exit, then signal the thread)
+ * is never lost. A signal handled before the first wait ran before the
+ * access needed to block, as one handled before the exit was dispatched;
+ * a kick still shows through immediate_exit. An interrupted access stays pending in the vCPU with what it has
  * already done (the command is never sent twice) and is finished by the
  * next iofd_dispatch_exit() or iofd_vcpu_run() before the guest resumes.
  * iofd_access() has no vCPU to keep an access pending in: there, signals
@@ -41,7 +46,8 @@
 /* How the calling thread waits. */
 struct waiter {
 	struct kvm_run *run;	/* vCPU: kicks and signals end the wait */
-	sigset_t orig;		/* the vCPU thread's own mask */
+	bool masked;		/* vCPU: signals blocked since the first wait */
+	sigset_t orig;		/* the vCPU thread's own mask (once masked) */
 };
 
 /* ---- time ---- */
@@ -92,6 +98,37 @@ static bool expired(const struct iofd_ioreq *req)
 
 /* ---- waiting ---- */
 
+/*
+ * Before a vCPU's first wait: block its signals, so one that arrives from
+ * here on stays pending until a ppoll() unblocks the thread's own mask.
+ * Faults in this thread must still reach their handlers.
+ */
+static void waiter_mask(struct waiter *w)
+{
+	sigset_t block;
+
+	if (!w->run || w->masked)
+		return;
+	sigfillset(&block);
+	sigdelset(&block, SIGSEGV);
+	sigdelset(&block, SIGBUS);
+	sigdelset(&block, SIGFPE);
+	sigdelset(&block, SIGILL);
+	sigdelset(&block, SIGTRAP);
+	sigdelset(&block, SIGSYS);
+	pthread_sigmask(SIG_BLOCK, &block, &w->orig);
+	w->masked = true;
+}
+
+/* When the access returns: the thread's own mask again, if it was changed. */
+static void waiter_unmask(struct waiter *w)
+{
+	if (!w->masked)
+		return;
+	pthread_sigmask(SIG_SETMASK, &w->orig, NULL);
+	w->masked = false;
+}
+
 static bool kicked(const struct waiter *w)
 {
 	return w->run && __atomic_load_n(&w->run->immediate_exit, __ATOMIC_ACQUIRE);
@@ -104,6 +141,7 @@ static bool kicked(const struct waiter *w)
 static int wait_fd(struct waiter *w, const struct iofd_ioreq *req, int fd,
 		   short events)
 {
+	waiter_mask(w);		/* before immediate_exit is looked at */
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
 		struct timespec left, *tp = NULL;
@@ -371,15 +409,18 @@ static int stage_recv(struct waiter *w, struct iofd_ioreq *req,
 	struct iofd_chan *c = req->region->chan;
 	char why[80];
 
+	bool wait = false;	/* the reply may be there already: look first */
+
 	while (req->got < IOFD_WIRE_MSG_SIZE) {
 		size_t msg_len = 0;
 		ssize_t n;
-		int err = wait_fd(w, req, c->rfd, POLLIN);
+		int err = wait ? wait_fd(w, req, c->rfd, POLLIN) : 0;
 
 		if (err == -EINTR)
 			return req_pend(req, info);
 		if (err)
 			return recv_failed(req, info, 0, err);
+		wait = true;
 		n = iofd_wire_recv(c->rfd, c->r_sock, c->r_msg,
 				   (char *)&req->resp + req->got,
 				   IOFD_WIRE_MSG_SIZE - req->got, &msg_len);
@@ -420,25 +461,16 @@ static int req_run(struct waiter *w, struct iofd_ioreq *req,
 	return req_done(req, info);
 }
 
-/* Run req on a vCPU thread: its signals blocked except inside ppoll. */
+/* Run req on a vCPU thread: once it has to wait, its signals are blocked
+ * except inside ppoll, until it returns. */
 static int req_run_vcpu(struct iofd_vcpu *vcpu, struct iofd_ioreq *req,
 			struct iofd_exit *info)
 {
 	struct waiter w = { .run = vcpu->run };
-	sigset_t block;
 	int status;
 
-	sigfillset(&block);
-	/* Faults in this thread must still reach their handlers. */
-	sigdelset(&block, SIGSEGV);
-	sigdelset(&block, SIGBUS);
-	sigdelset(&block, SIGFPE);
-	sigdelset(&block, SIGILL);
-	sigdelset(&block, SIGTRAP);
-	sigdelset(&block, SIGSYS);
-	pthread_sigmask(SIG_BLOCK, &block, &w.orig);
 	status = req_run(&w, req, info);
-	pthread_sigmask(SIG_SETMASK, &w.orig, NULL);
+	waiter_unmask(&w);
 	return status;
 }
 

@@ -19,7 +19,7 @@
  *
  * No hidden threads. Everything a device waits on is behind one epoll fd
  * (iofd_device_fd()) that fits into any event loop; iofd_device_process()
- * serves what is ready without blocking. iofd_device_wait() and
+ * serves a bounded batch of what is ready without blocking. iofd_device_wait() and
  * iofd_device_run() are blocking helpers for simple devices. A device
  * object belongs to one thread at a time; callbacks run on that thread,
  * inside process/wait/run.
@@ -231,7 +231,16 @@ int iofd_device_dma_write(const struct iofd_device *dev, uint64_t gpa,
 /* ---- running ------------------------------------------------------------ */
 
 /**
- * iofd_device_process() - serve everything that is ready, without blocking.
+ * iofd_device_process() - serve a bounded batch of what is ready, without
+ * blocking.
+ *
+ * Each call serves at most 16 commands from each region and one wake-up
+ * from each doorbell, over at most 32 ready sources, so one busy region
+ * cannot starve the others (epoll hands the ready sources out in turn).
+ * What is left stays ready: iofd_device_fd() remains readable and the next
+ * call serves it, in order. A level-triggered loop just calls again when
+ * the fd is readable; a loop that watches the fd edge-triggered must call
+ * until the return value is 0.
  *
  * Returns the number of commands and doorbell wake-ups served (>= 0), or
  * the negative errno of the first region that failed in this call

@@ -25,6 +25,7 @@ struct log {
 	uint64_t user_data, offset, data;
 	uint32_t size;
 	struct iofd_device *stop_dev;	/* stop the device after a write */
+	uint64_t written[128];		/* data of the writes, in call order */
 };
 
 static void on_read(void *opaque, uint64_t user_data, uint64_t offset,
@@ -49,6 +50,8 @@ static void on_write(void *opaque, uint64_t user_data, uint64_t offset,
 	l->offset = offset;
 	l->size = size;
 	l->data = data;
+	if ((size_t)l->writes <= sizeof(l->written) / sizeof(l->written[0]))
+		l->written[l->writes - 1] = data;
 	if (l->stop_dev)
 		iofd_device_stop(l->stop_dev);
 }
@@ -233,6 +236,61 @@ static void commands_are_served_in_order(void **state)
 	assert_int_equal(f->log.writes, 40);
 	assert_int_equal(f->log.data, 39);	/* the last write before the read */
 	assert_int_equal(take_reply(f->vmm), READ_BASE + 0x40);
+}
+
+static bool device_fd_readable(struct fixture *f)
+{
+	struct pollfd p = { .fd = iofd_device_fd(f->dev), .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+/* One call serves a bounded batch from every busy region; the rest stays
+ * ready and later calls serve it, each region's commands in order. */
+static void a_backlog_is_served_in_bounded_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct iofd_ioregionfd_cmd c;
+	uint64_t next_seq = 0, next_stream = 1000;
+	int first, calls = 0, total = 0, r;
+
+	assert_int_equal(add_pair(f, SOCK_STREAM, 0x100, 0, 0, true, &f->vmm2), 1);
+	for (uint64_t i = 0; i < 40; i++) {
+		c = cmd(IOFD_IOREGIONFD_CMD_WRITE, 3, false, 0, 8 * (i % 16), i);
+		send_all(f->vmm, &c, sizeof(c));
+		c.data = 1000 + i;
+		send_all(f->vmm2, &c, sizeof(c));
+	}
+	first = iofd_device_process(f->dev);
+	assert_true(first > 0 && first <= 2 * 16);	/* not all 80 at once */
+	assert_true(device_fd_readable(f));		/* the rest is still ready */
+	for (int i = 0; i < first; i++) {		/* both regions had a turn */
+		next_seq += f->log.written[i] < 1000;
+		next_stream += f->log.written[i] >= 1000;
+	}
+	assert_true(next_seq > 0 && next_stream > 1000);
+	total = first;
+	while ((r = iofd_device_process(f->dev)) > 0) {
+		total += r;
+		assert_true(++calls < 80);
+		assert_int_equal(device_fd_readable(f), total < 80);
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(total, 80);
+	assert_int_equal(f->log.writes, 80);
+	assert_false(device_fd_readable(f));
+	next_seq = 0;
+	next_stream = 1000;
+	for (int i = 0; i < 80; i++) {	/* each region's writes in its order */
+		uint64_t d = f->log.written[i];
+
+		if (d < 1000)
+			assert_int_equal(d, next_seq++);
+		else
+			assert_int_equal(d, next_stream++);
+	}
+	assert_int_equal(next_seq, 40);
+	assert_int_equal(next_stream, 1040);
 }
 
 static void device_fd_becomes_readable(void **state)
@@ -738,6 +796,7 @@ int main(void)
 		T(write_with_resp_is_acknowledged),
 		T(posted_write_gets_no_reply),
 		T(commands_are_served_in_order),
+		T(a_backlog_is_served_in_bounded_batches),
 		T(device_fd_becomes_readable),
 		T(stream_commands_split_anywhere_are_reassembled),
 		T(pipes_carry_commands_and_replies),
