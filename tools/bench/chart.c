@@ -105,7 +105,7 @@ static int write_script(const char *script, const char *png, const char *termina
 	fputs("set style fill solid 0.85 border -1\nset boxwidth 0.75\n"
 	      "set logscale y\nset ylabel \"us per op (log scale)\"\n"
 	      "set grid ytics\nset xtics rotate by -50 scale 0\n"
-	      "set bmargin 14\nset rmargin 10\nset key top left\n"
+	      "set bmargin 14\nset rmargin 10\nset key above horizontal\n"
 	      "set yrange [0.5:*]\n", f);
 	fputs("plot $rows using 1:3:4:xtic(2) with boxes lc rgb variable notitle, "
 	      "$rows using 1:3:(sprintf(\"%.1f\", $3)) with labels offset 0,0.7 "
