@@ -117,7 +117,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	struct iofd_ioeventfd_entry *e;
 	int err;
 
-	e = aligned_alloc(64, sizeof(*e));
+	e = malloc(sizeof(*e));
 	if (e)
 		memset(e, 0, sizeof(*e));
 	if (!e)

@@ -5,10 +5,11 @@
  *
  * The model. iofd finds an ioeventfd in a hash table with one bucket per
  * address or more (a power of two, at least 1,024), 16 bytes per bucket,
- * and the entry it finds is 128 bytes, cache-line aligned, with the bucket
+ * and the entry it finds is a 128-byte malloc chunk, with the bucket
  * pointing at it. A lookup therefore makes at least two random loads, the
  * second one's address coming from the first one's value: the bucket, then
- * the first cache line of the entry (key, datamatch, generations). Here:
+ * the first 64 bytes of the entry (key, datamatch, generations). Here,
+ * modelled as one cache line (the floor can only be lower for it):
  *   - a bucket array of the same size (max(1024, next power of two >= n)
  *     buckets of 16 bytes) and an entry array of n x 128 bytes, 64-aligned;
  *   - n used buckets, chosen at random, each naming one entry; the entries
