@@ -30,6 +30,13 @@ static void json_num(FILE *f, double v)
 		fprintf(f, "%.6g", v);
 }
 
+/* `, "key": number` (null when not a number). */
+static void json_field(FILE *f, const char *key, double v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_num(f, v);
+}
+
 static const char *status_of(const struct bench_result *r)
 {
 	if (r->skipped)
@@ -54,16 +61,11 @@ static void json_row(FILE *f, const struct bench_result *r, bool last)
 	fprintf(f, ", \"bus\": \"%s\",\n     \"ops_per_s\": ",
 		r->row->bus == BENCH_PIO ? "pio" : "mmio");
 	json_num(f, r->ops_per_s);
-	fputs(", \"us_per_op\": ", f);
-	json_num(f, r->us_per_op);
-	fputs(", \"exits_per_op\": ", f);
-	json_num(f, r->exits_per_op);
-	fputs(", \"ratio_vs_exit\": ", f);
-	json_num(f, r->ratio_vs_exit);
-	fputs(", \"ratio_vs_floor\": ", f);
-	json_num(f, r->ratio_vs_floor);
-	fputs(", \"ratio_vs_hop\": ", f);
-	json_num(f, r->ratio_vs_hop);
+	json_field(f, "us_per_op", r->us_per_op);
+	json_field(f, "exits_per_op", r->exits_per_op);
+	json_field(f, "ratio_vs_exit", r->ratio_vs_exit);
+	json_field(f, "ratio_vs_floor", r->ratio_vs_floor);
+	json_field(f, "ratio_vs_hop", r->ratio_vs_hop);
 	fprintf(f, ",\n     \"observed\": %llu, \"expected\": %llu, \"samples\": %u, "
 		"\"floor\": ", (unsigned long long)r->observed,
 		(unsigned long long)r->expected, r->nsamples);
@@ -93,8 +95,7 @@ static void json_micro(FILE *f, const struct micro_report *m)
 	fprintf(f, ", \"memory_registrations\": %lu, \"heap_bytes_per_registration\": ",
 		m->mem_nreg);
 	json_num(f, m->heap_bytes_per_reg);
-	fputs(", \"rss_bytes_per_registration\": ", f);
-	json_num(f, m->rss_bytes_per_reg);
+	json_field(f, "rss_bytes_per_registration", m->rss_bytes_per_reg);
 	fputs(", \"note\": ", f);
 	json_str(f, m->note);
 	fputs(",\n    \"points\": [\n", f);
@@ -103,28 +104,18 @@ static void json_micro(FILE *f, const struct micro_report *m)
 
 		fprintf(f, "      {\"registrations\": %lu, \"miss_ns\": ", p->nreg);
 		json_num(f, p->miss_ns);
-		fputs(", \"hit_ns\": ", f);
-		json_num(f, p->hit_ns);
-		fputs(", \"hit_minus_write_ns\": ", f);
-		json_num(f, p->hit_net_ns);
-		fputs(", \"linear_scan_ns\": ", f);
-		json_num(f, p->linear_ns);
-		fputs(", \"loop_ns\": ", f);
-		json_num(f, p->loop_ns);
-		fputs(", \"memory_floor_ns\": ", f);
-		json_num(f, p->floor_ns);
-		fputs(", \"miss_over_memory_floor\": ", f);
-		json_num(f, p->miss_ns / p->floor_ns);
-		fputs(", \"memory_floor_overlapped_ns\": ", f);
-		json_num(f, p->floor_overlap_ns);
+		json_field(f, "hit_ns", p->hit_ns);
+		json_field(f, "hit_minus_write_ns", p->hit_net_ns);
+		json_field(f, "linear_scan_ns", p->linear_ns);
+		json_field(f, "loop_ns", p->loop_ns);
+		json_field(f, "memory_floor_ns", p->floor_ns);
+		json_field(f, "miss_over_memory_floor", p->miss_ns / p->floor_ns);
+		json_field(f, "memory_floor_overlapped_ns", p->floor_overlap_ns);
 		fprintf(f, ", \"memory_floor_buckets\": %lu, \"memory_floor_bytes\": %zu",
 			p->floor_buckets, p->floor_bytes);
-		fputs(", \"register_us\": ", f);
-		json_num(f, p->reg_us);
-		fputs(", \"callgrind_ir_miss\": ", f);
-		json_num(f, m->callgrind ? p->ir_miss : NAN);
-		fputs(", \"callgrind_ir_hit\": ", f);
-		json_num(f, m->callgrind ? p->ir_hit : NAN);
+		json_field(f, "register_us", p->reg_us);
+		json_field(f, "callgrind_ir_miss", m->callgrind ? p->ir_miss : NAN);
+		json_field(f, "callgrind_ir_hit", m->callgrind ? p->ir_hit : NAN);
 		fprintf(f, "}%s\n", i + 1 == m->n ? "" : ",");
 	}
 	fputs("    ]}\n", f);
@@ -144,10 +135,8 @@ int bench_write_json(const char *path, const struct bench_results *res,
 	fprintf(f, ",\n  \"rounds\": %u, \"ops\": %llu, \"seconds\": ", res->rounds,
 		(unsigned long long)res->ops);
 	json_num(f, res->seconds);
-	fputs(", \"load_before\": ", f);
-	json_num(f, res->load_before);
-	fputs(", \"load_after\": ", f);
-	json_num(f, res->load_after);
+	json_field(f, "load_before", res->load_before);
+	json_field(f, "load_after", res->load_after);
 	fputs(",\n  \"rows\": [\n", f);
 	for (size_t i = 0; i < res->n; i++)
 		json_row(f, &res->r[i], i + 1 == res->n);
