@@ -663,5 +663,7 @@ int main(void)
 		cmocka_unit_test(kernel_bus_lookup_miss_is_served),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests_name("conformance", tests, NULL, NULL);
 }

@@ -367,5 +367,7 @@ int main(void)
 		cmocka_unit_test(test_create_bad_flags),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

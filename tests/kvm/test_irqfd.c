@@ -703,5 +703,7 @@ int main(void)
 		cmocka_unit_test(intx_helpers_share_a_gsi_in_a_guest),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests_name("kvm_irqfd", tests, NULL, NULL);
 }

@@ -826,5 +826,7 @@ int main(void)
 		T(seed_iosignalfd_on_pio),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

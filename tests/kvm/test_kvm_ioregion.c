@@ -841,5 +841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(guest_and_two_threads_share_one_fd, setup, teardown),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests_name("kvm_ioregion", tests, NULL, NULL);
 }

@@ -330,5 +330,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(memfd_form_reaches_a_device_process, setup, teardown),
 	};
 
+	if (!tu_kvm_or_skip_all())
+		return 0;
 	return cmocka_run_group_tests_name("kvm_post_write", tests, NULL, NULL);
 }

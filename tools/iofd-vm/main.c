@@ -291,7 +291,8 @@ int main(int argc, char **argv)
 		return 2;
 	err = guest_vm_create(&m.g, 0);
 	if (err == -ENOENT || err == -EACCES || err == -ENODEV) {
-		printf("SKIP: cannot open /dev/kvm (%s)\n", strerror(-err));
+		fprintf(stderr, "iofd-vm: SKIP: cannot open /dev/kvm (%s)\n",
+			strerror(-err));
 		return EXIT_SKIP;
 	}
 	if (err) {
