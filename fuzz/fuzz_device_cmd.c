@@ -23,7 +23,7 @@
 
 #include <iofd/device.h>
 
-#include "device_priv.h"
+#include "device.h"
 #include "fuzz_wire.h"
 
 static const uint64_t region_sizes[4] = { 0, 0x100, 4096, IOFD_DEVICE_SIZE_ANY };

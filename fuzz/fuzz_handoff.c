@@ -21,7 +21,7 @@
 
 #include <iofd/handoff.h>
 
-#include "handoff_wire.h"
+#include "handoff.h"
 
 static int pair[2] = { -1, -1 };
 static int kinds[4];

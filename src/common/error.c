@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The reason for the last failure, per thread, and the optional log hook. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "error.h"
+#include "iofd/iofd.h"
 
 static _Thread_local char last_error[256];
 static _Atomic(iofd_log_fn) log_fn;

@@ -23,7 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ioregion.h"
+#include "wire.h"
 
 _Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_WIRE_MSG_SIZE,
 	       "ioregionfd command is 32 bytes");

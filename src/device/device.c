@@ -12,8 +12,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "device_priv.h"
-#include "internal.h"
+#include "device.h"
+#include "error.h"
 
 /* Ready sources served per call. With IOFD_DEV_BATCH commands per region,
  * this bounds one iofd_device_process(); what is left stays ready in the

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device_priv.h"
-#include "internal.h"
+#include "device.h"
+#include "error.h"
 
 static int check_ram(const struct iofd_device *dev, int memfd, uint64_t gpa,
 		     uint64_t size, uint64_t offset)

@@ -20,8 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device_priv.h"
-#include "internal.h"
+#include "device.h"
+#include "eventfd.h"
+#include "error.h"
 
 static int map_shadow(struct iofd_device *dev, int fd, size_t size)
 {

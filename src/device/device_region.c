@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "device_priv.h"
-#include "internal.h"
+#include "device.h"
+#include "error.h"
 
 _Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_CMD_SIZE,
 	       "ioregionfd command is 32 bytes");

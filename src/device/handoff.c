@@ -17,8 +17,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "handoff_wire.h"
-#include "internal.h"
+#include "error.h"
+#include "iofd/iofd.h"
+#include "eventfd.h"
+#include "handoff.h"
 
 static size_t msg_length(uint32_t nr_ram, uint32_t nr_regions, uint32_t nr_doorbells)
 {

@@ -6,10 +6,18 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "error.h"
+#include "group.h"
+#include "ioeventfd.h"
 #include "ioregion.h"
+#include "ioregion_io.h"
+#include "post.h"
+#include "rcu.h"
+#include "space.h"
 #include "tsan.h"
 #include "vcpu.h"
+#include "vm.h"
 
 /* Serve a write through the exact table; true if an entry claimed it. */
 static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,

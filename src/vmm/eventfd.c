@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/kcmp.h>
@@ -20,7 +21,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "error.h"
+#include "eventfd.h"
 #include "tsan.h"
 
 static _Atomic int use_fdinfo_id;	/* kcmp unavailable: order by eventfd-id */

@@ -12,8 +12,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "error.h"
+#include "eventfd.h"
+#include "group.h"
+#include "ioeventfd.h"
+#include "post.h"
+#include "space.h"
 #include "tsan.h"
+#include "vm.h"
 
 void iofd_group_access(const struct iofd_group *g, uint32_t len, bool is_write,
 		       void *data)

@@ -17,7 +17,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "irq.h"
+#include "error.h"
+#include "intx.h"
+#include "irqfd.h"
+#include "irqline.h"
+#include "rcu.h"
+#include "vm.h"
 
 static void signal_fd(int fd)
 {

@@ -9,8 +9,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "internal.h"
+#include "error.h"
+#include "eventfd.h"
+#include "ioeventfd.h"
 #include "post.h"
+#include "space.h"
+#include "vm.h"
 
 /* The kernel's collision rule for two exact entries at one bus + addr. */
 static bool entries_collide(const struct iofd_ioeventfd_entry *a,

@@ -20,8 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "ioeventfd.h"
 #include "ioregion.h"
+#include "space.h"
 #include "tsan.h"
+#include "vm.h"
+#include "wire.h"
 
 /* ---- lifetime ---- */
 

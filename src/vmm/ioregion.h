@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/*
- * ioregionfd inside the library: regions, the fd pairs ("channels") they
- * talk through, and the state of one access in progress.
- */
+/* ioregionfd registration: regions and the fd pairs ("channels") they
+ * talk through. */
 #ifndef IOFD_IOREGION_H
 #define IOFD_IOREGION_H
 
-#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
-#include "internal.h"
+#include "iofd/iofd.h"
+#include "rcu.h"
 
 /* Identity of the object behind an fd: the pipe or socket, not the fd. */
 struct iofd_file_id {
@@ -53,32 +53,6 @@ struct iofd_region {
 	struct rcu_head rcu;
 };
 
-enum iofd_req_stage {
-	IOFD_REQ_LOCK = 0,	/* waiting for the channel: nothing sent yet */
-	IOFD_REQ_SEND = 1,	/* channel held; sending the command */
-	IOFD_REQ_RECV = 2,	/* command sent; waiting for the reply */
-};
-
-/* One ioregion access, kept in the vCPU while it is pending. */
-struct iofd_ioreq {
-	struct iofd_region *region;	/* reference held; NULL: none */
-	enum iofd_req_stage stage;
-	enum iofd_bus bus;
-	uint64_t addr;
-	uint32_t len;
-	bool is_write;
-	bool want_resp;
-	void *data;			/* the access's bytes (in kvm_run) */
-	struct iofd_ioregionfd_cmd cmd;
-	size_t sent;
-	struct iofd_ioregionfd_resp resp;
-	size_t got;
-	uint32_t timeout_ms;
-	struct timespec deadline;	/* CLOCK_MONOTONIC; unused if forever */
-};
-
-/* ---- ioregion.c: registration and lifetime ---- */
-
 /* Take a reference from inside an RCU read-side section; false if the
  * region is already on its way out (treat the access as unclaimed). */
 bool iofd_region_tryget(struct iofd_region *r);
@@ -92,46 +66,5 @@ bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
 int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r);
 /* Identity of fd's object; -EBADF if fd is not open. */
 int iofd_file_id(int fd, struct iofd_file_id *id);
-
-/* ---- ioregion_io.c: serving accesses ---- */
-
-struct iofd_vcpu;
-
-/* Serve an access that region r (reference given) claimed; the reference
- * is consumed. vcpu may be NULL (iofd_access). Returns an iofd_status. */
-int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
-			struct iofd_region *r, enum iofd_bus bus, uint64_t addr,
-			uint32_t len, bool is_write, void *data,
-			struct iofd_exit *info);
-/* Continue the vCPU's pending access. Returns an iofd_status. */
-int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info);
-/* Give up the vCPU's pending access (vCPU destroyed). */
-void iofd_ioregion_abandon(struct iofd_ioreq *req);
-
-/* ---- wire.c: the VMM side of the 32-byte protocol ---- */
-
-#define IOFD_WIRE_MSG_SIZE	32
-
-/* Build the command for one access (data zero-extended by the caller). */
-void iofd_wire_cmd(struct iofd_ioregionfd_cmd *cmd, bool is_write,
-		   uint32_t len, bool want_resp, uint64_t user_data,
-		   uint64_t offset, uint64_t data);
-/* Check a complete reply; 0 or -EBADMSG with the reason in why. */
-int iofd_wire_check_resp(const struct iofd_ioregionfd_resp *resp, char *why,
-			 size_t whylen);
-/* One attempt to send len bytes without blocking: bytes sent, -EAGAIN,
- * -EPIPE (reader gone; never raises SIGPIPE) or another -errno. */
-ssize_t iofd_wire_send(int fd, bool is_sock, const void *buf, size_t len);
-/* One attempt to receive at most len bytes without blocking: bytes (> 0),
- * 0 at end of file, -EAGAIN or -errno. On a message socket *msg_len gets
- * the length of the whole message (which is consumed). */
-ssize_t iofd_wire_recv(int fd, bool is_sock, bool is_msg, void *buf,
-		       size_t len, size_t *msg_len);
-/* write(2) to a pipe; EPIPE never leaves a SIGPIPE behind (-1, errno). */
-ssize_t iofd_wire_pipe_write(int fd, const void *buf, size_t len);
-/* Is something waiting on fd already? 1 data, 0 nothing, -EPIPE closed. */
-int iofd_wire_pending(int fd, bool is_sock);
-/* Discard whatever is waiting on a new channel's read side (bounded). */
-void iofd_wire_drain(int fd, bool is_sock);
 
 #endif /* IOFD_IOREGION_H */

@@ -40,8 +40,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dispatch.h"
+#include "error.h"
+#include "ioeventfd.h"
 #include "ioregion.h"
+#include "ioregion_io.h"
+#include "post.h"
 #include "vcpu.h"
+#include "vm.h"
+#include "wire.h"
 
 /* How the calling thread waits. */
 struct waiter {

@@ -16,8 +16,14 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "irq.h"
+#include "error.h"
+#include "eventfd.h"
+#include "intx.h"
+#include "irqfd.h"
+#include "irqline.h"
+#include "rcu.h"
 #include "tsan.h"
+#include "vm.h"
 
 static pthread_mutex_t triggers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct iofd_efd_registry triggers;	/* every eventfd behind an irqfd */

@@ -18,8 +18,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "irq.h"
+#include "error.h"
+#include "eventfd.h"
+#include "intx.h"
+#include "irqfd.h"
+#include "irqline.h"
+#include "rcu.h"
 #include "tsan.h"
+#include "vm.h"
 
 /* ---- the line array ------------------------------------------------------ */
 

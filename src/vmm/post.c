@@ -15,7 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error.h"
+#include "ioeventfd.h"
 #include "post.h"
+#include "vm.h"
 
 /*
  * Is [addr, addr+len) mapped writable in this process? /proc/self/maps lists

@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "internal.h"
+#include "ioeventfd.h"
 #include "tsan.h"
 
 /* The mapping of a POST_MEMFD registration. */

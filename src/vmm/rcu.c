@@ -5,7 +5,8 @@
  */
 #include <pthread.h>
 
-#include "internal.h"
+#include "error.h"
+#include "rcu.h"
 #include "tsan.h"
 
 #ifdef IOFD_TSAN

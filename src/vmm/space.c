@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "error.h"
+#include "group.h"
+#include "ioeventfd.h"
 #include "ioregion.h"
 #include "post.h"
+#include "space.h"
 #include "tsan.h"
+#include "vm.h"
 
 unsigned long iofd_addr_hash(uint64_t addr)
 {

@@ -9,8 +9,13 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "dispatch.h"
+#include "error.h"
+#include "ioregion_io.h"
+#include "irqline.h"
+#include "rcu.h"
 #include "vcpu.h"
+#include "vm.h"
 
 IOFD_EXPORT int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out)
 {

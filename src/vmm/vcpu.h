@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The vCPU object, shared by the dispatch and KVM set-up code. */
+/* The vCPU object: wrapping, exit dispatch, run loop. */
 #ifndef IOFD_VCPU_H
 #define IOFD_VCPU_H
 
-#include "internal.h"
-#include "ioregion.h"
+#include <stdbool.h>
+
+#include "iofd/iofd.h"
+#include "ioregion_io.h"
 
 struct iofd_vcpu {
 	struct iofd_vm *vm;
@@ -14,10 +16,5 @@ struct iofd_vcpu {
 	struct iofd_vcpu_stats stats;
 	struct iofd_ioreq req;		/* ioregion access pending, if region */
 };
-
-/* iofd_access() on behalf of vcpu (NULL: no vCPU, nothing can pend). */
-int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
-		     enum iofd_bus bus, uint64_t addr, uint32_t len,
-		     bool is_write, void *data, struct iofd_exit *info);
 
 #endif /* IOFD_VCPU_H */

@@ -8,9 +8,13 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "irq.h"
+#include "error.h"
+#include "ioeventfd.h"
+#include "irqfd.h"
+#include "rcu.h"
+#include "space.h"
 #include "tsan.h"
+#include "vm.h"
 
 static int open_kvm(void)
 {

@@ -20,7 +20,7 @@
 #include <iofd/device.h>
 #include <iofd/handoff.h>
 
-#include "handoff_wire.h"
+#include "handoff.h"
 
 static bool same_file(int a, int b)
 {

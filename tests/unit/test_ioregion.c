@@ -18,7 +18,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "ioregion.h"
+#include "vm.h"
+#include "wire.h"
 #include "testutil.h"
 #include "tdev.h"
 

@@ -3,8 +3,8 @@
  * Wire layout of the handoff messages (host-endian: both ends run on one
  * host). Internal: peers use iofd_handoff_send()/iofd_handoff_recv().
  */
-#ifndef IOFD_HANDOFF_WIRE_H
-#define IOFD_HANDOFF_WIRE_H
+#ifndef IOFD_HANDOFF_H_PRIV
+#define IOFD_HANDOFF_H_PRIV
 
 #include <stdint.h>
 
@@ -60,4 +60,4 @@ _Static_assert(sizeof(struct handoff_wire_doorbell) == 40, "doorbell: 40 bytes")
 	 IOFD_HANDOFF_MAX_REGIONS * sizeof(struct handoff_wire_region) +    \
 	 IOFD_HANDOFF_MAX_DOORBELLS * sizeof(struct handoff_wire_doorbell))
 
-#endif /* IOFD_HANDOFF_WIRE_H */
+#endif /* IOFD_HANDOFF_H_PRIV */

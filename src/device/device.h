@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Internal declarations of the device side (device*.c, handoff.c). */
-#ifndef IOFD_DEVICE_PRIV_H
-#define IOFD_DEVICE_PRIV_H
+/* The device library inside: regions, doorbells, RAM of one device. */
+#ifndef IOFD_DEVICE_H_PRIV
+#define IOFD_DEVICE_H_PRIV
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,4 +122,4 @@ int iofd_memfd_require_no_shrink(int fd, const char *what);
 /* Duplicate fd close-on-exec and make the file non-blocking. */
 int iofd_dup_nonblock(int fd);
 
-#endif /* IOFD_DEVICE_PRIV_H */
+#endif /* IOFD_DEVICE_H_PRIV */

@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Interrupts: irqfds (kernel or iofd-served), the GSI lines iofd drives for
- * a userspace controller, and INTx helpers. Shared by irqfd.c, irqline.c
- * and intx.c.
+ * The GSI lines iofd drives for a userspace controller, the VM's interrupt
+ * state and its epoll fd.
  *
  * Locks, outermost first: the VM's irq->lock (writers: registrations,
  * controller, teardown), an INTx helper's lock, a line's level_lock (one
  * controller call at a time per GSI). Readers (EOI, process) find lines
  * and irqfds under RCU without the irq->lock.
  */
-#ifndef IOFD_IRQ_H
-#define IOFD_IRQ_H
+#ifndef IOFD_IRQLINE_H
+#define IOFD_IRQLINE_H
 
-#include "internal.h"
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventfd.h"
+#include "iofd/iofd.h"
+
+struct iofd_irqfd_obj;
+struct iofd_intx;
 
 /* What an event of the VM's epoll fd points at (first member of the owner). */
 enum iofd_irq_watch_kind {
@@ -22,23 +30,6 @@ enum iofd_irq_watch_kind {
 
 struct iofd_irq_watch {
 	enum iofd_irq_watch_kind kind;
-};
-
-struct iofd_irq_line;
-struct iofd_intx;
-
-struct iofd_irqfd_obj {
-	struct iofd_irq_watch watch;	/* IOFD_WATCH_TRIGGER (served by iofd) */
-	uint32_t gsi;
-	bool resample;
-	bool offloaded;			/* registered with KVM_IRQFD */
-	_Atomic bool dead;		/* deassigned: readers skip it */
-	struct iofd_efd *trigger;	/* process-wide registry entry (our dup) */
-	struct iofd_efd *resamplefd;	/* iofd-served resample: our dup */
-	struct iofd_irq_line *line;	/* iofd-served: the GSI it drives */
-	struct iofd_intx *intx;		/* owner helper, or NULL (irq->lock) */
-	struct iofd_irqfd_obj *next;	/* the VM's list (irq->lock) */
-	struct rcu_head rcu;
 };
 
 /* Resample irqfds of one line, published whole (RCU). */
@@ -85,35 +76,6 @@ struct iofd_irq {
 	struct iofd_efd_registry resamplefds; /* dups, shared (lock) */
 };
 
-/* A level-triggered INTx source (see iofd_intx_create()). */
-struct iofd_intx {
-	struct iofd_irq_watch watch;	/* IOFD_WATCH_INTX_ACK (kernel-served) */
-	pthread_mutex_t lock;		/* everything below */
-	struct iofd_vm *vm;		/* NULL once the VM is destroyed */
-	uint32_t gsi;
-	int trigger_fd;			/* the irqfd's eventfd (ours) */
-	int resample_fd;		/* its resamplefd (ours) */
-	int eoi_fd;			/* filtered acknowledgements, for the device */
-	struct iofd_irqfd_obj *irqfd;	/* NULL once deassigned */
-	bool kernel;			/* acknowledgements come on resample_fd */
-	bool watched;			/* resample_fd is in the VM's epoll set */
-	bool wanted;			/* the device asks for the line up */
-	bool pending;			/* asserted, not yet acknowledged */
-	struct iofd_intx *next;		/* the VM's list (irq->lock) */
-};
-
-/* ---- irqfd.c ---- */
-
-/* Assign an irqfd for a helper (irq->lock held); *out gets the record. */
-int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
-			     struct iofd_intx *owner, struct iofd_irqfd_obj **out);
-/* Remove one irqfd (irq->lock held): unhook, then free after a grace period. */
-void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj);
-/* Deliver a trigger of an iofd-served irqfd (RCU read side). */
-void iofd_irqfd_fire(struct iofd_irqfd_obj *obj);
-
-/* ---- irqline.c ---- */
-
 /* The line of gsi, made if needed (irq->lock held). NULL: -ENOMEM. */
 struct iofd_irq_line *iofd_line_get(struct iofd_irq *irq, uint32_t gsi);
 /* Drop an irqfd's use of its line (irq->lock held). */
@@ -131,15 +93,7 @@ void iofd_irq_watch_del(struct iofd_irq *irq, int fd);
 /* Read an eventfd's counter without blocking (0 if none). */
 uint64_t iofd_efd_take(int fd);
 
-/* ---- intx.c ---- */
+/* A KVM_EXIT_IOAPIC_EOI for vector: acknowledge the GSIs it names. */
+void iofd_irq_ioapic_eoi(struct iofd_vm *vm, uint8_t vector);
 
-/* The guest acknowledged the helper's GSI (RCU read side, no irq->lock). */
-void iofd_intx_acked(struct iofd_intx *intx);
-/* The helper's kernel resamplefd fired (from iofd_irq_process()). */
-void iofd_intx_resample_event(struct iofd_intx *intx);
-/* The VM is going away: forget it (irq->lock held). */
-void iofd_intx_orphan(struct iofd_intx *intx);
-/* The helper's irqfd was deassigned (irq->lock held). */
-void iofd_intx_unplug(struct iofd_intx *intx);
-
-#endif /* IOFD_IRQ_H */
+#endif /* IOFD_IRQLINE_H */
