@@ -23,7 +23,7 @@
 
 #include <iofd/device.h>
 
-#include "device.h"
+#include "wire.h"
 #include "fuzz_wire.h"
 
 static const uint64_t region_sizes[4] = { 0, 0x100, 4096, IOFD_DEVICE_SIZE_ANY };
@@ -62,7 +62,7 @@ static void on_write(void *opaque, uint64_t user_data, uint64_t offset,
 static void check_parser(const uint8_t *data, size_t size,
 			 const struct iofd_cmd_limits *lim)
 {
-	for (size_t at = 0; at + IOFD_CMD_SIZE <= size; at += IOFD_CMD_SIZE) {
+	for (size_t at = 0; at + IOFD_WIRE_MSG_SIZE <= size; at += IOFD_WIRE_MSG_SIZE) {
 		struct iofd_cmd c;
 
 		if (iofd_cmd_parse(data + at, lim, &c) != 0)

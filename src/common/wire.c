@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The VMM side of the ioregionfd wire protocol: build the 32-byte command,
- * move bytes over the fds without ever blocking (the caller waits, with a
- * timeout and signals, in ppoll), and check the 32-byte reply.
+ * The ioregionfd wire protocol both sides speak. The VMM side builds the
+ * 32-byte command, moves bytes over the fds without ever blocking (the
+ * caller waits, with a timeout and signals, in ppoll), and checks the
+ * 32-byte reply; the device side validates each command it receives.
  *
  * SIGPIPE: a write to a pipe or socket whose reader is gone raises SIGPIPE
  * in the writing thread, whose default action kills the process. Sockets
@@ -23,12 +24,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "wire.h"
-
-_Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_WIRE_MSG_SIZE,
-	       "ioregionfd command is 32 bytes");
-_Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_WIRE_MSG_SIZE,
-	       "ioregionfd reply is 32 bytes");
 
 static unsigned int size_exponent(uint32_t len)
 {
@@ -173,4 +170,87 @@ void iofd_wire_drain(int fd, bool is_sock)
 			break;
 		total += (size_t)n;
 	}
+}
+
+_Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_WIRE_MSG_SIZE,
+	       "ioregionfd command is 32 bytes");
+_Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_WIRE_MSG_SIZE,
+	       "ioregionfd reply is 32 bytes");
+
+/* ---- the device side: validating a command ---------------------------- */
+
+static int check_shape(const struct iofd_ioregionfd_cmd *c)
+{
+	if (c->cmd > IOFD_IOREGIONFD_CMD_WRITE)
+		return iofd_fail(-EPROTO, "ioregionfd: command %u is neither "
+				 "READ (0) nor WRITE (1)", c->cmd);
+	if (c->size_exponent > 3)
+		return iofd_fail(-EPROTO, "ioregionfd: size exponent %u (only "
+				 "0..3, for 1, 2, 4 or 8 bytes)", c->size_exponent);
+	if (c->reserved)
+		return iofd_fail(-EPROTO, "ioregionfd: reserved bits 0x%x set",
+				 c->reserved);
+	for (unsigned i = 0; i < sizeof(c->padding); i++)
+		if (c->padding[i])
+			return iofd_fail(-EPROTO, "ioregionfd: padding byte %u "
+					 "is 0x%02x, not 0", i, c->padding[i]);
+	return 0;
+}
+
+static int check_against_region(const struct iofd_ioregionfd_cmd *c,
+				const struct iofd_cmd_limits *lim, uint32_t size)
+{
+	bool is_write = c->cmd == IOFD_IOREGIONFD_CMD_WRITE;
+
+	if (!is_write && !c->resp)
+		return iofd_fail(-EPROTO, "ioregionfd: read without the resp bit "
+				 "(nobody would take the value)");
+	if (c->resp && !lim->can_reply)
+		return iofd_fail(-EPROTO, "ioregionfd: command wants a reply but "
+				 "the region has no reply fd");
+	if (is_write && size < 8 && (c->data >> (8 * size)))
+		return iofd_fail(-EPROTO, "ioregionfd: %u-byte write carries "
+				 "0x%llx, wider than its size", size,
+				 (unsigned long long)c->data);
+	if (lim->check_user_data && c->user_data != lim->user_data)
+		return iofd_fail(-EPROTO, "ioregionfd: user_data 0x%llx is not "
+				 "the region's 0x%llx",
+				 (unsigned long long)c->user_data,
+				 (unsigned long long)lim->user_data);
+	if (lim->size == 0 && (!is_write || c->offset != 0))
+		return iofd_fail(-EPROTO, "ioregionfd: a doorbell region takes "
+				 "only writes at offset 0 (got a %s at 0x%llx)",
+				 is_write ? "write" : "read",
+				 (unsigned long long)c->offset);
+	if (lim->size != 0 && lim->size != IOFD_WIRE_SIZE_ANY &&
+	    (c->offset > lim->size || size > lim->size - c->offset))
+		return iofd_fail(-EPROTO, "ioregionfd: %u bytes at offset 0x%llx "
+				 "lie outside the region's %llu bytes", size,
+				 (unsigned long long)c->offset,
+				 (unsigned long long)lim->size);
+	return 0;
+}
+
+int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
+		   struct iofd_cmd *out)
+{
+	struct iofd_ioregionfd_cmd c;
+	uint32_t size;
+	int err;
+
+	memcpy(&c, msg, sizeof(c));
+	err = check_shape(&c);
+	if (err)
+		return err;
+	size = 1u << c.size_exponent;
+	err = check_against_region(&c, lim, size);
+	if (err)
+		return err;
+	out->is_write = c.cmd == IOFD_IOREGIONFD_CMD_WRITE;
+	out->wants_reply = c.resp;
+	out->size = size;
+	out->user_data = c.user_data;
+	out->offset = c.offset;
+	out->data = c.data;
+	return 0;
 }

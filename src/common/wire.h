@@ -13,7 +13,8 @@
 
 #include "iofd/uapi.h"
 
-#define IOFD_WIRE_MSG_SIZE	32
+#define IOFD_WIRE_MSG_SIZE	32u	/* bytes of a command and of a reply */
+#define IOFD_WIRE_SIZE_ANY	UINT64_MAX /* a region of any size */
 
 /* Build the command for one access (data zero-extended by the caller). */
 void iofd_wire_cmd(struct iofd_ioregionfd_cmd *cmd, bool is_write,
@@ -36,5 +37,31 @@ ssize_t iofd_wire_pipe_write(int fd, const void *buf, size_t len);
 int iofd_wire_pending(int fd, bool is_sock);
 /* Discard whatever is waiting on a new channel's read side (bounded). */
 void iofd_wire_drain(int fd, bool is_sock);
+
+/* What a command must respect, from the region it arrived on. */
+struct iofd_cmd_limits {
+	uint64_t size;		/* memory_size, 0 (doorbell) or IOFD_WIRE_SIZE_ANY */
+	uint64_t user_data;
+	bool check_user_data;
+	bool can_reply;		/* the region has a resp fd */
+};
+
+/* A command that passed validation. */
+struct iofd_cmd {
+	bool is_write;
+	bool wants_reply;
+	uint32_t size;		/* 1, 2, 4 or 8 */
+	uint64_t user_data;
+	uint64_t offset;
+	uint64_t data;
+};
+
+/*
+ * Validate one 32-byte command; fill *out. Returns 0, or -EPROTO with the
+ * reason in iofd_last_error(). Pure: no I/O, no allocation. The device side
+ * validates every command with it before a callback sees it.
+ */
+int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
+		   struct iofd_cmd *out);
 
 #endif /* IOFD_WIRE_H */

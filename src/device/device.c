@@ -20,26 +20,6 @@
  * (level-triggered) epoll set for the next call. */
 #define EVENTS_PER_CALL 32
 
-int iofd_dup_nonblock(int fd)
-{
-	int dup_fd, fl;
-
-	if (fd < 0)
-		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (dup_fd < 0)
-		return iofd_fail(-errno, "cannot duplicate fd %d: %s", fd,
-				 strerror(errno));
-	fl = fcntl(dup_fd, F_GETFL);
-	if (fl < 0 || fcntl(dup_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		int err = -errno;
-
-		close(dup_fd);
-		return iofd_fail(err, "cannot make fd %d non-blocking", fd);
-	}
-	return dup_fd;
-}
-
 int iofd_memfd_require_no_shrink(int fd, const char *what)
 {
 	int seals;

@@ -8,6 +8,7 @@
 
 #include "iofd/device.h"
 #include "tsan.h"
+#include "wire.h"
 
 /*
  * Fences order the device's accesses to memory a VMM or a guest shares
@@ -21,7 +22,6 @@
 #define iofd_dev_fence(order) __atomic_thread_fence(order)
 #endif
 
-#define IOFD_CMD_SIZE	32u	/* bytes of a command and of a reply */
 #define IOFD_DEV_BATCH	16u	/* commands read per region per wake-up */
 
 /* Epoll data: which source fired. */
@@ -35,31 +35,6 @@ static inline uint64_t iofd_dev_src_key(enum iofd_dev_src kind, uint32_t idx)
 	return ((uint64_t)kind << 32) | idx;
 }
 
-/* What a command must respect, from the region it arrived on. */
-struct iofd_cmd_limits {
-	uint64_t size;		/* memory_size, 0 (doorbell) or SIZE_ANY */
-	uint64_t user_data;
-	bool check_user_data;
-	bool can_reply;		/* the region has a resp fd */
-};
-
-/* A command that passed validation. */
-struct iofd_cmd {
-	bool is_write;
-	bool wants_reply;
-	uint32_t size;		/* 1, 2, 4 or 8 */
-	uint64_t user_data;
-	uint64_t offset;
-	uint64_t data;
-};
-
-/*
- * Validate one 32-byte command; fill *out. Returns 0, or -EPROTO with the
- * reason in iofd_last_error(). Pure: no I/O, no allocation.
- */
-int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
-		   struct iofd_cmd *out);
-
 struct iofd_dev_region {
 	int cmd_fd, resp_fd;	/* our dups; -1 once closed */
 	bool message_mode;	/* seqpacket: one recv is one message */
@@ -70,7 +45,7 @@ struct iofd_dev_region {
 	iofd_device_write_fn write;
 	void *opaque;
 	uint32_t have;		/* stream bytes buffered */
-	uint8_t buf[IOFD_DEV_BATCH * IOFD_CMD_SIZE];
+	uint8_t buf[IOFD_DEV_BATCH * IOFD_WIRE_MSG_SIZE];
 };
 
 struct iofd_dev_doorbell {
@@ -118,8 +93,5 @@ void iofd_dev_ram_fini(struct iofd_device *dev);
  * can; 0 or -EINVAL/-EBADF with a reason naming @what.
  */
 int iofd_memfd_require_no_shrink(int fd, const char *what);
-
-/* Duplicate fd close-on-exec and make the file non-blocking. */
-int iofd_dup_nonblock(int fd);
 
 #endif /* IOFD_DEVICE_H_PRIV */

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "device.h"
-#include "eventfd.h"
+#include "fd.h"
 #include "error.h"
 
 static int map_shadow(struct iofd_device *dev, int fd, size_t size)
@@ -159,7 +159,7 @@ IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a doorbell");
 	dev->doorbells = grown;
-	fd = iofd_dup_nonblock(db->efd);
+	fd = iofd_fd_dup(db->efd, true);
 	if (fd < 0)
 		return fd;
 	ev.data.u64 = iofd_dev_src_key(IOFD_DEV_SRC_DOORBELL, idx);

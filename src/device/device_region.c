@@ -24,116 +24,13 @@
 
 #include "device.h"
 #include "error.h"
+#include "fd.h"
+#include "wire.h"
 
-_Static_assert(sizeof(struct iofd_ioregionfd_cmd) == IOFD_CMD_SIZE,
-	       "ioregionfd command is 32 bytes");
-_Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_CMD_SIZE,
-	       "ioregionfd reply is 32 bytes");
-
-/* ---- validation ---------------------------------------------------------- */
-
-static int check_shape(const struct iofd_ioregionfd_cmd *c)
-{
-	if (c->cmd > IOFD_IOREGIONFD_CMD_WRITE)
-		return iofd_fail(-EPROTO, "ioregionfd: command %u is neither "
-				 "READ (0) nor WRITE (1)", c->cmd);
-	if (c->size_exponent > 3)
-		return iofd_fail(-EPROTO, "ioregionfd: size exponent %u (only "
-				 "0..3, for 1, 2, 4 or 8 bytes)", c->size_exponent);
-	if (c->reserved)
-		return iofd_fail(-EPROTO, "ioregionfd: reserved bits 0x%x set",
-				 c->reserved);
-	for (unsigned i = 0; i < sizeof(c->padding); i++)
-		if (c->padding[i])
-			return iofd_fail(-EPROTO, "ioregionfd: padding byte %u "
-					 "is 0x%02x, not 0", i, c->padding[i]);
-	return 0;
-}
-
-static int check_against_region(const struct iofd_ioregionfd_cmd *c,
-				const struct iofd_cmd_limits *lim, uint32_t size)
-{
-	bool is_write = c->cmd == IOFD_IOREGIONFD_CMD_WRITE;
-
-	if (!is_write && !c->resp)
-		return iofd_fail(-EPROTO, "ioregionfd: read without the resp bit "
-				 "(nobody would take the value)");
-	if (c->resp && !lim->can_reply)
-		return iofd_fail(-EPROTO, "ioregionfd: command wants a reply but "
-				 "the region has no reply fd");
-	if (is_write && size < 8 && (c->data >> (8 * size)))
-		return iofd_fail(-EPROTO, "ioregionfd: %u-byte write carries "
-				 "0x%llx, wider than its size", size,
-				 (unsigned long long)c->data);
-	if (lim->check_user_data && c->user_data != lim->user_data)
-		return iofd_fail(-EPROTO, "ioregionfd: user_data 0x%llx is not "
-				 "the region's 0x%llx",
-				 (unsigned long long)c->user_data,
-				 (unsigned long long)lim->user_data);
-	if (lim->size == 0 && (!is_write || c->offset != 0))
-		return iofd_fail(-EPROTO, "ioregionfd: a doorbell region takes "
-				 "only writes at offset 0 (got a %s at 0x%llx)",
-				 is_write ? "write" : "read",
-				 (unsigned long long)c->offset);
-	if (lim->size != 0 && lim->size != IOFD_DEVICE_SIZE_ANY &&
-	    (c->offset > lim->size || size > lim->size - c->offset))
-		return iofd_fail(-EPROTO, "ioregionfd: %u bytes at offset 0x%llx "
-				 "lie outside the region's %llu bytes", size,
-				 (unsigned long long)c->offset,
-				 (unsigned long long)lim->size);
-	return 0;
-}
-
-int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
-		   struct iofd_cmd *out)
-{
-	struct iofd_ioregionfd_cmd c;
-	uint32_t size;
-	int err;
-
-	memcpy(&c, msg, sizeof(c));
-	err = check_shape(&c);
-	if (err)
-		return err;
-	size = 1u << c.size_exponent;
-	err = check_against_region(&c, lim, size);
-	if (err)
-		return err;
-	out->is_write = c.cmd == IOFD_IOREGIONFD_CMD_WRITE;
-	out->wants_reply = c.resp;
-	out->size = size;
-	out->user_data = c.user_data;
-	out->offset = c.offset;
-	out->data = c.data;
-	return 0;
-}
+_Static_assert(IOFD_DEVICE_SIZE_ANY == IOFD_WIRE_SIZE_ANY,
+	       "a region of any size is the same on both sides");
 
 /* ---- replies ------------------------------------------------------------- */
-
-/* write() to a pipe whose reader may be gone, without dying of SIGPIPE. */
-static ssize_t write_no_sigpipe(int fd, const void *buf, size_t len)
-{
-	sigset_t pipe_set, old, pending;
-	bool was_pending;
-	ssize_t n;
-	int saved;
-
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	sigpending(&pending);
-	was_pending = sigismember(&pending, SIGPIPE);
-	n = write(fd, buf, len);
-	saved = errno;
-	if (n < 0 && saved == EPIPE && !was_pending) {
-		struct timespec zero = { 0, 0 };
-
-		sigtimedwait(&pipe_set, NULL, &zero);	/* drop our SIGPIPE */
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	return n;
-}
 
 static int send_reply(struct iofd_dev_region *r, uint64_t data)
 {
@@ -145,7 +42,7 @@ static int send_reply(struct iofd_dev_region *r, uint64_t data)
 	if (r->resp_is_socket)
 		n = send(r->resp_fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
 	else
-		n = write_no_sigpipe(r->resp_fd, &resp, sizeof(resp));
+		n = iofd_wire_pipe_write(r->resp_fd, &resp, sizeof(resp));
 	if (n == (ssize_t)sizeof(resp))
 		return 0;
 	if (n < 0)
@@ -241,7 +138,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 	int served = 0;
 
 	for (unsigned i = 0; i < IOFD_DEV_BATCH; i++) {
-		ssize_t n = recv(r->cmd_fd, r->buf, IOFD_CMD_SIZE,
+		ssize_t n = recv(r->cmd_fd, r->buf, IOFD_WIRE_MSG_SIZE,
 				 MSG_DONTWAIT | MSG_TRUNC);
 		int err;
 
@@ -253,9 +150,9 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 			iofd_dev_region_close(dev, r, -ENOTCONN);
 			break;
 		}
-		if (n != IOFD_CMD_SIZE) {
+		if (n != IOFD_WIRE_MSG_SIZE) {
 			iofd_fail(-EPROTO, "ioregionfd: %s message of %zd bytes "
-				  "(commands are 32)", n < IOFD_CMD_SIZE ? "short" :
+				  "(commands are 32)", n < IOFD_WIRE_MSG_SIZE ? "short" :
 				  "oversized", n);
 			return poison(dev, r, idx, -EPROTO);
 		}
@@ -289,7 +186,7 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 		return 0;
 	}
 	r->have += (uint32_t)n;
-	for (; r->have - done >= IOFD_CMD_SIZE; done += IOFD_CMD_SIZE) {
+	for (; r->have - done >= IOFD_WIRE_MSG_SIZE; done += IOFD_WIRE_MSG_SIZE) {
 		int err = handle_cmd(dev, r, r->buf + done);
 
 		if (err)
@@ -319,25 +216,21 @@ int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx)
 /* Is fd a stream/seqpacket socket or a pipe? Sets *message, *socket. */
 static int classify_fd(int fd, const char *what, bool *message, bool *is_socket)
 {
-	struct stat st;
-	int type;
-	socklen_t len = sizeof(type);
+	struct iofd_fd_kind k;
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (iofd_fd_kind(fd, &k) < 0)
 		return iofd_fail(-EBADF, "%s %d is not an open file descriptor",
 				 what, fd);
-	*message = false;
-	*is_socket = S_ISSOCK(st.st_mode);
-	if (S_ISFIFO(st.st_mode))
+	*message = k.sock_type == SOCK_SEQPACKET;
+	*is_socket = k.sock;
+	if (k.fifo)
 		return 0;
-	if (!*is_socket || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+	if (!k.sock || !k.sock_type)
 		return iofd_fail(-EINVAL, "%s %d is neither a socket nor a pipe",
 				 what, fd);
-	if (type == SOCK_SEQPACKET)
-		*message = true;
-	else if (type != SOCK_STREAM)
+	if (k.sock_type != SOCK_SEQPACKET && k.sock_type != SOCK_STREAM)
 		return iofd_fail(-EINVAL, "%s %d is a socket of type %d (stream "
-				 "or seqpacket needed)", what, fd, type);
+				 "or seqpacket needed)", what, fd, k.sock_type);
 	return 0;
 }
 
@@ -359,13 +252,13 @@ static int open_region_fds(struct iofd_dev_region *r,
 			   const struct iofd_device_region *reg)
 {
 	r->resp_fd = -1;
-	r->cmd_fd = iofd_dup_nonblock(reg->cmd_fd);
+	r->cmd_fd = iofd_fd_dup(reg->cmd_fd, true);
 	if (r->cmd_fd < 0)
 		return r->cmd_fd;
 	if (reg->resp_fd == reg->cmd_fd) {
 		r->resp_fd = r->cmd_fd;
 	} else if (reg->resp_fd >= 0) {
-		r->resp_fd = iofd_dup_nonblock(reg->resp_fd);
+		r->resp_fd = iofd_fd_dup(reg->resp_fd, true);
 		if (r->resp_fd < 0) {
 			int err = r->resp_fd;
 

@@ -19,7 +19,7 @@
 
 #include "error.h"
 #include "iofd/iofd.h"
-#include "eventfd.h"
+#include "fd.h"
 #include "handoff.h"
 
 static size_t msg_length(uint32_t nr_ram, uint32_t nr_regions, uint32_t nr_doorbells)

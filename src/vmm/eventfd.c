@@ -63,24 +63,6 @@ static int efd_compare(const void *pa, const void *pb)
 	return r == 0 ? 0 : r == 1 ? -1 : 1;
 }
 
-int iofd_efd_check(int fd)
-{
-	char link[64], target[32];
-	ssize_t n;
-
-	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n < 0)
-		return iofd_fail(-EINVAL, "cannot tell whether fd %d is an eventfd: %s",
-				 fd, strerror(errno));
-	target[n] = '\0';
-	if (strcmp(target, "anon_inode:[eventfd]") != 0)
-		return iofd_fail(-EINVAL, "fd %d is not an eventfd (%s)", fd, target);
-	return 0;
-}
-
 /* Probe once whether kcmp works here; fall back to eventfd-id if not. */
 static void efd_choose_order(int fd)
 {

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "fd.h"
 #include "rcu.h"
 
 struct iofd_efd {
@@ -19,8 +20,6 @@ struct iofd_efd_registry {
 	unsigned long count;
 };
 
-/* Check that fd is an open eventfd: 0, -EBADF or -EINVAL (kernel's order). */
-int iofd_efd_check(int fd);
 /* Find the registry's dup of fd's eventfd object, or NULL. fd is checked. */
 struct iofd_efd *iofd_efd_find(struct iofd_efd_registry *reg, int fd);
 /* Take a reference on fd's eventfd (dup'ing it if new). */

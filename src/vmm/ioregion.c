@@ -121,61 +121,30 @@ int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r)
 
 /* ---- fds and channels ---- */
 
-int iofd_file_id(int fd, struct iofd_file_id *id)
-{
-	struct stat st;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -EBADF;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	return 0;
-}
-
-static bool same_file(const struct iofd_file_id *a, const struct iofd_file_id *b)
-{
-	return a->dev == b->dev && a->ino == b->ino;
-}
-
 /* Check that fd can carry one direction of the protocol. */
 static int check_fd(int fd, bool for_write, const char *name)
 {
-	struct stat st;
-	int fl;
+	struct iofd_fd_kind k;
 
-	if (fd < 0 || (fl = fcntl(fd, F_GETFL)) < 0 || fstat(fd, &st) < 0)
+	if (iofd_fd_kind(fd, &k) < 0)
 		return iofd_fail(-EBADF, "ioregion %s %d is not an open fd", name, fd);
-	if ((fl & O_ACCMODE) == (for_write ? O_RDONLY : O_WRONLY))
+	if (k.accmode == (for_write ? O_RDONLY : O_WRONLY))
 		return iofd_fail(-EBADF, "ioregion %s %d is not open for %s", name,
 				 fd, for_write ? "writing" : "reading");
-	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+	if (!k.fifo && !k.sock)
 		return iofd_fail(-EINVAL, "ioregion %s %d is not a pipe, FIFO or "
 				 "socket", name, fd);
 	return 0;
 }
 
+/* Is fd a socket (and does it keep message boundaries, *msg)? */
 static bool is_socket(int fd, bool *msg)
 {
-	int type = 0;
-	socklen_t len = sizeof(type);
-	struct stat st;
+	struct iofd_fd_kind k;
 
-	*msg = false;
-	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-		return false;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0)
-		*msg = type == SOCK_SEQPACKET || type == SOCK_DGRAM;
-	return true;
-}
-
-static int dup_cloexec(int fd, const char *name)
-{
-	int d = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-
-	if (d < 0)
-		return iofd_fail(-errno, "cannot keep a dup of ioregion %s %d: %s",
-				 name, fd, strerror(errno));
-	return d;
+	iofd_fd_kind(fd, &k);
+	*msg = k.msg;
+	return k.sock;
 }
 
 /* Give channel c the read side rfd (a new channel, or doorbells only).
@@ -183,7 +152,7 @@ static int dup_cloexec(int fd, const char *name)
 static int chan_set_read(struct iofd_chan *c, int rfd, int wfd,
 			 const struct iofd_file_id *rid)
 {
-	int d = rfd == wfd ? c->wfd : dup_cloexec(rfd, "read_fd");
+	int d = rfd == wfd ? c->wfd : iofd_fd_dup(rfd, false);
 
 	if (d < 0)
 		return d;
@@ -212,7 +181,7 @@ static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **
 		chan_free(c);
 		return iofd_fail(err, "cannot create an eventfd: %s", strerror(-err));
 	}
-	c->wfd = dup_cloexec(wfd, "write_fd");
+	c->wfd = iofd_fd_dup(wfd, false);
 	if (c->wfd < 0) {
 		int err = c->wfd;
 
@@ -230,8 +199,8 @@ static struct iofd_chan *chan_find(struct iofd_vm *vm, const struct iofd_file_id
 				   bool read_side)
 {
 	for (struct iofd_chan *c = vm->chans; c; c = c->next) {
-		if (read_side ? c->rfd >= 0 && same_file(&c->r_id, id)
-			      : same_file(&c->w_id, id))
+		if (read_side ? c->rfd >= 0 && iofd_file_same(&c->r_id, id)
+			      : iofd_file_same(&c->w_id, id))
 			return c;
 	}
 	return NULL;
@@ -251,7 +220,7 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 		iofd_file_id(rfd, &rid);
 		by_read = chan_find(vm, &rid, true);
 		if ((by_read && by_read != c) ||
-		    (c && c->rfd >= 0 && !same_file(&c->r_id, &rid)))
+		    (c && c->rfd >= 0 && !iofd_file_same(&c->r_id, &rid)))
 			return iofd_fail(-EINVAL, "ioregion fds %d/%d: an fd belongs "
 					 "to one (read_fd, write_fd) pair, and "
 					 "one of them is paired otherwise", rfd,

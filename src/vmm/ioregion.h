@@ -7,16 +7,10 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
+#include "fd.h"
 #include "iofd/iofd.h"
 #include "rcu.h"
-
-/* Identity of the object behind an fd: the pipe or socket, not the fd. */
-struct iofd_file_id {
-	dev_t dev;
-	ino_t ino;
-};
 
 /*
  * One (write_fd, read_fd) pair. Every region registered with the same
@@ -64,7 +58,5 @@ bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
 /* Range removed by the writer: unlink from its channel now, drop the
  * registration's reference at the next publication. */
 int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r);
-/* Identity of fd's object; -EBADF if fd is not open. */
-int iofd_file_id(int fd, struct iofd_file_id *id);
 
 #endif /* IOFD_IOREGION_H */

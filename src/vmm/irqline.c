@@ -397,33 +397,6 @@ IOFD_EXPORT int iofd_irq_fd(struct iofd_vm *vm)
 	return fd;
 }
 
-/*
- * The counter of an eventfd that may be shared with the caller, read without
- * blocking and without touching its O_NONBLOCK flag (which belongs to the
- * caller's open file too): RWF_NOWAIT, or a zero-timeout poll where that is
- * not supported.
- */
-uint64_t iofd_efd_take(int fd)
-{
-	static _Atomic int no_rwf_nowait;
-	uint64_t v = 0;
-	struct iovec iov = { &v, sizeof(v) };
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	ssize_t n;
-
-	if (!atomic_load_explicit(&no_rwf_nowait, memory_order_relaxed)) {
-		n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
-		if (n == sizeof(v))
-			return v;
-		if (n >= 0 || errno != EOPNOTSUPP)
-			return 0;
-		atomic_store(&no_rwf_nowait, 1);
-	}
-	if (poll(&p, 1, 0) == 1 && read(fd, &v, sizeof(v)) == sizeof(v))
-		return v;
-	return 0;
-}
-
 static int handle_event(struct iofd_irq_watch *w)
 {
 	iofd_tsan_read(w);

@@ -90,8 +90,6 @@ void iofd_line_pulse(struct iofd_irq_line *line);
 /* Watch or stop watching an fd in the VM's epoll set (irq->lock held). */
 int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_irq_watch *w);
 void iofd_irq_watch_del(struct iofd_irq *irq, int fd);
-/* Read an eventfd's counter without blocking (0 if none). */
-uint64_t iofd_efd_take(int fd);
 
 /* A KVM_EXIT_IOAPIC_EOI for vector: acknowledge the GSIs it names. */
 void iofd_irq_ioapic_eoi(struct iofd_vm *vm, uint8_t vector);
