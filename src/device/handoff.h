@@ -6,6 +6,7 @@
 #ifndef IOFD_HANDOFF_H_PRIV
 #define IOFD_HANDOFF_H_PRIV
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "iofd/handoff.h"
@@ -59,5 +60,11 @@ _Static_assert(sizeof(struct handoff_wire_doorbell) == 40, "doorbell: 40 bytes")
 	 IOFD_HANDOFF_MAX_RAM * sizeof(struct handoff_wire_ram) +           \
 	 IOFD_HANDOFF_MAX_REGIONS * sizeof(struct handoff_wire_region) +    \
 	 IOFD_HANDOFF_MAX_DOORBELLS * sizeof(struct handoff_wire_doorbell))
+
+/* Bytes of a message with these counts of descriptors. */
+size_t iofd_handoff_msg_length(uint32_t nr_ram, uint32_t nr_regions,
+			       uint32_t nr_doorbells);
+/* Check that sock is an open seqpacket socket: 0, -EBADF or -EINVAL. */
+int iofd_handoff_check_socket(int sock);
 
 #endif /* IOFD_HANDOFF_H_PRIV */

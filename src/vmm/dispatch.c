@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The hot path: find what claims a guest access and serve it. Lock-free
- * (an RCU read-side section), allocation-free.
+ * (an RCU read-side section), allocation-free. Also the one-call dispatch
+ * of a vCPU's exit (iofd_dispatch_exit()).
  */
 #include <errno.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
+#include "irqline.h"
 #include "post.h"
 #include "rcu.h"
 #include "space.h"
@@ -115,4 +117,62 @@ IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr
 			    struct iofd_exit *info)
 {
 	return iofd_access_from(vm, NULL, bus, addr, len, is_write, data, info);
+}
+
+static void count(struct iofd_vcpu *vcpu, int status)
+{
+	switch (status) {
+	case IOFD_SERVED: vcpu->stats.served++; break;
+	case IOFD_NOT_CLAIMED: vcpu->stats.unclaimed++; break;
+	case IOFD_FAILED: vcpu->stats.failed++; break;
+	default: break;
+	}
+}
+
+/* Serve the MMIO or PIO exit in kvm_run (a new one, not a pending one). */
+static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	struct kvm_run *run = vcpu->run;
+	int status = IOFD_NOT_CLAIMED;
+
+	vcpu->stats.exits++;
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_MMIO,
+					  run->mmio.phys_addr, run->mmio.len,
+					  run->mmio.is_write, run->mmio.data, info);
+		break;
+	case KVM_EXIT_IO:
+		/* String I/O (count > 1) stays with the VMM. */
+		if (run->io.count == 1)
+			status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_PIO,
+						  run->io.port, run->io.size,
+						  run->io.direction == KVM_EXIT_IO_OUT,
+						  (char *)run + run->io.data_offset,
+						  info);
+		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
+		iofd_irq_ioapic_eoi(vcpu->vm, run->eoi.vector);
+		break;
+	default:
+		break;
+	}
+	return status;
+}
+
+IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	int status;
+
+	if (!vcpu)
+		return iofd_fail(-EINVAL, "NULL vCPU");
+	if (vcpu->req.region)	/* an interrupted ioregion access first */
+		status = iofd_ioregion_resume(vcpu, info);
+	else
+		status = dispatch_new(vcpu, info);
+	if (status < 0)		/* a malformed exit: leave it to the VMM */
+		status = IOFD_NOT_CLAIMED;
+	count(vcpu, status);
+	return status;
 }

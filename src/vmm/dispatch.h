@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* The hot path: lookup, match, serve. */
+/* The hot path: lookup, match, serve; and the dispatch of a vCPU exit. */
 #ifndef IOFD_DISPATCH_H
 #define IOFD_DISPATCH_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* vCPUs: creation or adoption, exit dispatch, and the run loop. */
+/* vCPUs: creation or adoption, and the run loop. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -95,64 +95,6 @@ IOFD_EXPORT void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
 {
 	if (vcpu && stats)
 		*stats = vcpu->stats;
-}
-
-static void count(struct iofd_vcpu *vcpu, int status)
-{
-	switch (status) {
-	case IOFD_SERVED: vcpu->stats.served++; break;
-	case IOFD_NOT_CLAIMED: vcpu->stats.unclaimed++; break;
-	case IOFD_FAILED: vcpu->stats.failed++; break;
-	default: break;
-	}
-}
-
-/* Serve the MMIO or PIO exit in kvm_run (a new one, not a pending one). */
-static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
-{
-	struct kvm_run *run = vcpu->run;
-	int status = IOFD_NOT_CLAIMED;
-
-	vcpu->stats.exits++;
-	switch (run->exit_reason) {
-	case KVM_EXIT_MMIO:
-		status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_MMIO,
-					  run->mmio.phys_addr, run->mmio.len,
-					  run->mmio.is_write, run->mmio.data, info);
-		break;
-	case KVM_EXIT_IO:
-		/* String I/O (count > 1) stays with the VMM. */
-		if (run->io.count == 1)
-			status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_PIO,
-						  run->io.port, run->io.size,
-						  run->io.direction == KVM_EXIT_IO_OUT,
-						  (char *)run + run->io.data_offset,
-						  info);
-		break;
-	case KVM_EXIT_IOAPIC_EOI:
-		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
-		iofd_irq_ioapic_eoi(vcpu->vm, run->eoi.vector);
-		break;
-	default:
-		break;
-	}
-	return status;
-}
-
-IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
-{
-	int status;
-
-	if (!vcpu)
-		return iofd_fail(-EINVAL, "NULL vCPU");
-	if (vcpu->req.region)	/* an interrupted ioregion access first */
-		status = iofd_ioregion_resume(vcpu, info);
-	else
-		status = dispatch_new(vcpu, info);
-	if (status < 0)		/* a malformed exit: leave it to the VMM */
-		status = IOFD_NOT_CLAIMED;
-	count(vcpu, status);
-	return status;
 }
 
 IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
