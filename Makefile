@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
-# Thin wrapper over Meson/Ninja. `make check` builds and runs every test;
+# Thin wrapper over Meson/Ninja. `make check` builds and runs every test
+# (KVM tests natively, or in the emulated host without /dev/kvm);
 # `make bench` builds and runs the doorbell benchmark; `make fuzz` runs the
 # libFuzzer targets for a short while. All install missing Debian build
 # dependencies first (apt-get, as root or via sudo).
@@ -10,7 +11,7 @@ PREFIX ?= /usr/local
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps setup check bench fuzz install clean
+.PHONY: all deps setup check check-emulated bench fuzz install clean
 
 all: setup
 	ninja -C $(BUILD)
@@ -24,8 +25,13 @@ setup: deps
 check: all
 	@sh scripts/run-tests.sh $(BUILD)
 
+# The KVM tests in the emulated host on every kernel of the matrix, even
+# where /dev/kvm works (docs/TESTING.md).
+check-emulated: all
+	@IOFD_KVM=emulated sh scripts/run-tests.sh $(BUILD)
+
 bench: all
-	$(BUILD)/tools/iofd-bench $(BENCH_ARGS)
+	@sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each; see fuzz/README.md.
 fuzz: deps

@@ -58,8 +58,9 @@ enum guest_op_kind {
 	GOP_WRITE_MEM = 8,	/* plain RAM store (len bytes) at addr, count times */
 	/* Acknowledge count interrupts of an 8259 PIC by polling (no IDT
 	 * needed): at the command port `addr` (0x20 master, 0xa0 slave; len
-	 * 1) write OCW3 poll (0x0c) and read the answer until its bit 7 is
-	 * set (an interrupt; low bits: its IRQ). The poll read is itself the
+	 * 1) write OCW3 poll (0x0c) and read the answer until it shows an
+	 * interrupt (low bits: its IRQ; bit 7 set on kernels newer than 6.1,
+	 * and anything but 0x07 on 6.1, so IRQ 0 and 7 cannot be polled). The poll read is itself the
 	 * acknowledgement; a non-specific EOI (OCW2 0x20) follows. If `arg`
 	 * is not 0 it is the GPA of two u64s: after each interrupt the answer
 	 * goes to the second, then the first grows by one. `value` is, on
@@ -67,7 +68,7 @@ enum guest_op_kind {
 	 * return, the number of interrupts acknowledged. */
 	GOP_PIC_POLL_ACK = 9,
 	/* One PIC poll at command port `addr` (len 1): the answer goes to
-	 * `value`; if bit 7 is set the interrupt is acknowledged and EOI'd. */
+	 * `value`; if it shows an interrupt, that is acknowledged and EOI'd. */
 	GOP_PIC_POLL = 10,
 };
 

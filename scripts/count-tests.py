@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Count test cases in a Meson testlog.json: TAP lines of each program's
 output (ok / not ok / # SKIP); a program that crashed or timed out counts as
-one failure beyond what it printed. Prints 'N passed, N failed, N skipped'
-and exits non-zero when anything failed."""
+one failure beyond what it printed. Says why whole programs were skipped
+(their '1..0 # SKIP <reason>' plans, grouped by reason), then prints
+'N passed, N failed, N skipped' and exits non-zero when anything failed."""
 import json
 import re
 import sys
+from collections import Counter
 
 passed = failed = skipped = 0
+why_skipped = Counter()
 for line in open(sys.argv[1]):
     t = json.loads(line)
     out = t.get("stdout", "") or ""
@@ -30,7 +33,13 @@ for line in open(sys.argv[1]):
             failed += 1
     elif result == "SKIP" and cases == 0:
         skipped += 1
+        plan = re.search(r"^1\.\.0\s*#\s*SKIP\s*(.*)$", out, re.M | re.I)
+        if not plan:
+            plan = re.search(r"SKIP: (.*)$", t.get("stderr", "") or "", re.M)
+        why_skipped[plan.group(1) if plan else "exit status 77"] += 1
     elif cases == 0 and result == "OK":
         passed += 1
+for why, n in why_skipped.most_common():
+    print(f"skipped {n} test program{'s' if n > 1 else ''}: {why}")
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 sys.exit(1 if failed else 0)

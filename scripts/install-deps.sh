@@ -4,9 +4,13 @@
 # if any is missing. Runs apt-get as root, or through sudo.
 # clang and libclang-rt-14-dev build the libFuzzer targets (`make fuzz`);
 # libFuzzer's runtime is only a recommendation of clang's, so it is named.
+# qemu-system-x86, busybox-static and xz-utils make the emulated KVM host
+# (scripts/emuhost) where /dev/kvm is missing; cpio reads its initramfs
+# when debugging a boot.
 set -e
 PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
-libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev"
+libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev \
+qemu-system-x86 busybox-static cpio xz-utils"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

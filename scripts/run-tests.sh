@@ -3,17 +3,39 @@
 # Run the tests of a Meson build dir (extra arguments go to `meson test`)
 # and print one closing line: N passed, N failed, N skipped — counting the
 # individual TAP test cases of each test program.
+#
+# Tests that need KVM exist twice (tests/meson.build): natively (suite
+# 'native') and in the emulated host on each kernel of the matrix (suite
+# 'emulated'). IOFD_KVM picks which run: 'native' or 'emulated' alone,
+# 'all' for both, 'none' for neither (tests without KVM only), and 'auto'
+# (the default) for native where /dev/kvm works and emulated elsewhere.
 BUILD=${1:-build}
-shift
+[ $# -gt 0 ] && shift
 LOG="$BUILD/meson-logs/testlog.json"
+here=$(dirname "$0")
+
+kvm=${IOFD_KVM:-auto}
+if [ "$kvm" = auto ]; then
+	if python3 "$here/kvm-native.py"; then kvm=native; else kvm=emulated; fi
+fi
+case $kvm in
+native) select="--no-suite emulated" ;;
+emulated) select="--no-suite native" ;;
+all) select="" ;;
+none) select="--no-suite native --no-suite emulated" ;;
+*) echo "IOFD_KVM must be auto, native, emulated, all or none, not '$kvm'" >&2; exit 2 ;;
+esac
+echo "KVM tests: $kvm"
+
 rm -f "$LOG"
-meson test -C "$BUILD" --print-errorlogs "$@"
+# shellcheck disable=SC2086
+meson test -C "$BUILD" --print-errorlogs $select "$@"
 rc=$?
 if [ ! -f "$LOG" ]; then
 	echo "meson test wrote no log (exit $rc)"
 	echo "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
-python3 "$(dirname "$0")/count-tests.py" "$LOG"
+python3 "$here/count-tests.py" "$LOG"
 crc=$?
 [ $rc -eq 0 ] && [ $crc -eq 0 ]

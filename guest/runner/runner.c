@@ -127,6 +127,18 @@ static void repeat_write(volatile struct guest_op *op, int pio)
 #define PIC_OCW3_POLL	0x0c
 #define PIC_OCW2_EOI	0x20
 #define PIC_POLL_IRQ	0x80	/* answer bit: an interrupt was pending */
+#define PIC_POLL_NONE	0x07	/* the answer when nothing was pending */
+
+/*
+ * Did the poll find an interrupt? Newer kernels (seen: 6.12, 6.18) set bit
+ * 7 with the IRQ in bits 2:0; 6.1 answers the bare IRQ number. "Nothing" is 0x07 in
+ * both (0 in a proposed rework), so IRQ 0 and 7 are not usable here.
+ */
+static int poll_found_irq(uint8_t answer)
+{
+	return (answer & PIC_POLL_IRQ) ||
+	       (answer != PIC_POLL_NONE && answer != 0);
+}
 
 /* Poll: the read that follows OCW3 P=1 acknowledges the interrupt. */
 static uint8_t pic_poll(uint16_t port)
@@ -140,7 +152,7 @@ static void pic_poll_once(volatile struct guest_op *op)
 	uint16_t port = (uint16_t)op->addr;
 	uint8_t answer = pic_poll(port);
 
-	if (answer & PIC_POLL_IRQ)
+	if (poll_found_irq(answer))
 		pio_write(port, 1, PIC_OCW2_EOI);
 	op->value = answer;
 }
@@ -155,7 +167,7 @@ static void pic_poll_ack(volatile struct guest_op *op)
 		uint64_t polls = 0;
 		uint8_t answer;
 
-		while (!((answer = pic_poll(port)) & PIC_POLL_IRQ))
+		while (!poll_found_irq(answer = pic_poll(port)))
 			if (limit && ++polls >= limit)
 				goto out;
 		pio_write(port, 1, PIC_OCW2_EOI);

@@ -4,15 +4,20 @@
  * kernel where its irqchip can serve it and served by iofd (irqline.c) for a
  * userspace controller where it cannot.
  *
- * The kernel lets one eventfd back at most one irqfd across all VMs. iofd
- * keeps a process-wide registry of the eventfds behind its irqfds (one
- * CLOEXEC dup each, found by kcmp as in eventfd.c) so the rule holds for
- * the irqfds it serves itself, and in the kernel's order of checks.
+ * The kernel lets one eventfd back at most one irqfd: across all VMs since
+ * 2025, within one VM before (6.1 and 6.12 as Debian ships them). iofd asks
+ * the running kernel which rule it has (busy_across_vms) and keeps a
+ * process-wide registry of the eventfds behind its irqfds (one CLOEXEC dup
+ * each, found by kcmp as in eventfd.c) so the same rule holds for the
+ * irqfds it serves itself, and in the kernel's order of checks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -90,14 +95,72 @@ static int choose_server(struct iofd_vm *vm, bool resample)
 	return iofd_fail(-EINVAL, "a split irqchip cannot resample and no controller is set");
 }
 
-/* Take the eventfd for a new irqfd, unless it backs one already (-EBUSY). */
-static int claim_trigger(int fd, struct iofd_efd **out)
+static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
+static bool rule_across_vms = true;	/* today's rule, where nothing answers */
+
+/* A VM with a full in-kernel irqchip on /dev/kvm fd kvm, or -1. */
+static int irqchip_vm(int kvm)
 {
+	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+
+	if (vm >= 0 && ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+		close(vm);
+		return -1;
+	}
+	return vm;
+}
+
+/*
+ * Ask the kernel once per process: one eventfd, an irqfd in one scratch VM,
+ * then the same eventfd in a second VM. -EBUSY is the rule across VMs; 0
+ * the older rule within one VM. Everything made here is closed again.
+ */
+static void probe_busy_rule(void)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int a = kvm < 0 ? -1 : irqchip_vm(kvm);
+	int b = a < 0 ? -1 : irqchip_vm(kvm);
+	int efd = eventfd(0, EFD_CLOEXEC);
+	struct kvm_irqfd args = { .fd = (uint32_t)efd, .gsi = 0 };
+	int made[] = { efd, b, a, kvm };
+
+	if (b >= 0 && efd >= 0 && ioctl(a, KVM_IRQFD, &args) == 0)
+		rule_across_vms = ioctl(b, KVM_IRQFD, &args) < 0 && errno == EBUSY;
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
+		if (made[i] >= 0)
+			close(made[i]);
+}
+
+static bool busy_across_vms(void)
+{
+	pthread_once(&rule_once, probe_busy_rule);
+	return rule_across_vms;
+}
+
+/* Does an irqfd of this VM use the eventfd behind efd? (irq->lock) */
+static bool backs_irqfd_in(struct iofd_vm *vm, const struct iofd_efd *efd)
+{
+	for (struct iofd_irqfd_obj *obj = vm->irq->irqfds; obj; obj = obj->next)
+		if (obj->trigger == efd)
+			return true;
+	return false;
+}
+
+/*
+ * Take the eventfd for a new irqfd, unless it backs one already (-EBUSY):
+ * in any VM or in this one, by the running kernel's rule.
+ */
+static int claim_trigger(struct iofd_vm *vm, int fd, struct iofd_efd **out)
+{
+	bool across = busy_across_vms();
+	struct iofd_efd *efd;
 	int err;
 
 	pthread_mutex_lock(&triggers_lock);
-	if (iofd_efd_find(&triggers, fd))
-		err = iofd_fail(-EBUSY, "eventfd %d already backs an irqfd", fd);
+	efd = iofd_efd_find(&triggers, fd);
+	if (efd && (across || backs_irqfd_in(vm, efd)))
+		err = iofd_fail(-EBUSY, "eventfd %d already backs an irqfd%s", fd,
+				across ? "" : " in this VM");
 	else
 		err = iofd_efd_get(&triggers, fd, out);
 	pthread_mutex_unlock(&triggers_lock);
@@ -169,7 +232,7 @@ int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
 	obj->gsi = args->gsi;
 	obj->resample = resample;
 	obj->intx = owner;
-	err = claim_trigger(fd, &obj->trigger);
+	err = claim_trigger(vm, fd, &obj->trigger);
 	if (err)
 		goto fail;
 	if (user) {

@@ -495,7 +495,7 @@ static void resample_round_trips_through_a_guest(void **state)
 	assert_int_equal(done, ROUND_TRIPS);
 	assert_int_equal(g.script->ops[8].value, ROUND_TRIPS);	/* the guest's count */
 	assert_int_equal(guest_result(&g, 0), ROUND_TRIPS);
-	assert_int_equal(guest_result(&g, 1), 0x80 | PIC_IRQ);
+	assert_int_equal(guest_result(&g, 1) & 0x7f, PIC_IRQ);	/* bit 7: kernel */
 	/* every acknowledgement fired exactly once: nothing is left over */
 	assert_int_equal(tu_efd_count(resamplefd), 0);
 	a.flags = DA;
@@ -671,9 +671,10 @@ static void intx_helpers_share_a_gsi_in_a_guest(void **state)
 	assert_int_equal(s.c_eoi[4], 1);
 	assert_int_equal(s.line_up[4], 0);
 	/* the guest's last poll found nothing: every de-assert took effect */
-	assert_false(g.script->ops[k - 2].value & 0x80);
+	assert_true(g.script->ops[k - 2].value == 0x07 ||
+		    g.script->ops[k - 2].value == 0);
 	assert_int_equal(guest_result(&g, 0), 4);
-	assert_int_equal(guest_result(&g, 1), 0x80 | PIC_IRQ);
+	assert_int_equal(guest_result(&g, 1) & 0x7f, PIC_IRQ);	/* bit 7: kernel */
 	assert_int_equal(s.a_eoi[5] + s.b_eoi[5] + s.c_eoi[5], 0);
 
 	/* release in any order: the irqfd of B, A, the VM, then B */
