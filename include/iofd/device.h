@@ -39,7 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <iofd/iofd.h>
+#include <iofd/error.h>
 #include <iofd/uapi.h>
 
 #ifdef __cplusplus

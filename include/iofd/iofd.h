@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <iofd/error.h>
 #include <iofd/uapi.h>
 
 #ifdef __cplusplus
@@ -32,27 +33,6 @@ extern "C" {
 
 struct iofd_vm;
 struct iofd_vcpu;
-
-/* ---- errors --------------------------------------------------------------- */
-
-/**
- * iofd_last_error() - the reason for the last failure on this thread.
- *
- * Returns a NUL-terminated message owned by iofd (valid until the next
- * failing call on this thread), or "" if no call has failed yet.
- */
-const char *iofd_last_error(void);
-
-/** Log callback: receives the negative errno and the reason of a failure. */
-typedef void (*iofd_log_fn)(void *opaque, int err, const char *msg);
-
-/**
- * iofd_set_log() - install a process-wide callback for failure reasons.
- *
- * Pass NULL to remove it. The callback runs on the failing thread, after
- * the per-thread reason has been set; it must not call back into iofd.
- */
-void iofd_set_log(iofd_log_fn fn, void *opaque);
 
 /* ---- buses and results ---------------------------------------------------- */
 

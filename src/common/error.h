@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Errors: the per-thread reason of the last failure and the log hook. */
-#ifndef IOFD_ERROR_H
-#define IOFD_ERROR_H
+/* Errors and logging: the per-thread reason of the last failure, the log. */
+#ifndef IOFD_COMMON_ERROR_H
+#define IOFD_COMMON_ERROR_H
+
+#include "iofd/error.h"
 
 #define IOFD_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* Record the reason for a failure on this thread; returns err (negative). */
+/* A call fails: record the reason on this thread and log it at
+ * IOFD_LOG_ERROR; returns err (negative). */
 int iofd_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-#endif /* IOFD_ERROR_H */
+/* Log without failing: iofd_last_error() does not change. err is the
+ * errno involved (negative) or 0. */
+void iofd_log(enum iofd_log_level level, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif /* IOFD_COMMON_ERROR_H */

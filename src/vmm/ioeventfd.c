@@ -101,9 +101,11 @@ static int offload(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
 		return 0;
 	}
 	if (err == -ENOSPC || err == -ENOMEM || err == -ENOBUFS) {
-		/* The kernel is out of room: serve it ourselves, and say so. */
-		iofd_fail(err, "KVM_IOEVENTFD refused for lack of resources (%s); "
-			  "served in userspace", strerror(-err));
+		/* The kernel is out of room: serve it ourselves, and say so
+		 * (a choice, not a failure: the registration succeeds). */
+		iofd_log(IOFD_LOG_INFO, err, "KVM_IOEVENTFD refused 0x%llx for "
+			 "lack of resources (%s); served in userspace",
+			 (unsigned long long)e->addr, strerror(-err));
 		return 0;
 	}
 	if (err == -EEXIST)
@@ -209,9 +211,9 @@ static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	if (e->offloaded) {
 		err = kernel_ioeventfd(vm, e, true);
 		if (err)
-			iofd_fail(err, "KVM_IOEVENTFD deassign failed: %s (the "
-				  "kernel entry was removed outside iofd?)",
-				  strerror(-err));
+			iofd_log(IOFD_LOG_WARNING, err, "KVM_IOEVENTFD deassign "
+				 "failed: %s (the kernel entry was removed "
+				 "outside iofd?)", strerror(-err));
 		e->offloaded = false;
 	}
 	iofd_space_remove_entry(vm, e);

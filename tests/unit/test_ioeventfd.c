@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* ioeventfd in userspace: validation, collisions, matching, deassign, identity. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
@@ -190,6 +191,47 @@ static void destroy_inside_a_batch_does_not_deadlock(void **state)
 	assert_int_equal(iofd_vm_create(NULL, &f->vm), 0);
 }
 
+struct log_seen {
+	int calls;
+	enum iofd_log_level level;
+	int err;
+	char msg[256];
+};
+
+static void log_record(void *opaque, enum iofd_log_level level, int err,
+		       const char *msg)
+{
+	struct log_seen *seen = opaque;
+
+	seen->calls++;
+	seen->level = level;
+	seen->err = err;
+	snprintf(seen->msg, sizeof(seen->msg), "%s", msg);
+}
+
+/* A failure is logged at ERROR with the reason iofd_last_error() gives;
+ * a successful call leaves that reason alone; levels filter. */
+static void log_levels_and_last_error(void **state)
+{
+	struct vmf *f = *state;
+	struct log_seen seen = { 0 };
+
+	assert_int_equal(iofd_set_log(log_record, &seen, IOFD_LOG_DEBUG + 1), -EINVAL);
+	assert_int_equal(iofd_set_log(log_record, &seen, IOFD_LOG_DEBUG), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x9000, 3, f->efd[0], 0, 0), -EINVAL);
+	assert_int_equal(seen.calls, 1);
+	assert_int_equal(seen.level, IOFD_LOG_ERROR);
+	assert_int_equal(seen.err, -EINVAL);
+	assert_string_equal(seen.msg, iofd_last_error());
+	/* success: no message, the reason of the failure stays */
+	assert_int_equal(vmf_ioeventfd(f, 0x9000, 4, f->efd[0], 0, 0), 0);
+	assert_int_equal(seen.calls, 1);
+	assert_string_equal(seen.msg, iofd_last_error());
+	assert_int_equal(iofd_set_log(NULL, NULL, IOFD_LOG_ERROR), 0);
+	assert_int_equal(vmf_ioeventfd(f, 0x9000, 3, f->efd[0], 0, 0), -EINVAL);
+	assert_int_equal(seen.calls, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +244,7 @@ int main(void)
 		VMF_TEST(batch_publishes_at_commit),
 		VMF_TEST(entries_sharing_an_address_unlink_in_any_order),
 		VMF_TEST(destroy_inside_a_batch_does_not_deadlock),
+		VMF_TEST(log_levels_and_last_error),
 	};
 
 	tu_warm_up();
