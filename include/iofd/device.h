@@ -64,6 +64,7 @@ void iofd_device_destroy(struct iofd_device *dev);
 /**
  * iofd_device_fd() - the device's epoll fd: readable when
  * iofd_device_process() has work. Still the device's: do not close it.
+ * -EINVAL for a NULL device.
  */
 int iofd_device_fd(const struct iofd_device *dev);
 
@@ -264,8 +265,9 @@ int iofd_device_wait(struct iofd_device *dev, int timeout_ms);
  */
 int iofd_device_run(struct iofd_device *dev);
 
-/** iofd_device_stop() - make iofd_device_run() return; for callbacks. */
-void iofd_device_stop(struct iofd_device *dev);
+/** iofd_device_stop() - make iofd_device_run() return; for callbacks.
+ * Returns 0, or -EINVAL for a NULL device. */
+int iofd_device_stop(struct iofd_device *dev);
 
 struct iofd_device_stats {
 	uint64_t reads;		/* read commands answered */
@@ -276,9 +278,10 @@ struct iofd_device_stats {
 	uint64_t failures;	/* regions poisoned */
 };
 
-/** iofd_device_get_stats() - copy the device's counters. */
-void iofd_device_get_stats(const struct iofd_device *dev,
-			   struct iofd_device_stats *stats);
+/** iofd_device_get_stats() - copy the device's counters: 0, or -EINVAL
+ * (NULL). */
+int iofd_device_get_stats(const struct iofd_device *dev,
+			  struct iofd_device_stats *stats);
 
 #ifdef __cplusplus
 }

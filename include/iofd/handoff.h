@@ -85,8 +85,9 @@ struct iofd_handoff {
 	int shadow_fd;		/* a shadow memfd, or -1 */
 };
 
-/** iofd_handoff_init() - empty message of @kind, every fd -1. */
-void iofd_handoff_init(struct iofd_handoff *h, enum iofd_handoff_kind kind);
+/** iofd_handoff_init() - empty message of @kind, every fd -1: 0, or -EINVAL
+ * (NULL message, unknown kind). */
+int iofd_handoff_init(struct iofd_handoff *h, enum iofd_handoff_kind kind);
 
 /**
  * iofd_handoff_send() - send @h over the seqpacket socket @sock.

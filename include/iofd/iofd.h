@@ -5,7 +5,11 @@
  * Conventions for every call below:
  *   - functions return 0 (or a documented non-negative value) on success
  *     and a negative errno on failure; where the kernel has the mechanism,
- *     the errno is the kernel's;
+ *     the errno is the kernel's. Two kinds of call are the exceptions:
+ *     release calls (iofd_*_destroy(), iofd_handoff_close()) return
+ *     nothing, cannot fail and accept NULL; the few calls that hand out a
+ *     pointer (iofd_vcpu_kvm_run(), iofd_device_dma(), iofd_last_error())
+ *     say which NULL means;
  *   - the reason for the last failure on the calling thread is available
  *     from iofd_last_error(), or is handed to a log callback;
  *   - iofd never prints, never aborts and never exits;
@@ -107,17 +111,20 @@ int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
  */
 void iofd_vm_destroy(struct iofd_vm *vm);
 
-/** iofd_vm_kvm_fd() - the KVM VM fd, or -1 without KVM. Still iofd's/caller's. */
+/** iofd_vm_kvm_fd() - the KVM VM fd (still iofd's or the caller's), -ENODEV
+ * for a VM without KVM, -EINVAL for a NULL vm. */
 int iofd_vm_kvm_fd(const struct iofd_vm *vm);
 
 /**
  * iofd_quiesce() - wait until everything this VM retired is released.
  *
  * Deassign does not wait for readers; this does: when it returns, every
- * eventfd dup and every buffer retired before the call is closed or freed.
- * Must not be called from inside an iofd callback.
+ * eventfd dup and every buffer retired before the call is closed or freed
+ * (those of other VMs too: the grace period is process-wide).
+ * Must not be called from inside an iofd callback. Returns 0, or -EINVAL
+ * for a NULL vm.
  */
-void iofd_quiesce(struct iofd_vm *vm);
+int iofd_quiesce(struct iofd_vm *vm);
 
 /* Capability bits for struct iofd_caps.flags */
 #define IOFD_CAP_KVM			(1u << 0) /* a KVM VM is attached */
@@ -375,15 +382,15 @@ int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd, struct kvm_run *run,
 /** iofd_vcpu_destroy() - release a vCPU (closes only what iofd created). */
 void iofd_vcpu_destroy(struct iofd_vcpu *vcpu);
 
-/** iofd_vcpu_fd() - the KVM vCPU fd. */
+/** iofd_vcpu_fd() - the KVM vCPU fd, or -EINVAL for a NULL vcpu. */
 int iofd_vcpu_fd(const struct iofd_vcpu *vcpu);
 
 /** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run. */
 struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu);
 
-/** iofd_vcpu_get_stats() - copy the vCPU's counters. */
-void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
-			 struct iofd_vcpu_stats *stats);
+/** iofd_vcpu_get_stats() - copy the vCPU's counters: 0, or -EINVAL (NULL). */
+int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
+			struct iofd_vcpu_stats *stats);
 
 /**
  * iofd_dispatch_exit() - serve the exit that KVM_RUN left in kvm_run.

@@ -79,7 +79,7 @@ IOFD_EXPORT void iofd_device_destroy(struct iofd_device *dev)
 
 IOFD_EXPORT int iofd_device_fd(const struct iofd_device *dev)
 {
-	return dev ? dev->epfd : -1;
+	return dev ? dev->epfd : iofd_fail(-EINVAL, "iofd_device_fd: NULL device");
 }
 
 /* Serve the sources epoll reports within timeout_ms. */
@@ -148,15 +148,19 @@ IOFD_EXPORT int iofd_device_run(struct iofd_device *dev)
 	return 0;
 }
 
-IOFD_EXPORT void iofd_device_stop(struct iofd_device *dev)
+IOFD_EXPORT int iofd_device_stop(struct iofd_device *dev)
 {
-	if (dev)
-		dev->stop = true;
+	if (!dev)
+		return iofd_fail(-EINVAL, "iofd_device_stop: NULL device");
+	dev->stop = true;
+	return 0;
 }
 
-IOFD_EXPORT void iofd_device_get_stats(const struct iofd_device *dev,
-				       struct iofd_device_stats *stats)
+IOFD_EXPORT int iofd_device_get_stats(const struct iofd_device *dev,
+				      struct iofd_device_stats *stats)
 {
-	if (dev && stats)
-		*stats = dev->stats;
+	if (!dev || !stats)
+		return iofd_fail(-EINVAL, "iofd_device_get_stats: NULL device or stats");
+	*stats = dev->stats;
+	return 0;
 }

@@ -28,11 +28,9 @@ size_t iofd_handoff_msg_length(uint32_t nr_ram, uint32_t nr_regions,
 	       nr_doorbells * sizeof(struct handoff_wire_doorbell);
 }
 
-IOFD_EXPORT void iofd_handoff_init(struct iofd_handoff *h,
-				   enum iofd_handoff_kind kind)
+/* An empty message of kind, every fd -1. */
+static void handoff_reset(struct iofd_handoff *h, uint32_t kind)
 {
-	if (!h)
-		return;
 	memset(h, 0, sizeof(*h));
 	h->kind = kind;
 	for (unsigned i = 0; i < IOFD_HANDOFF_MAX_RAM; i++)
@@ -42,6 +40,16 @@ IOFD_EXPORT void iofd_handoff_init(struct iofd_handoff *h,
 	for (unsigned i = 0; i < IOFD_HANDOFF_MAX_DOORBELLS; i++)
 		h->doorbells[i].efd = -1;
 	h->shadow_fd = -1;
+}
+
+IOFD_EXPORT int iofd_handoff_init(struct iofd_handoff *h,
+				  enum iofd_handoff_kind kind)
+{
+	if (!h || (kind != IOFD_HANDOFF_HELLO && kind != IOFD_HANDOFF_REPLY))
+		return iofd_fail(-EINVAL, "iofd_handoff_init: NULL message or "
+				 "kind %d", (int)kind);
+	handoff_reset(h, kind);
+	return 0;
 }
 
 IOFD_EXPORT void iofd_handoff_close(struct iofd_handoff *h)
@@ -64,7 +72,7 @@ IOFD_EXPORT void iofd_handoff_close(struct iofd_handoff *h)
 			close(h->doorbells[i].efd);
 	if (h->shadow_fd >= 0)
 		close(h->shadow_fd);
-	iofd_handoff_init(h, h->kind);
+	handoff_reset(h, h->kind);
 }
 
 int iofd_handoff_check_socket(int sock)

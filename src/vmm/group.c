@@ -104,7 +104,7 @@ static int read_trigger(const struct iofd_iosignalfd *args, uint64_t *out)
 static int group_replace(struct iofd_vm *vm, struct iofd_space *sp, long idx,
 			 struct iofd_group *g)
 {
-	struct iofd_range_array *arr = iofd_space_ranges_writable(vm, sp);
+	struct iofd_range_array *arr = iofd_space_ranges_writable(sp);
 	struct iofd_group *old;
 
 	if (!arr)
@@ -142,7 +142,7 @@ static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 					 args->len);
 		n = old->n;
 	} else if (iofd_ranges_overlap(view, args->addr, end) >= 0 ||
-		   iofd_space_exact_overlap(vm, sp, args->addr, end)) {
+		   iofd_space_exact_overlap(sp, args->addr, end)) {
 		return iofd_fail(-EEXIST, "[0x%llx, 0x%llx) overlaps another "
 				 "registration", (unsigned long long)args->addr,
 				 (unsigned long long)end);
@@ -157,7 +157,7 @@ static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 		err = group_replace(vm, sp, idx, g);
 	} else {
 		struct iofd_range r = { args->addr, end, IOFD_KIND_GROUP, g };
-		struct iofd_range_array *arr = iofd_space_ranges_writable(vm, sp);
+		struct iofd_range_array *arr = iofd_space_ranges_writable(sp);
 
 		iofd_tsan_publish(g);
 		err = arr ? iofd_ranges_insert(&sp->pending, &r)
@@ -252,9 +252,7 @@ IOFD_EXPORT int iofd_iosignalfd(struct iofd_vm *vm,
 				 args->len);
 	if (args->addr + args->len < args->addr)
 		return iofd_fail(-EINVAL, "iosignalfd addr + len wraps");
-	err = iofd_writer_lock(vm);
-	if (err)
-		return err;
+	iofd_writer_lock(vm);
 	if (args->flags & IOFD_IOSIGNALFD_FLAG_DEASSIGN)
 		err = group_deassign(vm, args);
 	else

@@ -150,7 +150,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 				"group or an ioregion", bus,
 				(unsigned long long)args->addr);
 	} else {
-		err = iofd_post_attach(vm, e, args);
+		err = iofd_post_attach(e, args);
 		if (!err)
 			err = offload(vm, e, args);
 	}
@@ -226,7 +226,8 @@ static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 {
 	if (!vm || !args)
 		return iofd_fail(-EINVAL, "NULL vm or args");
-	return iofd_writer_lock(vm);
+	iofd_writer_lock(vm);
+	return 0;
 }
 
 static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,

@@ -289,7 +289,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	int err;
 
 	if (iofd_ranges_overlap(iofd_space_ranges_view(sp), start, end) >= 0 ||
-	    iofd_space_exact_overlap(vm, sp, start, end))
+	    iofd_space_exact_overlap(sp, start, end))
 		return iofd_fail(-EEXIST, "ioregion [0x%llx, 0x%llx) on bus %d "
 				 "overlaps another registration",
 				 (unsigned long long)start, (unsigned long long)end,
@@ -310,7 +310,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 		return err;
 	}
 	range = (struct iofd_range){ start, end, IOFD_KIND_IOREGION, r };
-	arr = iofd_space_ranges_writable(vm, sp);
+	arr = iofd_space_ranges_writable(sp);
 	iofd_tsan_publish(r);
 	err = arr ? iofd_ranges_insert(&sp->pending, &range)
 		  : iofd_fail(-ENOMEM, "out of memory for the range array");
@@ -340,7 +340,7 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 		return iofd_fail(-ENOENT, "no ioregion on bus %d at 0x%llx of size "
 				 "0x%llx", bus, (unsigned long long)args->guest_paddr,
 				 (unsigned long long)args->memory_size);
-	arr = iofd_space_ranges_writable(vm, sp);
+	arr = iofd_space_ranges_writable(sp);
 	if (!arr)
 		return iofd_fail(-ENOMEM, "out of memory for the range array");
 	err = iofd_range_retire(vm, &arr->r[idx]);
@@ -366,9 +366,7 @@ IOFD_EXPORT int iofd_set_ioregion(struct iofd_vm *vm,
 		if (err)
 			return err;
 	}
-	err = iofd_writer_lock(vm);
-	if (err)
-		return err;
+	iofd_writer_lock(vm);
 	if (args->flags & IOFD_IOREGION_FLAG_DEASSIGN)
 		err = region_deassign(vm, args);
 	else

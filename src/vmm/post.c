@@ -130,10 +130,9 @@ static int attach_memfd(struct iofd_ioeventfd_entry *e,
 	return 0;
 }
 
-int iofd_post_attach(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
+int iofd_post_attach(struct iofd_ioeventfd_entry *e,
 		     const struct iofd_ioeventfd *args)
 {
-	(void)vm;
 	if (!(args->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE))
 		return 0;
 	if (args->flags & IOFD_IOEVENTFD_FLAG_POST_MEMFD)

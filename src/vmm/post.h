@@ -20,7 +20,7 @@ struct iofd_post_map {
 /* Check the post-write fields of an assign: 0 or -EINVAL/-EBADF. */
 int iofd_post_validate(const struct iofd_ioeventfd *args);
 /* Set e->post_ptr (mapping the memfd if needed). Writer side. */
-int iofd_post_attach(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
+int iofd_post_attach(struct iofd_ioeventfd_entry *e,
 		     const struct iofd_ioeventfd *args);
 /* Undo iofd_post_attach() once no reader can store any more (after the
  * grace period); safe on an entry without post-write. */

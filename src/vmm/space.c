@@ -72,9 +72,8 @@ static void ranges_free_rcu(struct rcu_head *head)
 }
 
 /* Called with every entry and range already removed and released. */
-void iofd_space_fini(struct iofd_vm *vm, struct iofd_space *sp)
+void iofd_space_fini(struct iofd_space *sp)
 {
-	(void)vm;
 	if (sp->exact)
 		cds_lfht_destroy(sp->exact, NULL);
 	free(sp->ranges);
@@ -159,12 +158,10 @@ static size_t ranges_bytes(size_t n)
 	return sizeof(struct iofd_range_array) + n * sizeof(struct iofd_range);
 }
 
-struct iofd_range_array *iofd_space_ranges_writable(struct iofd_vm *vm,
-						    struct iofd_space *sp)
+struct iofd_range_array *iofd_space_ranges_writable(struct iofd_space *sp)
 {
 	size_t n;
 
-	(void)vm;
 	if (sp->pending)
 		return sp->pending;
 	n = sp->ranges ? sp->ranges->n : 0;
@@ -242,14 +239,13 @@ void iofd_ranges_delete(struct iofd_range_array *arr, size_t idx)
 	arr->n--;
 }
 
-bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
-			      uint64_t start, uint64_t end)
+bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
+			      uint64_t end)
 {
 	struct cds_lfht_iter it;
 	struct iofd_ioeventfd_entry *e, *head;
 	uint64_t lo = start >= 7 ? start - 7 : 0;
 
-	(void)vm;
 	/* An exact entry covers at most 8 bytes: probe [start-7, end) when that
 	 * is cheaper than walking the whole table. */
 	if (end - lo <= 4096) {

@@ -60,7 +60,7 @@ int iofd_match_addr(struct cds_lfht_node *node, const void *key);
 
 int iofd_space_init(struct iofd_space *sp);
 void iofd_space_fit(struct iofd_space *sp);
-void iofd_space_fini(struct iofd_vm *vm, struct iofd_space *sp);
+void iofd_space_fini(struct iofd_space *sp);
 
 /* First entry at addr (RCU read-side section held), or NULL. */
 static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp,
@@ -93,8 +93,7 @@ static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp
 void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e);
 void iofd_space_remove_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e);
 /* The writer's view of the ranges (a private copy made on first use). */
-struct iofd_range_array *iofd_space_ranges_writable(struct iofd_vm *vm,
-						    struct iofd_space *sp);
+struct iofd_range_array *iofd_space_ranges_writable(struct iofd_space *sp);
 /* The writer's view of the ranges, read-only (pending copy or published). */
 static inline struct iofd_range_array *iofd_space_ranges_view(struct iofd_space *sp)
 {
@@ -108,8 +107,8 @@ long iofd_ranges_find(const struct iofd_range_array *arr, uint64_t addr);
 long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
 			 uint64_t end);
 /* Does [start, end) hold a live exact entry (which covers max(len, 8)...)? */
-bool iofd_space_exact_overlap(struct iofd_vm *vm, struct iofd_space *sp,
-			      uint64_t start, uint64_t end);
+bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
+			      uint64_t end);
 /* After the next publication, drop what a removed range holds. */
 int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r);
 /* Queue obj for release after the next publication. */

@@ -82,7 +82,7 @@ IOFD_EXPORT void iofd_vcpu_destroy(struct iofd_vcpu *vcpu)
 
 IOFD_EXPORT int iofd_vcpu_fd(const struct iofd_vcpu *vcpu)
 {
-	return vcpu ? vcpu->fd : -1;
+	return vcpu ? vcpu->fd : iofd_fail(-EINVAL, "iofd_vcpu_fd: NULL vcpu");
 }
 
 IOFD_EXPORT struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu)
@@ -90,11 +90,13 @@ IOFD_EXPORT struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu)
 	return vcpu ? vcpu->run : NULL;
 }
 
-IOFD_EXPORT void iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
-				     struct iofd_vcpu_stats *stats)
+IOFD_EXPORT int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
+				    struct iofd_vcpu_stats *stats)
 {
-	if (vcpu && stats)
-		*stats = vcpu->stats;
+	if (!vcpu || !stats)
+		return iofd_fail(-EINVAL, "iofd_vcpu_get_stats: NULL vcpu or stats");
+	*stats = vcpu->stats;
+	return 0;
 }
 
 IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)

@@ -104,7 +104,7 @@ static void vm_clear(struct iofd_vm *vm)
 			iofd_for_each_same(e, head)
 				if (e->died == IOFD_GEN_ALIVE)
 					iofd_space_remove_entry(vm, e);
-		arr = iofd_space_ranges_writable(vm, sp);
+		arr = iofd_space_ranges_writable(sp);
 		while (arr && arr->n) {
 			iofd_range_retire(vm, &arr->r[arr->n - 1]);
 			iofd_ranges_delete(arr, arr->n - 1);
@@ -145,7 +145,7 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	urcu_memb_barrier();
 	iofd_tsan_grace(vm);	/* no reader can hold the tables any more */
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
-		iofd_space_fini(vm, &vm->bus[b]);
+		iofd_space_fini(&vm->bus[b]);
 	iofd_irq_vm_free(vm);
 	if (vm->own_kvm_fd)
 		close(vm->kvm_fd);
@@ -155,23 +155,27 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 
 IOFD_EXPORT int iofd_vm_kvm_fd(const struct iofd_vm *vm)
 {
-	return vm ? vm->kvm_fd : -1;
+	if (!vm)
+		return iofd_fail(-EINVAL, "iofd_vm_kvm_fd: NULL vm");
+	return vm->kvm_fd >= 0 ? vm->kvm_fd
+			       : iofd_fail(-ENODEV, "the VM has no KVM fd");
 }
 
-IOFD_EXPORT void iofd_quiesce(struct iofd_vm *vm)
+IOFD_EXPORT int iofd_quiesce(struct iofd_vm *vm)
 {
-	(void)vm;
+	if (!vm)
+		return iofd_fail(-EINVAL, "iofd_quiesce: NULL vm");
 	iofd_rcu_thread();
 	urcu_memb_barrier();
+	return 0;
 }
 
-int iofd_writer_lock(struct iofd_vm *vm)
+void iofd_writer_lock(struct iofd_vm *vm)
 {
 	iofd_rcu_thread();
 	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
 	urcu_memb_read_lock();
-	return 0;
 }
 
 static void vm_fit(struct iofd_vm *vm)

@@ -41,8 +41,8 @@ static inline uint64_t iofd_next_gen(struct iofd_vm *vm)
 }
 
 /* Take the VM's writer lock (not when the calling thread's batch already
- * holds it) and enter a read-side section; always 0. */
-int iofd_writer_lock(struct iofd_vm *vm);
+ * holds it) and enter a read-side section. */
+void iofd_writer_lock(struct iofd_vm *vm);
 void iofd_writer_unlock(struct iofd_vm *vm);
 
 #endif /* IOFD_VM_H */
