@@ -276,6 +276,7 @@ struct iofd_device_stats {
 	uint64_t doorbells;	/* doorbell callbacks (eventfd wake-ups) */
 	uint64_t signals;	/* doorbell writes counted by the eventfds */
 	uint64_t failures;	/* regions poisoned */
+	uint64_t reserved[10];	/* ABI: 0 from iofd; room for new counters */
 };
 
 /** iofd_device_get_stats() - copy the device's counters: 0, or -EINVAL

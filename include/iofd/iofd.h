@@ -13,6 +13,12 @@
  *   - the reason for the last failure on the calling thread is available
  *     from iofd_last_error(), or is handed to a log callback;
  *   - iofd never prints, never aborts and never exits;
+ *   - the ABI is stable within a version node (IOFD_0.2): the structs iofd
+ *     defines (not those of uapi.h, which are the kernel's layouts) end in
+ *     reserved space that new fields take, so their sizes never change.
+ *     In a struct the caller fills, reserved space must be 0 (a designated
+ *     initializer does that), else the call fails with -EINVAL; in a struct
+ *     iofd fills, iofd writes 0 there;
  *   - every fd iofd creates or keeps is close-on-exec;
  *   - iofd starts no thread of its own; liburcu, which iofd uses for its
  *     lock-free readers, runs one call_rcu worker thread per process that
@@ -64,6 +70,7 @@ struct iofd_exit {
 	bool is_write;
 	int err;		/* negative errno of the failure, 0 otherwise */
 	char reason[96];	/* human-readable, NUL-terminated */
+	uint64_t reserved[4];	/* ABI: 0 from iofd; room for new fields */
 };
 
 /* ---- VMs ---------------------------------------------------------------- */
@@ -87,6 +94,7 @@ struct iofd_vm_options {
 	int kvm_vm_fd;		/* a VM fd to adopt, or IOFD_KVM_NONE/CREATE */
 	uint32_t flags;		/* IOFD_VM_* */
 	uint32_t ioregion_timeout_ms; /* see IOFD_VM_IOREGION_TIMEOUT */
+	uint32_t reserved[5];	/* ABI: must be 0 (room for new options) */
 };
 
 /**
@@ -146,6 +154,7 @@ enum iofd_irqchip {
 struct iofd_caps {
 	uint32_t flags;			/* IOFD_CAP_* */
 	enum iofd_irqchip irqchip;
+	uint32_t reserved[6];		/* ABI: 0 from iofd; room for new fields */
 };
 
 /**
@@ -362,6 +371,7 @@ struct iofd_vcpu_stats {
 	uint64_t served;	/* exits iofd completed itself */
 	uint64_t unclaimed;	/* exits handed back to the VMM */
 	uint64_t failed;	/* claimed accesses that failed */
+	uint64_t reserved[11];	/* ABI: 0 from iofd; room for new counters */
 };
 
 /**
@@ -492,6 +502,7 @@ struct iofd_irq_controller {
 	void (*set_level)(void *opaque, uint32_t gsi, int level);
 	size_t (*eoi_gsis)(void *opaque, uint8_t vector, uint32_t *gsis,
 			   size_t max);
+	void (*reserved[6])(void); /* ABI: must be NULL (room for new calls) */
 };
 
 /**

@@ -3,11 +3,24 @@
 #ifndef IOFD_COMMON_ERROR_H
 #define IOFD_COMMON_ERROR_H
 
+#include <stdbool.h>
+
 #include "iofd/error.h"
 
 #define IOFD_EXPORT __attribute__((visibility("default")))
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* Are the len bytes at p all zero? (reserved space of the ABI structs) */
+static inline bool iofd_zero(const void *p, unsigned long len)
+{
+	const unsigned char *b = p;
+
+	for (unsigned long i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
 
 /* A call fails: record the reason on this thread and log it at
  * IOFD_LOG_ERROR; returns err (negative). */

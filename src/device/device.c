@@ -38,6 +38,9 @@ int iofd_memfd_require_no_shrink(int fd, const char *what)
 	return 0;
 }
 
+/* The ABI: new counters go into the reserved space. */
+_Static_assert(sizeof(struct iofd_device_stats) == 128, "iofd_device_stats ABI");
+
 IOFD_EXPORT int iofd_device_create(struct iofd_device **out)
 {
 	struct iofd_device *dev;

@@ -253,6 +253,7 @@ static void fill_info(struct iofd_exit *info, const struct iofd_ioreq *req,
 	info->is_write = req->is_write;
 	info->err = err;
 	copy_reason(info->reason, sizeof(info->reason), reason);
+	memset(info->reserved, 0, sizeof(info->reserved));
 }
 
 /* Release what the access holds: the channel (if taken), the region. */

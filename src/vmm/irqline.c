@@ -324,6 +324,8 @@ IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
 
 	if (!vm || (ops && !ops->set_level))
 		return iofd_fail(-EINVAL, "NULL vm, or a controller without set_level");
+	if (ops && !iofd_zero(ops->reserved, sizeof(ops->reserved)))
+		return iofd_fail(-EINVAL, "iofd_irq_controller: reserved calls not NULL");
 	if (ops) {
 		ctl = calloc(1, sizeof(*ctl));
 		if (!ctl)

@@ -49,10 +49,18 @@ static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
 	return 0;
 }
 
+/* The ABI: sizes of the structs iofd defines stay put; new fields go into
+ * their reserved space. */
+_Static_assert(sizeof(struct iofd_vm_options) == 32, "iofd_vm_options ABI");
+_Static_assert(sizeof(struct iofd_caps) == 32, "iofd_caps ABI");
+_Static_assert(sizeof(struct iofd_exit) == 160, "iofd_exit ABI");
+_Static_assert(sizeof(struct iofd_vcpu_stats) == 128, "iofd_vcpu_stats ABI");
+_Static_assert(sizeof(struct iofd_irq_controller) == 64, "iofd_irq_controller ABI");
+
 IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 			       struct iofd_vm **out)
 {
-	struct iofd_vm_options def = { IOFD_KVM_NONE, 0, 0 };
+	struct iofd_vm_options def = { .kvm_vm_fd = IOFD_KVM_NONE };
 	struct iofd_vm *vm;
 	int err = 0;
 
@@ -61,8 +69,11 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->kvm_vm_fd < IOFD_KVM_CREATE || (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT)))
+	if (opts->kvm_vm_fd < IOFD_KVM_CREATE ||
+	    (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT)))
 		return iofd_fail(-EINVAL, "bad iofd_vm_options");
+	if (!iofd_zero(opts->reserved, sizeof(opts->reserved)))
+		return iofd_fail(-EINVAL, "iofd_vm_options: reserved fields not 0");
 	iofd_rcu_thread();
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)

@@ -223,7 +223,7 @@ static void set_level_ignored(void *opaque, uint32_t gsi, int level)
 /* With a controller, iofd serves what the kernel refuses, and only that. */
 static void controller_serves_what_the_kernel_refuses(void **state)
 {
-	static const struct iofd_irq_controller ctl = { set_level_ignored, NULL };
+	static const struct iofd_irq_controller ctl = { .set_level = set_level_ignored };
 	int kvm, e[3], vm_fd;
 	struct iofd_vm *vm;
 	struct iofd_caps caps;

@@ -232,6 +232,31 @@ static void log_levels_and_last_error(void **state)
 	assert_int_equal(seen.calls, 1);
 }
 
+static void set_level_none(void *opaque, uint32_t gsi, int level)
+{
+	(void)opaque;
+	(void)gsi;
+	(void)level;
+}
+
+/* Reserved space of the structs a caller fills must be zero. */
+static void reserved_fields_must_be_zero(void **state)
+{
+	struct vmf *f = *state;
+	struct iofd_vm_options o = { .kvm_vm_fd = IOFD_KVM_NONE };
+	struct iofd_irq_controller ctl = { .set_level = set_level_none };
+	struct iofd_vm *vm = NULL;
+
+	o.reserved[4] = 1;
+	assert_int_equal(iofd_vm_create(&o, &vm), -EINVAL);
+	assert_null(vm);
+	ctl.reserved[0] = (void (*)(void))set_level_none;
+	assert_int_equal(iofd_irq_set_controller(f->vm, &ctl, NULL), -EINVAL);
+	ctl.reserved[0] = NULL;
+	assert_int_equal(iofd_irq_set_controller(f->vm, &ctl, NULL), 0);
+	assert_int_equal(iofd_irq_set_controller(f->vm, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +270,7 @@ int main(void)
 		VMF_TEST(entries_sharing_an_address_unlink_in_any_order),
 		VMF_TEST(destroy_inside_a_batch_does_not_deadlock),
 		VMF_TEST(log_levels_and_last_error),
+		VMF_TEST(reserved_fields_must_be_zero),
 	};
 
 	tu_warm_up();

@@ -57,7 +57,9 @@ static size_t log_eoi_gsis(void *opaque, uint8_t vector, uint32_t *gsis, size_t 
 	return 1;
 }
 
-static const struct iofd_irq_controller recorder = { log_level, log_eoi_gsis };
+static const struct iofd_irq_controller recorder = {
+	.set_level = log_level, .eoi_gsis = log_eoi_gsis,
+};
 
 /* Level of gsi (< 32) after the last call about it, or -1 if never called. */
 static int last_level(const struct level_log *log, uint32_t gsi)
@@ -197,7 +199,7 @@ static void validation_order_with_controller(void **state)
 static void controller_rules(void **state)
 {
 	struct fixture *f = *state;
-	struct iofd_irq_controller no_level = { NULL, NULL };
+	struct iofd_irq_controller no_level = { .set_level = NULL };
 	struct iofd_caps caps;
 
 	assert_int_equal(iofd_irq_set_controller(f->vm, &no_level, NULL), -EINVAL);
