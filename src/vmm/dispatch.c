@@ -9,12 +9,9 @@
 
 #include "dispatch.h"
 #include "error.h"
-#include "group.h"
 #include "ioeventfd.h"
-#include "ioregion.h"
 #include "ioregion_io.h"
 #include "irqline.h"
-#include "post.h"
 #include "rcu.h"
 #include "space.h"
 #include "tsan.h"
@@ -43,40 +40,31 @@ static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
 }
 
 /*
- * Serve an access through the range array; returns an iofd_status. An
- * ioregion is not served here, inside the read-side section: a reference
- * on it is taken and handed back in *region for the caller to serve after
- * leaving the section.
+ * Serve an access through the range array; returns an iofd_status. The
+ * access *a is filled in only when an object is found (the miss path
+ * stores nothing). An object that must block (an ioregion) is not served
+ * here, inside the read-side section: it takes a reference and hands
+ * itself back in *defer for the caller to serve after leaving the section.
  */
-static int range_access(struct iofd_space *sp, uint64_t addr, uint32_t len,
-			bool is_write, void *data, struct iofd_region **region)
+static int range_access(struct iofd_space *sp, enum iofd_bus bus,
+			uint64_t addr, uint32_t len, bool is_write, void *data,
+			struct iofd_bus_access *a, struct iofd_bus_obj **defer)
 {
 	struct iofd_range_array *arr = rcu_dereference(sp->ranges);
-	const struct iofd_range *r;
-	long idx;
+	struct iofd_bus_obj *obj;
 	int status = IOFD_NOT_CLAIMED;
+	long idx;
 
 	if (!arr)
 		return IOFD_NOT_CLAIMED;
 	iofd_tsan_read(arr);
 	idx = iofd_ranges_find(arr, addr);
 	if (idx >= 0) {
-		r = &arr->r[idx];
-		iofd_tsan_read(r->obj);
-		switch (r->kind) {
-		case IOFD_KIND_GROUP:
-			iofd_group_access(r->obj, len, is_write, data);
-			status = IOFD_SERVED;
-			break;
-		case IOFD_KIND_IOREGION:
-			if (iofd_region_claims(r->obj, addr, len, is_write) &&
-			    iofd_region_tryget(r->obj))
-				*region = r->obj;
-			break;
-		default:
-			break;
-		}
-		iofd_tsan_read_done(r->obj);
+		*a = (struct iofd_bus_access){ bus, addr, len, is_write, data };
+		obj = arr->r[idx].obj;
+		iofd_tsan_read(obj);
+		status = obj->ops->access(obj, a, defer);
+		iofd_tsan_read_done(obj);
 	}
 	iofd_tsan_read_done(arr);
 	return status;
@@ -86,7 +74,8 @@ int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 		     enum iofd_bus bus, uint64_t addr, uint32_t len,
 		     bool is_write, void *data, struct iofd_exit *info)
 {
-	struct iofd_region *region = NULL;
+	struct iofd_bus_access a;
+	struct iofd_bus_obj *defer = NULL;
 	struct iofd_space *sp;
 	uint64_t gen;
 	int status;
@@ -102,13 +91,13 @@ int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 	if (is_write && exact_write(sp, gen, addr, len, data))
 		status = IOFD_SERVED;
 	else
-		status = range_access(sp, addr, len, is_write, data, &region);
+		status = range_access(sp, bus, addr, len, is_write, data, &a,
+				      &defer);
 	/* Covers every read of the section, links followed included. */
 	iofd_tsan_read_done(sp);
 	urcu_memb_read_unlock();
-	if (region)		/* may block: outside the read-side section */
-		status = iofd_ioregion_serve(vm, vcpu, region, bus, addr, len,
-					     is_write, data, info);
+	if (defer)		/* may block: outside the read-side section */
+		status = defer->ops->serve(vm, vcpu, defer, &a, info);
 	return status;
 }
 

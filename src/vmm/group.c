@@ -21,34 +21,26 @@
 #include "tsan.h"
 #include "vm.h"
 
-void iofd_group_access(const struct iofd_group *g, uint32_t len, bool is_write,
-		       void *data)
+/* Bus op: an access reached the group (reads see 0). */
+static int group_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+			struct iofd_bus_obj **defer)
 {
+	const struct iofd_group *g = caa_container_of(obj, struct iofd_group, obj);
 	uint64_t val;
 
-	if (!is_write) {
-		memset(data, 0, len);
-		return;
+	(void)defer;
+	if (!a->is_write) {
+		memset(a->data, 0, a->len);
+		return IOFD_SERVED;
 	}
-	val = iofd_load_le(data, len);
+	val = iofd_load_le(a->data, a->len);
 	for (size_t i = 0; i < g->n; i++) {
 		const struct iofd_group_item *it = &g->items[i];
 
-		if (!it->has_trigger || (len == g->len && val == it->trigger))
+		if (!it->has_trigger || (a->len == g->len && val == it->trigger))
 			iofd_efd_signal(it->efd);
 	}
-}
-
-static struct iofd_group *group_alloc(uint64_t addr, uint32_t len, size_t n)
-{
-	struct iofd_group *g = calloc(1, sizeof(*g) + n * sizeof(g->items[0]));
-
-	if (g) {
-		g->addr = addr;
-		g->len = len;
-		g->n = n;
-	}
-	return g;
+	return IOFD_SERVED;
 }
 
 static void group_free_rcu(struct rcu_head *head)
@@ -59,30 +51,51 @@ static void group_free_rcu(struct rcu_head *head)
 	free(g);
 }
 
-/* Release of a replaced group's memory (its items live on elsewhere). */
-static void group_retire_shell(struct iofd_vm *vm, void *obj)
+/* Bus op: the group is off its bus (replaced or removed): drop the
+ * references it was told to, free it after a grace period. */
+static void group_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
-	struct iofd_group *g = obj;
-
-	(void)vm;
-	iofd_tsan_retire(g);
-	urcu_memb_call_rcu(&g->rcu, group_free_rcu);
-}
-
-void iofd_group_release(struct iofd_vm *vm, void *obj)
-{
-	struct iofd_group *g = obj;
+	struct iofd_group *g = caa_container_of(obj, struct iofd_group, obj);
 
 	for (size_t i = 0; i < g->n; i++)
-		iofd_efd_put(&vm->efds, g->items[i].efd);
+		if (g->drop_all || g->items[i].efd == g->drop)
+			iofd_efd_put(&vm->efds, g->items[i].efd);
 	iofd_tsan_retire(g);
 	urcu_memb_call_rcu(&g->rcu, group_free_rcu);
 }
 
-/* Release of an eventfd reference held by an item that was removed. */
-static void group_retire_efd(struct iofd_vm *vm, void *obj)
+/* Bus op: the group's range leaves the bus: every reference goes. */
+static void group_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
-	iofd_efd_put(&vm->efds, obj);
+	(void)vm;
+	caa_container_of(obj, struct iofd_group, obj)->drop_all = true;
+}
+
+static const struct iofd_bus_ops group_ops = {
+	.access = group_access,
+	.unplug = group_unplug,
+	.release = group_release,
+};
+
+static struct iofd_group *group_alloc(uint64_t addr, uint32_t len, size_t n)
+{
+	struct iofd_group *g = calloc(1, sizeof(*g) + n * sizeof(g->items[0]));
+
+	if (g) {
+		g->obj.ops = &group_ops;
+		g->addr = addr;
+		g->len = len;
+		g->n = n;
+	}
+	return g;
+}
+
+/* The group of range idx of arr, or NULL if it holds something else. */
+static struct iofd_group *group_at(const struct iofd_range_array *arr, long idx)
+{
+	if (idx < 0 || arr->r[idx].obj->ops != &group_ops)
+		return NULL;
+	return caa_container_of(arr->r[idx].obj, struct iofd_group, obj);
 }
 
 /* Read the trigger value from the caller's memory; -EFAULT if unreadable. */
@@ -100,41 +113,38 @@ static int read_trigger(const struct iofd_iosignalfd *args, uint64_t *out)
 	return 0;
 }
 
-/* Replace range idx's group by g (or drop the range if g is NULL). */
-static int group_replace(struct iofd_vm *vm, struct iofd_space *sp, long idx,
-			 struct iofd_group *g)
+/*
+ * Replace range idx's group by g (or drop the range if g is NULL) in the
+ * writer's copy arr; the old group's release drops the references of the
+ * items of eventfd drop. Cannot fail: the caller allocated everything.
+ */
+static void group_replace(struct iofd_vm *vm, struct iofd_range_array *arr,
+			  long idx, struct iofd_group *g, struct iofd_efd *drop)
 {
-	struct iofd_range_array *arr = iofd_space_ranges_writable(sp);
-	struct iofd_group *old;
+	struct iofd_group *old = group_at(arr, idx);
 
-	if (!arr)
-		return iofd_fail(-ENOMEM, "out of memory for the range array");
-	old = arr->r[idx].obj;
-	if (iofd_retire(vm, group_retire_shell, old))
-		return -ENOMEM;
+	old->drop = drop;
+	iofd_retire(vm, &old->obj);
 	if (g) {
 		iofd_tsan_publish(g);
-		arr->r[idx].obj = g;
+		arr->r[idx].obj = &g->obj;
 	} else {
 		iofd_ranges_delete(arr, (size_t)idx);
 	}
-	return 0;
 }
 
 static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 			  const struct iofd_iosignalfd *args,
 			  const struct iofd_group_item *item)
 {
-	struct iofd_range_array *view = iofd_space_ranges_view(sp);
+	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	uint64_t end = args->addr + args->len;
 	long idx = iofd_ranges_find(view, args->addr);
-	struct iofd_group *old = NULL, *g;
+	struct iofd_group *old = view ? group_at(view, idx) : NULL, *g;
 	size_t n = 0;
-	int err;
+	int err = 0;
 
-	if (idx >= 0 && view->r[idx].kind == IOFD_KIND_GROUP &&
-	    view->r[idx].start == args->addr) {
-		old = view->r[idx].obj;
+	if (old && old->addr == args->addr) {
 		if (old->len != args->len)
 			return iofd_fail(-EINVAL, "the iosignalfd group at 0x%llx has "
 					 "len %u, not %u",
@@ -146,25 +156,28 @@ static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 		return iofd_fail(-EEXIST, "[0x%llx, 0x%llx) overlaps another "
 				 "registration", (unsigned long long)args->addr,
 				 (unsigned long long)end);
+	} else {
+		old = NULL;
 	}
 	g = group_alloc(args->addr, args->len, n + 1);
-	if (!g)
+	arr = g ? iofd_space_ranges_writable(sp) : NULL;
+	if (!arr) {
+		free(g);
 		return iofd_fail(-ENOMEM, "out of memory for an iosignalfd group");
+	}
 	if (old)
 		memcpy(g->items, old->items, n * sizeof(g->items[0]));
 	g->items[n] = *item;
 	if (old) {
-		err = group_replace(vm, sp, idx, g);
+		group_replace(vm, arr, idx, g, NULL);
 	} else {
-		struct iofd_range r = { args->addr, end, IOFD_KIND_GROUP, g };
-		struct iofd_range_array *arr = iofd_space_ranges_writable(sp);
+		struct iofd_range r = { args->addr, end, &g->obj };
 
 		iofd_tsan_publish(g);
-		err = arr ? iofd_ranges_insert(&sp->pending, &r)
-			  : iofd_fail(-ENOMEM, "out of memory for the range array");
+		err = iofd_ranges_insert(&sp->pending, &r);
+		if (err)
+			free(g);
 	}
-	if (err)
-		free(g);
 	return err;
 }
 
@@ -197,44 +210,37 @@ static int group_deassign(struct iofd_vm *vm, const struct iofd_iosignalfd *args
 {
 	struct iofd_space *sp = &vm->bus[args->flags & IOFD_IOSIGNALFD_FLAG_PIO ?
 					 IOFD_BUS_PIO : IOFD_BUS_MMIO];
-	struct iofd_range_array *view = iofd_space_ranges_view(sp);
+	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	long idx = iofd_ranges_find(view, args->addr);
-	struct iofd_group *old, *g;
+	struct iofd_group *old = view ? group_at(view, idx) : NULL, *g = NULL;
 	struct iofd_efd *efd;
 	size_t kept = 0;
 	int err = iofd_efd_check(args->fd);
 
 	if (err)
 		return err;
-	if (idx < 0 || view->r[idx].kind != IOFD_KIND_GROUP ||
-	    view->r[idx].start != args->addr ||
-	    ((struct iofd_group *)view->r[idx].obj)->len != args->len)
+	if (!old || old->addr != args->addr || old->len != args->len)
 		return iofd_fail(-EINVAL, "no iosignalfd group at 0x%llx len %u",
 				 (unsigned long long)args->addr, args->len);
-	old = view->r[idx].obj;
 	efd = iofd_efd_find(&vm->efds, args->fd);
-	g = group_alloc(old->addr, old->len, old->n);
-	if (!g)
-		return iofd_fail(-ENOMEM, "out of memory for an iosignalfd group");
 	for (size_t i = 0; i < old->n; i++)
-		if (old->items[i].efd != efd)
-			g->items[kept++] = old->items[i];
-	if (kept == old->n) {
-		free(g);
+		kept += old->items[i].efd != efd;
+	if (kept == old->n)
 		return 0;		/* nothing used this eventfd: not an error */
-	}
-	g->n = kept;
-	for (size_t i = 0; i < old->n; i++)
-		if (old->items[i].efd == efd && iofd_retire(vm, group_retire_efd, efd)) {
-			free(g);
-			return -ENOMEM;
-		}
-	err = group_replace(vm, sp, idx, kept ? g : NULL);
-	if (!kept || err)
+	/* Everything that can fail comes first. */
+	if (kept && !(g = group_alloc(old->addr, old->len, kept)))
+		return iofd_fail(-ENOMEM, "out of memory for an iosignalfd group");
+	arr = iofd_space_ranges_writable(sp);
+	if (!arr) {
 		free(g);
-	if (!err)
-		iofd_publish(vm);
-	return err;
+		return iofd_fail(-ENOMEM, "out of memory for the range array");
+	}
+	for (size_t i = 0, k = 0; g && i < old->n; i++)
+		if (old->items[i].efd != efd)
+			g->items[k++] = old->items[i];
+	group_replace(vm, arr, idx, g, efd);
+	iofd_publish(vm);
+	return 0;
 }
 
 IOFD_EXPORT int iofd_iosignalfd(struct iofd_vm *vm,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "eventfd.h"
+#include "space.h"
 
 struct iofd_vm;
 
@@ -17,18 +18,21 @@ struct iofd_group_item {
 	uint64_t trigger;		/* len bytes, little end first */
 };
 
+/*
+ * A group on its bus (a range). Immutable once published, but for the two
+ * writer-only fields that say what its release drops: a group replaced by
+ * a copy drops the references of the items the copy left out (drop), a
+ * group whose range went away drops them all (drop_all).
+ */
 struct iofd_group {
+	struct iofd_bus_obj obj;	/* first: ops, retire link */
 	uint64_t addr;
 	uint32_t len;
+	struct iofd_efd *drop;		/* writer: items of this eventfd */
+	bool drop_all;			/* writer: every item */
 	struct rcu_head rcu;
 	size_t n;
 	struct iofd_group_item items[];
 };
-
-/* Release a group and every item's eventfd reference (retire callback). */
-void iofd_group_release(struct iofd_vm *vm, void *group);
-/* Serve an access reaching the group g. */
-void iofd_group_access(const struct iofd_group *g, uint32_t len, bool is_write,
-		       void *data);
 
 #endif /* IOFD_GROUP_H */

@@ -14,6 +14,7 @@
 #include "ioeventfd.h"
 #include "post.h"
 #include "space.h"
+#include "tsan.h"
 #include "vm.h"
 
 /* The kernel's collision rule for two exact entries at one bus + addr. */
@@ -116,6 +117,45 @@ static int offload(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
 			 (unsigned long long)e->addr, strerror(-err));
 }
 
+/* Drop what an entry holds (kernel registration, eventfd reference). */
+static void entry_drop(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
+{
+	if (e->offloaded) {
+		kernel_ioeventfd(vm, e, true);
+		e->offloaded = false;
+	}
+	/* Readers that found e before it was unlinked may still signal
+	 * e->efd: keep the pointer. The dup is closed only after a grace
+	 * period, which those readers finish first. */
+	if (e->efd)
+		iofd_efd_put(&vm->efds, e->efd);
+}
+
+static void entry_free_rcu(struct rcu_head *head)
+{
+	struct iofd_ioeventfd_entry *e =
+		caa_container_of(head, struct iofd_ioeventfd_entry, rcu);
+
+	iofd_tsan_grace(e);
+	iofd_post_detach(e);
+	free(e);
+}
+
+/* Bus op: the entry's removal is published. */
+static void entry_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+{
+	struct iofd_ioeventfd_entry *e =
+		caa_container_of(obj, struct iofd_ioeventfd_entry, obj);
+
+	entry_drop(vm, e);
+	iofd_tsan_retire(e);
+	urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
+}
+
+static const struct iofd_bus_ops entry_ops = {
+	.release = entry_release,
+};
+
 static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 {
 	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
@@ -128,6 +168,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 		memset(e, 0, sizeof(*e));
 	if (!e)
 		return iofd_fail(-ENOMEM, "out of memory for an ioeventfd");
+	e->obj.ops = &entry_ops;
 	err = iofd_efd_get(&vm->efds, args->fd, &e->efd);
 	if (err) {
 		free(e);
@@ -155,7 +196,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 			err = offload(vm, e, args);
 	}
 	if (err) {
-		iofd_ioeventfd_entry_release(vm, e);
+		entry_drop(vm, e);
 		iofd_post_detach(e);
 		free(e);
 		return err;
@@ -301,16 +342,3 @@ void iofd_ioeventfd_fire(const struct iofd_ioeventfd_entry *e, uint32_t len,
 	iofd_efd_signal(e->efd);
 }
 
-void iofd_ioeventfd_entry_release(struct iofd_vm *vm,
-				  struct iofd_ioeventfd_entry *e)
-{
-	if (e->offloaded) {
-		kernel_ioeventfd(vm, e, true);
-		e->offloaded = false;
-	}
-	/* Readers that found e before it was unlinked may still signal
-	 * e->efd: keep the pointer. The dup is closed only after a grace
-	 * period, which those readers finish first. */
-	if (e->efd)
-		iofd_efd_put(&vm->efds, e->efd);
-}

@@ -10,6 +10,7 @@
 
 #include "eventfd.h"
 #include "iofd/iofd.h"
+#include "space.h"
 
 struct iofd_vm;
 struct iofd_post_map;
@@ -39,7 +40,7 @@ struct iofd_ioeventfd_entry {
 	void *post_ptr;			/* where POST_WRITE stores (mapped) */
 	uint32_t flags;			/* IOFD_IOEVENTFD_FLAG_* as given */
 	struct iofd_post_map *post_map;	/* POST_MEMFD mapping, or NULL */
-	struct iofd_ioeventfd_entry *retire_next;
+	struct iofd_bus_obj obj;	/* ops (release) and retire link */
 	struct rcu_head rcu;
 };
 
@@ -50,15 +51,39 @@ static inline bool iofd_entry_visible(const struct iofd_ioeventfd_entry *e,
 	return e->born <= g && g < __atomic_load_n(&e->died, __ATOMIC_ACQUIRE);
 }
 
+/* First entry at addr (RCU read-side section held), or NULL. */
+static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp,
+							   uint64_t addr)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *n;
+
+	cds_lfht_lookup(sp->exact, iofd_addr_hash(addr), iofd_match_addr, &addr, &it);
+	n = cds_lfht_iter_get_node(&it);
+	return n ? caa_container_of(n, struct iofd_ioeventfd_entry, node) : NULL;
+}
+
+/* Walk the head entry of every address of a bus (RCU read-side held).
+ * liburcu's cds_lfht_for_each_entry() would form a container pointer from
+ * NULL at the end of the walk, which UBSan rightly reports. */
+#define iofd_for_each_head(sp, it, head)                                    \
+	for (cds_lfht_first((sp)->exact, &(it));                            \
+	     ((head) = cds_lfht_iter_get_node(&(it)) ?                       \
+			caa_container_of(cds_lfht_iter_get_node(&(it)),      \
+					 struct iofd_ioeventfd_entry, node) : \
+			NULL) != NULL;                                       \
+	     cds_lfht_next((sp)->exact, &(it)))
+
+/* Walk every entry at one address, starting from its head. */
+#define iofd_for_each_same(e, head) \
+	for ((e) = (head); (e); (e) = rcu_dereference((e)->same))
+
 /* Does entry e match a guest write of len bytes with value val? */
 bool iofd_ioeventfd_matches(const struct iofd_ioeventfd_entry *e,
 			    uint32_t len, uint64_t val);
 /* Serve a matched write: post the value (if asked), then signal. */
 void iofd_ioeventfd_fire(const struct iofd_ioeventfd_entry *e, uint32_t len,
 			 const void *data);
-/* Drop what an unlinked entry holds (eventfd ref, post mapping); writer. */
-void iofd_ioeventfd_entry_release(struct iofd_vm *vm,
-				  struct iofd_ioeventfd_entry *e);
 
 /* The bus an ioeventfd's flags name. */
 static inline enum iofd_bus iofd_ioeventfd_bus(uint32_t flags)

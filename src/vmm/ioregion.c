@@ -3,7 +3,7 @@
  * ioregionfd registration: validation, overlap with everything else on the
  * bus, the channels (fd pairs) regions share, and region lifetime.
  *
- * A region lives in its bus's range array (kind IOFD_KIND_IOREGION), so the
+ * A region lives in its bus's range array (a bus object), so the
  * ioeventfd and group code refuse to overlap it as they refuse any range.
  * A vCPU serving an access takes a reference inside its RCU read-side
  * section and does the (blocking) I/O after leaving it; the region, its
@@ -23,6 +23,7 @@
 #include "error.h"
 #include "ioeventfd.h"
 #include "ioregion.h"
+#include "ioregion_io.h"
 #include "space.h"
 #include "tsan.h"
 #include "vm.h"
@@ -85,10 +86,37 @@ bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
 	       addr - r->start <= r->size - len;
 }
 
-/* Retire callback: the removal is published; drop the registration's ref. */
-static void region_retire(struct iofd_vm *vm, void *obj)
+static struct iofd_region *region_of(struct iofd_bus_obj *obj)
 {
-	struct iofd_region *r = obj;
+	return caa_container_of(obj, struct iofd_region, obj);
+}
+
+/* Bus op: take a reference on a region that claims the access; it is
+ * served outside the read-side section (region_serve). */
+static int region_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+			 struct iofd_bus_obj **defer)
+{
+	struct iofd_region *r = region_of(obj);
+
+	if (iofd_region_claims(r, a->addr, a->len, a->is_write) &&
+	    iofd_region_tryget(r))
+		*defer = obj;
+	return IOFD_NOT_CLAIMED;
+}
+
+/* Bus op: serve the access (may block), consuming the reference. */
+static int region_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
+			struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+			struct iofd_exit *info)
+{
+	return iofd_ioregion_serve(vm, vcpu, region_of(obj), a->bus, a->addr,
+				   a->len, a->is_write, a->data, info);
+}
+
+/* Bus op: the removal is published; drop the registration's reference. */
+static void region_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+{
+	struct iofd_region *r = region_of(obj);
 
 	(void)vm;
 	atomic_store(&r->dead, true);
@@ -108,16 +136,23 @@ static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
 	}
 }
 
-int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r)
+/* Bus op: the region left the writer's view of its bus. A later
+ * registration on the same fds gets a fresh channel (and so no poison)
+ * once no registered region uses this one. */
+static void region_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
-	/* A later registration on the same fds gets a fresh channel (and so
-	 * no poison) once no registered region uses this one. */
-	int err = iofd_retire(vm, region_retire, r);
+	struct iofd_region *r = region_of(obj);
 
-	if (!err && --r->chan->registered == 0)
+	if (--r->chan->registered == 0)
 		chan_unlink(vm, r->chan);
-	return err;
 }
+
+static const struct iofd_bus_ops region_ops = {
+	.access = region_access,
+	.serve = region_serve,
+	.unplug = region_unplug,
+	.release = region_release,
+};
 
 /* ---- fds and channels ---- */
 
@@ -297,6 +332,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return iofd_fail(-ENOMEM, "out of memory for an ioregion");
+	r->obj.ops = &region_ops;
 	r->start = start;
 	r->size = args->memory_size;
 	r->end = end;
@@ -309,7 +345,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 		free(r);
 		return err;
 	}
-	range = (struct iofd_range){ start, end, IOFD_KIND_IOREGION, r };
+	range = (struct iofd_range){ start, end, &r->obj };
 	arr = iofd_space_ranges_writable(sp);
 	iofd_tsan_publish(r);
 	err = arr ? iofd_ranges_insert(&sp->pending, &range)
@@ -332,10 +368,9 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	long idx = iofd_ranges_find(view, args->guest_paddr);
 	struct iofd_region *r = NULL;
-	int err;
 
-	if (idx >= 0 && view->r[idx].kind == IOFD_KIND_IOREGION)
-		r = view->r[idx].obj;
+	if (idx >= 0 && view->r[idx].obj->ops == &region_ops)
+		r = region_of(view->r[idx].obj);
 	if (!r || r->start != args->guest_paddr || r->size != args->memory_size)
 		return iofd_fail(-ENOENT, "no ioregion on bus %d at 0x%llx of size "
 				 "0x%llx", bus, (unsigned long long)args->guest_paddr,
@@ -343,9 +378,7 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	arr = iofd_space_ranges_writable(sp);
 	if (!arr)
 		return iofd_fail(-ENOMEM, "out of memory for the range array");
-	err = iofd_range_retire(vm, &arr->r[idx]);
-	if (err)
-		return err;
+	iofd_range_retire(vm, &r->obj);
 	iofd_ranges_delete(arr, (size_t)idx);
 	iofd_publish(vm);
 	return 0;

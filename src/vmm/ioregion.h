@@ -11,6 +11,7 @@
 #include "fd.h"
 #include "iofd/iofd.h"
 #include "rcu.h"
+#include "space.h"
 
 /*
  * One (write_fd, read_fd) pair. Every region registered with the same
@@ -36,6 +37,7 @@ struct iofd_chan {
 
 /* A registered region; immutable once published, except refs and dead. */
 struct iofd_region {
+	struct iofd_bus_obj obj;	/* first: ops, retire link */
 	uint64_t start, size;		/* guest_paddr, memory_size */
 	uint64_t end;			/* end of the range array entry */
 	uint64_t user_data;
@@ -55,8 +57,5 @@ void iofd_region_put(struct iofd_region *r);
 /* Does the region serve this access? (doorbells: writes at start only) */
 bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
 			uint32_t len, bool is_write);
-/* Range removed by the writer: unlink from its channel now, drop the
- * registration's reference at the next publication. */
-int iofd_region_unregister(struct iofd_vm *vm, struct iofd_region *r);
 
 #endif /* IOFD_IOREGION_H */

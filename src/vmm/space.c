@@ -16,10 +16,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "group.h"
 #include "ioeventfd.h"
-#include "ioregion.h"
-#include "post.h"
 #include "space.h"
 #include "tsan.h"
 #include "vm.h"
@@ -149,8 +146,8 @@ void iofd_space_remove_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 {
 	/* Invisible from the next generation on; unlinked at publication. */
 	__atomic_store_n(&e->died, iofd_next_gen(vm), __ATOMIC_RELEASE);
-	e->retire_next = vm->retired_entries;
-	vm->retired_entries = e;
+	e->obj.retire_next = vm->retired_entries;
+	vm->retired_entries = &e->obj;
 }
 
 static size_t ranges_bytes(size_t n)
@@ -160,18 +157,30 @@ static size_t ranges_bytes(size_t n)
 
 struct iofd_range_array *iofd_space_ranges_writable(struct iofd_space *sp)
 {
-	size_t n;
+	struct iofd_range_array *view = iofd_space_ranges_view(sp);
+	size_t n = view ? view->n : 0;
 
 	if (sp->pending)
 		return sp->pending;
-	n = sp->ranges ? sp->ranges->n : 0;
 	sp->pending = malloc(ranges_bytes(n));
 	if (!sp->pending)
 		return NULL;
 	sp->pending->n = n;
 	if (n)
-		memcpy(sp->pending->r, sp->ranges->r, n * sizeof(struct iofd_range));
+		memcpy(sp->pending->r, view->r, n * sizeof(struct iofd_range));
+	sp->cleared = false;
 	return sp->pending;
+}
+
+void iofd_space_ranges_clear(struct iofd_vm *vm, struct iofd_space *sp)
+{
+	struct iofd_range_array *view = iofd_space_ranges_view(sp);
+
+	for (size_t i = 0; view && i < view->n; i++)
+		iofd_range_retire(vm, view->r[i].obj);
+	free(sp->pending);
+	sp->pending = NULL;
+	sp->cleared = true;
 }
 
 /* Index of the first range whose end is above addr (may not contain it). */
@@ -265,44 +274,47 @@ bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
 	return false;
 }
 
-int iofd_retire(struct iofd_vm *vm, void (*release)(struct iofd_vm *, void *),
-		void *obj)
+void iofd_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
-	struct iofd_retired *r = malloc(sizeof(*r));
-
-	if (!r)
-		return iofd_fail(-ENOMEM, "out of memory retiring an object");
-	r->release = release;
-	r->obj = obj;
-	r->next = vm->retired;
-	vm->retired = r;
-	return 0;
+	obj->retire_next = vm->retired;
+	vm->retired = obj;
 }
 
-static void entry_free_rcu(struct rcu_head *head)
+void iofd_range_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
-	struct iofd_ioeventfd_entry *e =
-		caa_container_of(head, struct iofd_ioeventfd_entry, rcu);
+	if (obj->ops->unplug)
+		obj->ops->unplug(vm, obj);
+	iofd_retire(vm, obj);
+}
 
-	iofd_tsan_grace(e);
-	iofd_post_detach(e);
-	free(e);
+/* Release every object of a retired list (after the publication). */
+static void release_all(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+{
+	struct iofd_bus_obj *next;
+
+	for (; obj; obj = next) {
+		next = obj->retire_next;
+		obj->retire_next = NULL;
+		obj->ops->release(vm, obj);
+	}
 }
 
 void iofd_publish_now(struct iofd_vm *vm)
 {
-	struct iofd_ioeventfd_entry *e, *next;
-	struct iofd_retired *r, *rnext;
+	struct iofd_bus_obj *retired = vm->retired;
+	struct iofd_bus_obj *obj;
 
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
 		struct iofd_range_array *old = sp->ranges;
 
-		if (!sp->pending)
+		if (!sp->pending && !sp->cleared)
 			continue;
-		iofd_tsan_publish(sp->pending);
+		if (sp->pending)
+			iofd_tsan_publish(sp->pending);
 		rcu_set_pointer(&sp->ranges, sp->pending);
 		sp->pending = NULL;
+		sp->cleared = false;
 		if (old) {
 			iofd_tsan_retire(old);
 			urcu_memb_call_rcu(&old->rcu, ranges_free_rcu);
@@ -310,36 +322,22 @@ void iofd_publish_now(struct iofd_vm *vm)
 	}
 	atomic_store_explicit(&vm->gen, iofd_next_gen(vm), memory_order_release);
 
-	for (e = vm->retired_entries; e; e = next) {
-		next = e->retire_next;
+	/* Exact entries leave their chains first, then everything goes. */
+	for (obj = vm->retired_entries; obj; obj = obj->retire_next) {
+		struct iofd_ioeventfd_entry *e =
+			caa_container_of(obj, struct iofd_ioeventfd_entry, obj);
+
 		space_unlink_entry(&vm->bus[e->bus], e);
-		iofd_ioeventfd_entry_release(vm, e);
-		iofd_tsan_retire(e);
-		urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 	}
+	obj = vm->retired_entries;
 	vm->retired_entries = NULL;
-	for (r = vm->retired; r; r = rnext) {
-		rnext = r->next;
-		r->release(vm, r->obj);
-		free(r);
-	}
 	vm->retired = NULL;
+	release_all(vm, obj);
+	release_all(vm, retired);
 }
 
 void iofd_publish(struct iofd_vm *vm)
 {
 	if (!vm->in_batch)
 		iofd_publish_now(vm);
-}
-
-int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r)
-{
-	switch (r->kind) {
-	case IOFD_KIND_GROUP:
-		return iofd_retire(vm, iofd_group_release, r->obj);
-	case IOFD_KIND_IOREGION:
-		return iofd_region_unregister(vm, r->obj);
-	default:
-		return 0;
-	}
 }

@@ -12,22 +12,58 @@
 
 #include <urcu/rculfhash.h>
 
-#include "ioeventfd.h"
+#include "iofd/iofd.h"
+#include "rcu.h"
 
 struct iofd_vm;
+struct iofd_vcpu;
+struct iofd_exit;
+struct iofd_ioeventfd_entry;
+struct iofd_bus_obj;
 
-/* Kinds of entries living on a bus. */
-enum iofd_kind {
-	IOFD_KIND_IOEVENTFD = 1,	/* exact address, in the hash table */
-	IOFD_KIND_GROUP = 2,		/* range, in the range array */
-	IOFD_KIND_IOREGION = 3,		/* range, in the range array */
+/* One guest access, as a bus object sees it. */
+struct iofd_bus_access {
+	enum iofd_bus bus;
+	uint64_t addr;
+	uint32_t len;
+	bool is_write;
+	void *data;			/* the access's bytes (little-endian) */
+};
+
+/*
+ * What an object on a bus does, as KVM's kvm_io_device_ops: the bus code
+ * calls these and never asks what kind of object it holds.
+ */
+struct iofd_bus_ops {
+	/* Serve an access that reached the object, inside the RCU read-side
+	 * section: IOFD_SERVED or IOFD_NOT_CLAIMED. An object that must block
+	 * takes a reference, sets *defer and returns IOFD_NOT_CLAIMED. */
+	int (*access)(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+		      struct iofd_bus_obj **defer);
+	/* Serve a deferred access outside the section (may block), consuming
+	 * the reference; vcpu may be NULL. Returns an iofd_status. */
+	int (*serve)(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
+		     struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+		     struct iofd_exit *info);
+	/* Optional: the object left the writer's view of the bus (not yet
+	 * published); forget writer-side indexes. Cannot fail. */
+	void (*unplug)(struct iofd_vm *vm, struct iofd_bus_obj *obj);
+	/* The removal is published: release what the object holds, freeing
+	 * it after a grace period (writer lock held). Cannot fail. */
+	void (*release)(struct iofd_vm *vm, struct iofd_bus_obj *obj);
+};
+
+/* The head of every object on a bus: its ops and its retire link (as its
+ * rcu_head, the link lives in the object, so retiring cannot fail). */
+struct iofd_bus_obj {
+	const struct iofd_bus_ops *ops;
+	struct iofd_bus_obj *retire_next;
 };
 
 /* One element of the range array: [start, end) on a bus. */
 struct iofd_range {
 	uint64_t start, end;		/* end exclusive */
-	enum iofd_kind kind;
-	void *obj;			/* struct iofd_group * or iofd_region * */
+	struct iofd_bus_obj *obj;
 };
 
 /* Immutable snapshot of the ranges of one bus, sorted by start. */
@@ -45,13 +81,7 @@ struct iofd_space {
 	unsigned long buckets;			/* its size, as last fitted */
 	struct iofd_range_array *ranges;	/* RCU-published */
 	struct iofd_range_array *pending;	/* writer's unpublished copy */
-};
-
-/* Objects waiting for the next publication before they are released. */
-struct iofd_retired {
-	void (*release)(struct iofd_vm *vm, void *obj);
-	void *obj;
-	struct iofd_retired *next;
+	bool cleared;				/* publish no ranges at all */
 };
 
 /* Hash of an address for the exact tables, and the key match. */
@@ -62,33 +92,6 @@ int iofd_space_init(struct iofd_space *sp);
 void iofd_space_fit(struct iofd_space *sp);
 void iofd_space_fini(struct iofd_space *sp);
 
-/* First entry at addr (RCU read-side section held), or NULL. */
-static inline struct iofd_ioeventfd_entry *iofd_space_head(struct iofd_space *sp,
-							   uint64_t addr)
-{
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *n;
-
-	cds_lfht_lookup(sp->exact, iofd_addr_hash(addr), iofd_match_addr, &addr, &it);
-	n = cds_lfht_iter_get_node(&it);
-	return n ? caa_container_of(n, struct iofd_ioeventfd_entry, node) : NULL;
-}
-
-/* Walk the head entry of every address of a bus (RCU read-side held).
- * liburcu's cds_lfht_for_each_entry() would form a container pointer from
- * NULL at the end of the walk, which UBSan rightly reports. */
-#define iofd_for_each_head(sp, it, head)                                    \
-	for (cds_lfht_first((sp)->exact, &(it));                            \
-	     ((head) = cds_lfht_iter_get_node(&(it)) ?                       \
-			caa_container_of(cds_lfht_iter_get_node(&(it)),      \
-					 struct iofd_ioeventfd_entry, node) : \
-			NULL) != NULL;                                       \
-	     cds_lfht_next((sp)->exact, &(it)))
-
-/* Walk every entry at one address, starting from its head. */
-#define iofd_for_each_same(e, head) \
-	for ((e) = (head); (e); (e) = rcu_dereference((e)->same))
-
 /* Writer side (vm->lock held). */
 void iofd_space_add_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e);
 void iofd_space_remove_entry(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e);
@@ -97,8 +100,13 @@ struct iofd_range_array *iofd_space_ranges_writable(struct iofd_space *sp);
 /* The writer's view of the ranges, read-only (pending copy or published). */
 static inline struct iofd_range_array *iofd_space_ranges_view(struct iofd_space *sp)
 {
-	return sp->pending ? sp->pending : sp->ranges;
+	if (sp->pending)
+		return sp->pending;
+	return sp->cleared ? NULL : sp->ranges;
 }
+/* Retire every range of the bus (cannot fail): the next publication
+ * leaves the bus without ranges. */
+void iofd_space_ranges_clear(struct iofd_vm *vm, struct iofd_space *sp);
 int iofd_ranges_insert(struct iofd_range_array **arr, const struct iofd_range *r);
 void iofd_ranges_delete(struct iofd_range_array *arr, size_t idx);
 /* Index of the range containing addr in arr, or -1. */
@@ -109,11 +117,12 @@ long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
 /* Does [start, end) hold a live exact entry (which covers max(len, 8)...)? */
 bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
 			      uint64_t end);
-/* After the next publication, drop what a removed range holds. */
-int iofd_range_retire(struct iofd_vm *vm, const struct iofd_range *r);
-/* Queue obj for release after the next publication. */
-int iofd_retire(struct iofd_vm *vm, void (*release)(struct iofd_vm *, void *),
-		void *obj);
+/* A range's object leaves the writer's view: unplug it now, release it
+ * after the next publication. Cannot fail. */
+void iofd_range_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj);
+/* Queue obj for release after the next publication. Cannot fail; obj must
+ * not be queued already. */
+void iofd_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj);
 /* Publish all pending changes (unless a batch is open). */
 void iofd_publish(struct iofd_vm *vm);
 /* Like iofd_publish() but regardless of the batch (used by commit). */

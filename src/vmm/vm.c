@@ -105,7 +105,6 @@ static void vm_clear(struct iofd_vm *vm)
 {
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
-		struct iofd_range_array *arr;
 		struct iofd_ioeventfd_entry *e, *head;
 		struct cds_lfht_iter it;
 
@@ -115,11 +114,7 @@ static void vm_clear(struct iofd_vm *vm)
 			iofd_for_each_same(e, head)
 				if (e->died == IOFD_GEN_ALIVE)
 					iofd_space_remove_entry(vm, e);
-		arr = iofd_space_ranges_writable(sp);
-		while (arr && arr->n) {
-			iofd_range_retire(vm, &arr->r[arr->n - 1]);
-			iofd_ranges_delete(arr, arr->n - 1);
-		}
+		iofd_space_ranges_clear(vm, sp);
 	}
 	iofd_publish_now(vm);
 }

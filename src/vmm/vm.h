@@ -27,8 +27,8 @@ struct iofd_vm {
 	_Atomic uint64_t gen;		/* last published generation */
 	struct iofd_space bus[IOFD_NR_BUSES];
 	struct iofd_efd_registry efds;
-	struct iofd_ioeventfd_entry *retired_entries; /* unlink at publish */
-	struct iofd_retired *retired;	/* release at publish */
+	struct iofd_bus_obj *retired_entries; /* exact: unlink at publish */
+	struct iofd_bus_obj *retired;	/* ranges: release at publish */
 	struct iofd_chan *chans;	/* ioregion fd pairs in use (writer) */
 	int kvm_run_size;
 	struct iofd_irq *irq;		/* interrupts (irqline.h) */
