@@ -380,6 +380,7 @@ void iofd_irq_vm_free(struct iofd_vm *vm)
 	if (!irq)
 		return;
 	free(irq->ctl);
+	free(irq->lines);	/* at most slots of lines already gone */
 	pthread_mutex_destroy(&irq->lock);
 	free(irq);
 	vm->irq = NULL;

@@ -29,84 +29,72 @@
 
 /* ---- the line array ------------------------------------------------------ */
 
-static long lines_find(const struct iofd_line_array *a, uint32_t gsi)
+IOFD_RCU_ARRAY_CHECK(struct iofd_line_array, v);
+IOFD_RCU_ARRAY_CHECK(struct iofd_irqfd_list, v);
+
+/* Index of the first slot whose GSI is not below gsi (a->h.n if none). */
+static size_t lines_lower_bound(const struct iofd_line_array *a, uint32_t gsi)
 {
-	size_t lo = 0, hi = a ? a->n : 0;
+	size_t lo = 0, hi = a ? a->h.n : 0;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (a->v[mid]->gsi == gsi)
-			return (long)mid;
-		if (a->v[mid]->gsi < gsi)
+		if (a->v[mid].gsi < gsi)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return -1;
+	return lo;
 }
 
-static void free_rcu_array(struct rcu_head *head)
+/* The slot of gsi, or -1. Its line may be NULL (gone). */
+static long lines_find(const struct iofd_line_array *a, uint32_t gsi)
 {
-	struct iofd_line_array *arr = caa_container_of(head, struct iofd_line_array, rcu);
+	size_t i = lines_lower_bound(a, gsi);
 
-	iofd_tsan_grace(arr);
-	free(arr);
+	return a && i < a->h.n && a->v[i].gsi == gsi ? (long)i : -1;
 }
 
-/* Publish a copy of the array with `add` inserted or index `del` removed. */
-static int lines_replace(struct iofd_irq *irq, struct iofd_irq_line *add, long del)
+/* Drop the slots of lines that went away from a writer's copy. */
+static void lines_compact(struct iofd_line_array *a)
 {
-	struct iofd_line_array *old = irq->lines, *arr;
-	size_t n = old ? old->n : 0, j = 0;
+	size_t j = 0;
 
-	arr = malloc(sizeof(*arr) + (n + 1) * sizeof(arr->v[0]));
-	if (!arr)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (add && old->v[i]->gsi > add->gsi) {
-			arr->v[j++] = add;
-			add = NULL;
-		}
-		if ((long)i != del)
-			arr->v[j++] = old->v[i];
-	}
-	if (add)
-		arr->v[j++] = add;
-	arr->n = j;
-	iofd_tsan_publish(arr);
-	rcu_assign_pointer(irq->lines, j ? arr : NULL);
-	if (!j)
-		free(arr);
-	if (old) {
-		iofd_tsan_retire(old);
-		urcu_memb_call_rcu(&old->rcu, free_rcu_array);
-	}
-	return 0;
+	for (size_t i = 0; i < a->h.n; i++)
+		if (a->v[i].line)
+			a->v[j++] = a->v[i];
+	a->h.n = j;
 }
 
 struct iofd_irq_line *iofd_line_get(struct iofd_irq *irq, uint32_t gsi)
 {
 	long idx = lines_find(irq->lines, gsi);
-	struct iofd_irq_line *line;
+	struct iofd_line_array *arr;
+	struct iofd_irq_line *line = idx >= 0 ? irq->lines->v[idx].line : NULL;
+	size_t pos;
 
-	if (idx >= 0) {
-		line = irq->lines->v[idx];
+	if (line) {
 		line->users++;
 		return line;
 	}
 	line = calloc(1, sizeof(*line));
-	if (!line)
+	/* A slot left by a line that went away is reused in the copy. */
+	pos = idx >= 0 ? (size_t)idx : lines_lower_bound(irq->lines, gsi);
+	arr = line ? iofd_rcu_array_copy(irq->lines, sizeof(arr->v[0]),
+					 idx >= 0 ? -1 : (long)pos, -1) : NULL;
+	if (!arr) {
+		free(line);
 		return NULL;
+	}
 	line->gsi = gsi;
 	line->users = 1;
 	line->ctl = irq->ctl;
 	pthread_mutex_init(&line->level_lock, NULL);
-	if (lines_replace(irq, line, -1)) {
-		pthread_mutex_destroy(&line->level_lock);
-		free(line);
-		return NULL;
-	}
+	arr->v[pos] = (struct iofd_line_slot){ gsi, line };
+	lines_compact(arr);
+	iofd_tsan_publish(line);
+	iofd_rcu_array_publish(&irq->lines, arr);
 	return line;
 }
 
@@ -123,17 +111,18 @@ static void line_free_rcu(struct rcu_head *head)
 void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
 {
 	long idx;
+	struct iofd_line_array *arr;
 
 	if (--line->users)
 		return;
 	idx = lines_find(irq->lines, line->gsi);
-	/* Removing never grows the array; on -ENOMEM unlink in place. */
-	if (lines_replace(irq, NULL, idx)) {
-		struct iofd_line_array *arr = irq->lines;
-
-		memmove(&arr->v[idx], &arr->v[idx + 1],
-			(arr->n - (size_t)idx - 1) * sizeof(arr->v[0]));
-		__atomic_store_n(&arr->n, arr->n - 1, __ATOMIC_RELEASE);
+	arr = iofd_rcu_array_copy(irq->lines, sizeof(arr->v[0]), -1, idx);
+	if (arr) {
+		lines_compact(arr);
+		iofd_rcu_array_publish(&irq->lines, arr);
+	} else {
+		/* No memory for a smaller copy: the slot forgets its line. */
+		rcu_assign_pointer(irq->lines->v[idx].line, NULL);
 	}
 	iofd_tsan_retire(line);
 	urcu_memb_call_rcu(&line->rcu, line_free_rcu);
@@ -141,44 +130,31 @@ void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
 
 /* ---- resamplers of a line ------------------------------------------------ */
 
-static void free_rcu_list(struct rcu_head *head)
+/* Does the line have a resample irqfd left? */
+static bool resamplers_live(const struct iofd_irqfd_list *list)
 {
-	struct iofd_irqfd_list *list = caa_container_of(head, struct iofd_irqfd_list, rcu);
-
-	iofd_tsan_grace(list);
-	free(list);
-}
-
-static int resamplers_replace(struct iofd_irq_line *line,
-			      struct iofd_irqfd_obj *add,
-			      struct iofd_irqfd_obj *del)
-{
-	struct iofd_irqfd_list *old = line->resamplers, *list;
-	size_t n = old ? old->n : 0, j = 0;
-
-	list = malloc(sizeof(*list) + (n + 1) * sizeof(list->v[0]));
-	if (!list)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (old->v[i] != del)
-			list->v[j++] = old->v[i];
-	if (add)
-		list->v[j++] = add;
-	list->n = j;
-	iofd_tsan_publish(list);
-	rcu_assign_pointer(line->resamplers, j ? list : NULL);
-	if (!j)
-		free(list);
-	if (old) {
-		iofd_tsan_retire(old);
-		urcu_memb_call_rcu(&old->rcu, free_rcu_list);
-	}
-	return 0;
+	for (size_t i = 0; list && i < list->h.n; i++)
+		if (list->v[i])
+			return true;
+	return false;
 }
 
 int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
 {
-	return resamplers_replace(line, obj, NULL);
+	struct iofd_irqfd_list *old = line->resamplers, *list;
+	size_t j = 0;
+
+	list = iofd_rcu_array_copy(old, sizeof(list->v[0]),
+				   old ? (long)old->h.n : 0, -1);
+	if (!list)
+		return -ENOMEM;
+	list->v[list->h.n - 1] = obj;
+	for (size_t i = 0; i < list->h.n; i++)	/* drop removed ones */
+		if (list->v[i])
+			list->v[j++] = list->v[i];
+	list->h.n = j;
+	iofd_rcu_array_publish(&line->resamplers, list);
+	return 0;
 }
 
 /* Drop the resample source's level (the controller hears 1 -> 0). */
@@ -194,18 +170,21 @@ static void line_lower(struct iofd_irq_line *line)
 
 void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
 {
-	struct iofd_irqfd_list *list = line->resamplers;
+	struct iofd_irqfd_list *old = line->resamplers, *list;
+	long idx = -1;
 
-	if (resamplers_replace(line, NULL, obj)) {
-		/* No memory for a copy: the entry is dead, readers skip it. */
-		for (size_t i = 0; list && i < list->n; i++)
-			if (list->v[i] == obj)
-				list->v[i] = list->v[list->n - 1];
+	for (size_t i = 0; old && i < old->h.n; i++)
+		if (old->v[i] == obj)
+			idx = (long)i;
+	if (idx >= 0) {
+		list = iofd_rcu_array_copy(old, sizeof(list->v[0]), -1, idx);
 		if (list)
-			__atomic_store_n(&list->n, list->n - 1, __ATOMIC_RELEASE);
+			iofd_rcu_array_publish(&line->resamplers, list);
+		else	/* no memory for a copy: the slot forgets it */
+			rcu_assign_pointer(old->v[idx], NULL);
 	}
 	/* As the kernel does: the GSI's last resampler leaves the line low. */
-	if (!line->resamplers)
+	if (!resamplers_live(line->resamplers))
 		line_lower(line);
 }
 
@@ -240,11 +219,11 @@ static void line_eoi(struct iofd_irq_line *line)
 		return;
 	iofd_tsan_read(list);
 	line_lower(line);
-	n = __atomic_load_n(&list->n, __ATOMIC_ACQUIRE);
+	n = list->h.n;
 	for (size_t i = 0; i < n; i++) {
-		struct iofd_irqfd_obj *obj = list->v[i];
+		struct iofd_irqfd_obj *obj = rcu_dereference(list->v[i]);
 
-		if (atomic_load_explicit(&obj->dead, memory_order_acquire))
+		if (!obj || atomic_load_explicit(&obj->dead, memory_order_acquire))
 			continue;
 		if (obj->intx)
 			iofd_intx_acked(obj->intx);
@@ -263,7 +242,7 @@ static struct iofd_irq_line *line_lookup(struct iofd_irq *irq, uint32_t gsi)
 		return NULL;
 	iofd_tsan_read(arr);
 	idx = lines_find(arr, gsi);
-	return idx >= 0 ? arr->v[idx] : NULL;
+	return idx >= 0 ? rcu_dereference(arr->v[idx].line) : NULL;
 }
 
 IOFD_EXPORT int iofd_irq_eoi(struct iofd_vm *vm, uint32_t gsi)

@@ -18,6 +18,7 @@
 
 #include "eventfd.h"
 #include "iofd/iofd.h"
+#include "rcu.h"
 
 struct iofd_irqfd_obj;
 struct iofd_intx;
@@ -32,10 +33,11 @@ struct iofd_irq_watch {
 	enum iofd_irq_watch_kind kind;
 };
 
-/* Resample irqfds of one line, published whole (RCU). */
+/* Resample irqfds of one line, published whole (RCU). A NULL element is
+ * one removed when no smaller copy could be made; readers skip it and the
+ * next copy drops it. */
 struct iofd_irqfd_list {
-	size_t n;
-	struct rcu_head rcu;
+	struct iofd_rcu_array h;	/* n, rcu */
 	struct iofd_irqfd_obj *v[];
 };
 
@@ -57,11 +59,18 @@ struct iofd_irq_line {
 	struct rcu_head rcu;
 };
 
+/* One GSI of the line array. line is NULL once the line went away while
+ * no smaller copy could be made: readers treat the GSI as absent, the next
+ * copy drops the slot. */
+struct iofd_line_slot {
+	uint32_t gsi;
+	struct iofd_irq_line *line;	/* RCU */
+};
+
 /* The VM's lines, sorted by GSI, published whole (RCU). */
 struct iofd_line_array {
-	size_t n;
-	struct rcu_head rcu;
-	struct iofd_irq_line *v[];
+	struct iofd_rcu_array h;	/* n, rcu */
+	struct iofd_line_slot v[];
 };
 
 struct iofd_irq {

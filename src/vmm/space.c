@@ -59,14 +59,7 @@ int iofd_space_init(struct iofd_space *sp)
 	return 0;
 }
 
-static void ranges_free_rcu(struct rcu_head *head)
-{
-	struct iofd_range_array *arr =
-		caa_container_of(head, struct iofd_range_array, rcu);
-
-	iofd_tsan_grace(arr);
-	free(arr);
-}
+IOFD_RCU_ARRAY_CHECK(struct iofd_range_array, r);
 
 /* Called with every entry and range already removed and released. */
 void iofd_space_fini(struct iofd_space *sp)
@@ -157,18 +150,12 @@ static size_t ranges_bytes(size_t n)
 
 struct iofd_range_array *iofd_space_ranges_writable(struct iofd_space *sp)
 {
-	struct iofd_range_array *view = iofd_space_ranges_view(sp);
-	size_t n = view ? view->n : 0;
-
 	if (sp->pending)
 		return sp->pending;
-	sp->pending = malloc(ranges_bytes(n));
-	if (!sp->pending)
-		return NULL;
-	sp->pending->n = n;
-	if (n)
-		memcpy(sp->pending->r, view->r, n * sizeof(struct iofd_range));
-	sp->cleared = false;
+	sp->pending = iofd_rcu_array_copy(iofd_space_ranges_view(sp),
+					  sizeof(struct iofd_range), -1, -1);
+	if (sp->pending)
+		sp->cleared = false;
 	return sp->pending;
 }
 
@@ -176,7 +163,7 @@ void iofd_space_ranges_clear(struct iofd_vm *vm, struct iofd_space *sp)
 {
 	struct iofd_range_array *view = iofd_space_ranges_view(sp);
 
-	for (size_t i = 0; view && i < view->n; i++)
+	for (size_t i = 0; view && i < view->h.n; i++)
 		iofd_range_retire(vm, view->r[i].obj);
 	free(sp->pending);
 	sp->pending = NULL;
@@ -187,7 +174,7 @@ void iofd_space_ranges_clear(struct iofd_vm *vm, struct iofd_space *sp)
 static size_t ranges_lower_bound(const struct iofd_range_array *arr,
 				 uint64_t addr)
 {
-	size_t lo = 0, hi = arr->n;
+	size_t lo = 0, hi = arr->h.n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -204,10 +191,10 @@ long iofd_ranges_find(const struct iofd_range_array *arr, uint64_t addr)
 {
 	size_t i;
 
-	if (!arr || !arr->n)
+	if (!arr || !arr->h.n)
 		return -1;
 	i = ranges_lower_bound(arr, addr);
-	if (i < arr->n && arr->r[i].start <= addr)
+	if (i < arr->h.n && arr->r[i].start <= addr)
 		return (long)i;
 	return -1;
 }
@@ -217,10 +204,10 @@ long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
 {
 	size_t i;
 
-	if (!arr || !arr->n)
+	if (!arr || !arr->h.n)
 		return -1;
 	i = ranges_lower_bound(arr, start);
-	if (i < arr->n && arr->r[i].start < end)
+	if (i < arr->h.n && arr->r[i].start < end)
 		return (long)i;
 	return -1;
 }
@@ -230,22 +217,22 @@ int iofd_ranges_insert(struct iofd_range_array **parr, const struct iofd_range *
 	struct iofd_range_array *arr = *parr, *grown;
 	size_t i;
 
-	grown = realloc(arr, ranges_bytes(arr->n + 1));
+	grown = realloc(arr, ranges_bytes(arr->h.n + 1));
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a range");
 	arr = *parr = grown;
 	i = ranges_lower_bound(arr, r->start);
-	memmove(&arr->r[i + 1], &arr->r[i], (arr->n - i) * sizeof(*r));
+	memmove(&arr->r[i + 1], &arr->r[i], (arr->h.n - i) * sizeof(*r));
 	arr->r[i] = *r;
-	arr->n++;
+	arr->h.n++;
 	return 0;
 }
 
 void iofd_ranges_delete(struct iofd_range_array *arr, size_t idx)
 {
 	memmove(&arr->r[idx], &arr->r[idx + 1],
-		(arr->n - idx - 1) * sizeof(arr->r[0]));
-	arr->n--;
+		(arr->h.n - idx - 1) * sizeof(arr->r[0]));
+	arr->h.n--;
 }
 
 bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
@@ -306,19 +293,12 @@ void iofd_publish_now(struct iofd_vm *vm)
 
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];
-		struct iofd_range_array *old = sp->ranges;
 
 		if (!sp->pending && !sp->cleared)
 			continue;
-		if (sp->pending)
-			iofd_tsan_publish(sp->pending);
-		rcu_set_pointer(&sp->ranges, sp->pending);
+		iofd_rcu_array_publish(&sp->ranges, sp->pending);
 		sp->pending = NULL;
 		sp->cleared = false;
-		if (old) {
-			iofd_tsan_retire(old);
-			urcu_memb_call_rcu(&old->rcu, ranges_free_rcu);
-		}
 	}
 	atomic_store_explicit(&vm->gen, iofd_next_gen(vm), memory_order_release);
 

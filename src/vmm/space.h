@@ -68,8 +68,7 @@ struct iofd_range {
 
 /* Immutable snapshot of the ranges of one bus, sorted by start. */
 struct iofd_range_array {
-	size_t n;
-	struct rcu_head rcu;
+	struct iofd_rcu_array h;	/* n, rcu */
 	struct iofd_range r[];
 };
 
