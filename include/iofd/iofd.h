@@ -158,75 +158,30 @@ struct iofd_caps {
 };
 
 /**
- * iofd_query_caps() - what this host and this VM offer.
- *
- * The irqchip kind is asked of the kernel on each call, not remembered from
- * creation, so it follows a KVM_CREATE_IRQCHIP or KVM_CAP_SPLIT_IRQCHIP the
- * VMM issues itself after iofd adopted its VM: iofd calls KVM_IRQFD with an
- * invalid fd, once plain and once with RESAMPLE. The kernel refuses an irqfd
- * its irqchip cannot serve with -EINVAL before it looks at the fd, and
- * otherwise fails on the fd with -EBADF, so the probe changes nothing and
- * tells none, split and full apart exactly as KVM_IRQFD will treat them.
- * Errors: -EINVAL for NULL arguments.
+ * iofd_query_caps() - what this host and this VM offer (IOFD_CAP_* bits),
+ * and the kernel's irqchip, asked of the kernel on each call.
+ * Errors: -EINVAL for NULL arguments. See iofd_vm_create(3).
  */
 int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
 
 /* ---- ioeventfd -------------------------------------------------------------- */
 
 /**
- * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct and semantics.
- *
- * Assign validates in the kernel's order: len not 0/1/2/4/8, addr+len
- * wrapping, a flag outside 0x1f, or len 0 with DATAMATCH give -EINVAL; then
- * the fd: -EBADF (not open) or -EINVAL (not an eventfd); a collision on the
- * same bus and address gives -EEXIST. Deassign (FLAG_DEASSIGN) checks only
- * the fd and removes the first entry with the same bus, eventfd object,
- * addr, len, wildcard-ness and (with DATAMATCH) datamatch, else -ENOENT.
- *
- * iofd keeps a close-on-exec dup of each distinct eventfd (shared by its
- * registrations): the caller may close its fd at any time. When the VM has
- * KVM and offload is allowed, the registration is also made in the kernel,
- * so a matching write never leaves it. -ENOMEM on allocation failure.
+ * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct, rules and
+ * errors (checked in the kernel's order): -EINVAL, -EBADF, -EEXIST,
+ * -ENOENT (deassign), -ENOMEM. iofd keeps its own dup of the eventfd: the
+ * caller may close its fd. Offloaded to the kernel where allowed.
+ * See iofd_ioeventfd(3).
  */
 int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
 
 /**
- * iofd_ioeventfd_ext() - ioeventfd with iofd's extensions.
- *
- * Same rules as iofd_ioeventfd(), plus the bits of IOFD_IOEVENTFD_VALID_FLAGS:
- * NO_OFFLOAD keeps the registration in userspace; POST_WRITE (and
- * POST_MEMFD) make it a post-write ("shadow") ioeventfd.
- *
- * Post-write: on a matching write, exactly len bytes of the value written
- * are stored at post_addr, then the eventfd is signalled. The store is
- * visible before the signal: a device that sees the eventfd counter move
- * (read(2) on it, then an acquire fence or load) sees the value. A naturally
- * aligned post_addr gets one atomic store of len bytes; an unaligned one is
- * allowed and is stored byte by byte (not atomic). With several vCPUs
- * writing, post_addr holds one of the values. DATAMATCH still applies: a
- * write that does not match is an ordinary exit and leaves post_addr alone.
- * Without POST_WRITE, post_addr and post_fd are ignored.
- *
- * Assign checks, after the kernel's checks on len, addr and flags: len 0,
- * post_addr NULL, or [post_addr, post_addr+len) not mapped writable in this
- * process give -EINVAL. The memory stays the caller's: unmapping it while
- * the registration exists is a bug of the caller (as freeing a buffer that
- * is still in use). With POST_MEMFD, post_fd is a memfd and post_addr the
- * offset of the slot in it: post_fd not open gives -EBADF; a file that is not
- * sealed with F_SEAL_SHRINK (so a peer could truncate it under iofd), a slot
- * past its end, or a memfd that cannot be mapped writable (read-only fd,
- * F_SEAL_WRITE) gives -EINVAL. iofd maps the slot itself (the caller may
- * close post_fd afterwards) and unmaps it after deassign, once no vCPU can
- * still be storing to it.
- *
- * Deassign (and iofd_ioeventfd_path()) name a post-write registration with
- * the same POST_WRITE/POST_MEMFD bits and the same post_addr (with
- * POST_MEMFD: the same memfd object, through any fd, and the same offset);
- * anything else gives -ENOENT; a closed post_fd gives -EBADF.
- *
- * Post-write registrations are never offloaded to the kernel (no merged
- * kernel has them): they are served by iofd on the vCPU thread, and
- * iofd_ioeventfd_path() always says IOFD_PATH_USERSPACE for them.
+ * iofd_ioeventfd_ext() - ioeventfd with iofd's flags: NO_OFFLOAD, and
+ * POST_WRITE (store the value at post_addr, then signal) with POST_MEMFD
+ * (post_addr is an offset in the sealed memfd post_fd, which iofd maps).
+ * Errors: as iofd_ioeventfd(), plus -EINVAL/-EBADF for a bad post-write
+ * target. Post-write registrations are never offloaded.
+ * See iofd_ioeventfd(3).
  */
 int iofd_ioeventfd_ext(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 
@@ -244,78 +199,21 @@ int iofd_ioeventfd_ext(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 
 /**
- * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded).
- *
- * Assign adds an item to the group (bus, addr, len), creating it if needed:
- * len must be 1/2/4/8 and flags within IOFD_IOSIGNALFD_VALID_FLAGS
- * (-EINVAL); a group at the same address with another len gives -EINVAL;
- * an overlap with any other registration gives -EEXIST; TRIGGER with an
- * unreadable trigger pointer gives -EFAULT; fd errors as for ioeventfd.
- * Deassign removes every item of the group that uses the fd's eventfd and
- * returns 0 (even if none did); an unknown group gives -EINVAL.
- *
- * A write anywhere inside [addr, addr+len) reaches the group: wildcard items
- * fire on any write, trigger items when the write is len bytes wide and
- * equals the trigger (the write's start address is not checked, as in v5).
- * Reads of the range return zeros.
+ * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded):
+ * add an item to the group at (bus, addr, len), or remove every item of an
+ * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap), -EFAULT
+ * (unreadable trigger), -ENOMEM. See iofd_iosignalfd(3).
  */
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 
 /**
- * iofd_set_ioregion() - ioregionfd: serve a guest range over a pair of fds.
- *
- * Assign (no DEASSIGN flag): every access inside [guest_paddr,
- * guest_paddr + memory_size) on the MMIO bus (or the PIO bus with
- * IOFD_IOREGION_FLAG_PIO) becomes a 32-byte struct iofd_ioregionfd_cmd
- * written to write_fd: offset relative to guest_paddr, the write's value
- * zero-extended in data, user_data echoed. A read sets resp=1 and waits for
- * one struct iofd_ioregionfd_resp on read_fd, whose low len bytes of data
- * go to the guest; the reply's padding must be zero. A write waits for a
- * reply as well, unless POSTED_WRITES (then resp=0 and nothing is read).
- * An access that runs past the end of the region is not claimed.
- * memory_size 0 is a doorbell: writes of any width at exactly guest_paddr,
- * posted (POSTED_WRITES is required); read_fd is not used; for overlap it
- * covers 8 bytes, as a len-0 ioeventfd does.
- *
- * The fds must be pipes, FIFOs or sockets (read_fd == write_fd, one socket
- * for both ways, is the usual set-up). iofd keeps its own close-on-exec
- * dups: the caller may close its fds. Regions registered with the same
- * write_fd object share it: one command is in flight per fd, vCPUs that
- * share an fd are served one after the other (in arrival order, posted
- * writes included), so give each queue its own fd for parallelism. An fd
- * belongs to one (read_fd, write_fd) pair. Data already waiting on read_fd
- * when a pair is first registered is discarded (it can only be stale).
- *
- * Errors on assign: unknown flags, guest_paddr + memory_size overflowing,
- * memory_size 0 without POSTED_WRITES, an fd that is not a pipe, FIFO or
- * socket, or an fd already paired otherwise: -EINVAL; a write_fd (or, for
- * memory_size > 0, read_fd) not open, or not open for that direction:
- * -EBADF; an overlap with another region, an ioeventfd or an iosignalfd
- * group on the same bus: -EEXIST (they refuse to overlap a region in
- * turn); -ENOMEM.
- *
- * Deassign (DEASSIGN flag) names the region by bus, guest_paddr and
- * memory_size (fds are not looked at): unknown -> -ENOENT; unknown flags
- * -> -EINVAL. The region's fds are closed once no access uses it any more
- * and a grace period has passed (iofd_quiesce() or iofd_vm_destroy() wait
- * for that, unless a vCPU still holds a pending access on it: destroy the
- * vCPU first).
- *
- * Accesses are served on the calling vCPU thread (never offloaded: no
- * merged kernel has ioregionfd). Each wait is bounded by the VM's timeout
- * (iofd_vm_options.ioregion_timeout_ms, iofd_vm_set_ioregion_timeout()).
- * A device that closes its fd, replies short or malformed, sends data
- * nobody asked for, or does not answer (or drain its fd) in time makes
- * the access fail (IOFD_FAILED, struct iofd_exit with the address, the
- * access, the negative errno and the reason: -EPIPE closed, -EPROTO short
- * or unsolicited, -EBADMSG malformed, -ETIMEDOUT no answer) and poisons the
- * fd pair: every later access on it fails the same way until every region
- * using it is deassigned and registered again. There is no request id on
- * the wire: after such a failure the device must be reset (or given new
- * fds) before the region is registered again, or a late reply could still
- * be waiting in the fd. On a vCPU, a signal the thread does not block, or
- * kvm_run->immediate_exit, interrupts a wait: see iofd_dispatch_exit().
- * No SIGPIPE ever reaches the process because of a closed device fd.
+ * iofd_set_ioregion() - ioregionfd: serve [guest_paddr, guest_paddr +
+ * memory_size) over a pair of fds (pipes, FIFOs or sockets), or remove
+ * such a region (DEASSIGN). iofd keeps its own dups of the fds: the
+ * caller may close its fds. Errors: -EINVAL (flags, range, fd kind or
+ * pairing), -EBADF (fd not open for its direction), -EEXIST (overlap),
+ * -ENOENT (deassign of an unknown region), -ENOMEM.
+ * A failed access poisons the fd pair. See iofd_set_ioregion(3).
  */
 int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
 
@@ -406,20 +304,10 @@ int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * iofd_dispatch_exit() - serve the exit that KVM_RUN left in kvm_run.
  * @info: optional; receives the details unless the status is SERVED.
  *
- * Handles KVM_EXIT_MMIO and KVM_EXIT_IO (single, non-string accesses);
- * any other exit reason is NOT_CLAIMED. A KVM_EXIT_IOAPIC_EOI (split
- * irqchip) is acted on first when the controller has eoi_gsis (see struct
- * iofd_irq_controller): the GSIs it names are acknowledged with
- * iofd_irq_eoi(); the exit is still NOT_CLAIMED, for the VMM's IOAPIC. Returns an enum iofd_status:
- * SERVED (resume the guest), NOT_CLAIMED (the VMM handles the exit as if
- * iofd were not there), FAILED (an ioregion access failed; @info has the
- * address, the access, the errno and the reason; the exit is not completed:
- * the VMM decides, e.g. stops the VM or reports a bus error), PENDING (a
- * wait for an ioregion device was interrupted by a signal or by
- * kvm_run->immediate_exit: the command already sent is not sent again;
- * call iofd_dispatch_exit() or iofd_vcpu_run() again, before re-entering
- * the guest, to wait for the rest; if the region was deassigned meanwhile,
- * that call returns NOT_CLAIMED and the exit is the VMM's).
+ * Returns SERVED (resume the guest), NOT_CLAIMED (the exit is the VMM's),
+ * FAILED (an ioregion access failed; the exit is not completed) or PENDING
+ * (a wait was interrupted: call again before re-entering the guest), or
+ * -EINVAL for a NULL vcpu. See iofd_dispatch_exit(3).
  */
 int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 
@@ -439,44 +327,11 @@ int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 /* ---- interrupts: irqfd, userspace controllers, INTx ----------------------- */
 
 /**
- * iofd_irqfd() - KVM_IRQFD, with the kernel's struct, semantics and errors.
- *
- * Assign (no DEASSIGN flag): a write to the eventfd @args->fd injects GSI
- * @args->gsi. With KVM_IRQFD_FLAG_RESAMPLE the line is level-triggered: it
- * stays asserted until the guest acknowledges it, then it is de-asserted and
- * the eventfd @args->resamplefd is signalled (every resamplefd of the GSI
- * fires; the device re-asserts if it still needs service).
- *
- * Checked in the kernel's order: a flag other than DEASSIGN and RESAMPLE
- * gives -EINVAL; so does an irqfd nobody can serve (no in-kernel irqchip,
- * or RESAMPLE with a split one, and no controller set, see below), before
- * any fd is looked at; then -EBADF for an fd that is not open or -EINVAL
- * for one that is not an eventfd, first @args->fd, then (RESAMPLE)
- * @args->resamplefd; then -EBUSY when the eventfd already backs an irqfd,
- * in this VM or any other of this process (the kernel also refuses eventfds
- * bound in other processes). The GSI is not range-checked (the kernel
- * accepts any). -ENOMEM on allocation failure; any other errno of
- * KVM_IRQFD is passed on.
- *
- * Deassign (KVM_IRQFD_FLAG_DEASSIGN): checks only @args->fd (-EBADF or
- * -EINVAL), removes the irqfd of that eventfd object on that GSI and returns
- * 0, also when there was none. A removed resample irqfd that was the GSI's
- * last one de-asserts the line.
- *
- * Where it runs: with a full in-kernel irqchip, or a plain irqfd on a split
- * one, the irqfd is registered with KVM_IRQFD. With no in-kernel irqchip
- * (or no KVM), or RESAMPLE on a split irqchip, iofd serves it itself when a
- * controller is set (iofd_irq_set_controller()): it then returns 0 where the
- * kernel says -EINVAL. Such irqfds are delivered by iofd_irq_process()
- * (a write made before the assign included, as the kernel injects it at
- * assign). IOFD_VM_NO_OFFLOAD does not apply: only the kernel can drive its
- * own irqchip.
- *
- * iofd keeps a close-on-exec dup of the eventfd (and of the resamplefd when
- * it serves the resampling), so the caller may close its fds at any time.
- * Unlike the kernel, which drops an irqfd when the last fd of its eventfd
- * is closed, an irqfd made through iofd lives until it is deassigned or the
- * VM is destroyed.
+ * iofd_irqfd() - KVM_IRQFD, with the kernel's struct, semantics and errors
+ * (checked in the kernel's order): -EINVAL, -EBADF, -EBUSY, -ENOMEM.
+ * What the kernel's irqchip cannot serve, iofd serves for the controller
+ * set with iofd_irq_set_controller(). iofd keeps its own dups of the
+ * eventfds: the caller may close its fds. See iofd_irqfd(3).
  */
 int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args);
 
@@ -555,39 +410,13 @@ int iofd_irq_process(struct iofd_vm *vm);
 struct iofd_intx;
 
 /**
- * iofd_intx_create() - a level-triggered INTx source on @gsi for a device
- * emulator.
+ * iofd_intx_create() - a level-triggered INTx source on @gsi that hears
+ * only the acknowledgements of its own interrupts.
  * @out: receives the helper, owned by the caller (iofd_intx_destroy()).
  *
- * The helper makes its own trigger and resample eventfds and registers a
- * RESAMPLE irqfd on @gsi (in the kernel with a full in-kernel irqchip, else
- * served by iofd, which then needs a controller). The device drives it
- * with iofd_intx_assert() and iofd_intx_deassert() and learns of the
- * guest's acknowledgements from iofd_intx_eoi_fd():
- *   - an acknowledgement counts only if it came after this source asserted
- *     the line: acknowledgements of interrupts other sources raised on a
- *     shared GSI (another device, another helper) are filtered out and
- *     never wake this device, although the kernel signals every resamplefd
- *     of the GSI;
- *   - while the source is still asserted at the acknowledgement, it is
- *     asserted again at once (the guest sees a new interrupt);
- *   - a de-assert takes effect at the next acknowledgement, not before:
- *     the kernel's resample line cannot be lowered earlier, and iofd keeps
- *     the same rule when it serves the line itself.
- * With an in-kernel irqchip, acknowledgements reach the helper through
- * iofd_irq_process() (the VMM's loop must run it when iofd_irq_fd() is
- * readable); with a userspace controller, directly from iofd_irq_eoi().
- * With the kernel's asynchronous injection an acknowledgement of another
- * source's interrupt that lands in the few microseconds between an assert
- * and the kernel raising the line is taken for this source's.
- *
- * The helper, its irqfd (deassign it with iofd_irqfd() and
- * iofd_intx_trigger_fd()) and the GSI's resampler (shared with other
- * sources, gone with the GSI's last resample irqfd) can be released in any
- * order, or all at once by iofd_vm_destroy(); the helper then answers
- * -ENOTCONN (irqfd gone) or -ENODEV (VM gone) and must still be destroyed.
- * Errors: -EINVAL (NULL arguments), anything iofd_irqfd() returns, -ENOMEM,
- * errno of eventfd().
+ * Helper, irqfd and VM can be released in any order. Errors: -EINVAL
+ * (NULL arguments), anything iofd_irqfd() returns, -ENOMEM, errno of
+ * eventfd(). See iofd_intx_create(3).
  */
 int iofd_intx_create(struct iofd_vm *vm, uint32_t gsi, struct iofd_intx **out);
 

@@ -5,14 +5,9 @@
  * caller waits, with a timeout and signals, in ppoll), and checks the
  * 32-byte reply; the device side validates each command it receives.
  *
- * SIGPIPE: a write to a pipe or socket whose reader is gone raises SIGPIPE
- * in the writing thread, whose default action kills the process. Sockets
- * are written with send(MSG_NOSIGNAL), which never raises it. Pipes have
- * no such flag: the write runs with SIGPIPE blocked and, if it failed with
- * EPIPE, the SIGPIPE it queued on this thread is taken back with
- * sigtimedwait() before the mask is restored. The VMM's own SIGPIPE
- * disposition and mask are never changed; a SIGPIPE that was already
- * pending before the write is left alone.
+ * No write here ever leaves a SIGPIPE behind (MSG_NOSIGNAL on sockets;
+ * on pipes SIGPIPE blocked and taken back): docs/ARCHITECTURE.md says why
+ * and how, under "ioregionfd".
  */
 #define _GNU_SOURCE
 #include <errno.h>
