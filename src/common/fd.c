@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "fd.h"
 
 int iofd_fd_kind(int fd, struct iofd_fd_kind *k)
@@ -50,7 +51,7 @@ int iofd_fd_dup(int fd, bool nonblock)
 
 	if (fd < 0)
 		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
-	dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	dup_fd = iofd_dupfd(fd, 0);
 	if (dup_fd < 0)
 		return iofd_fail(-errno, "cannot duplicate fd %d: %s", fd,
 				 strerror(errno));

@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "error.h"
+#include "fault.h"
 
 /* Ready sources served per call. With IOFD_DEV_BATCH commands per region,
  * this bounds one iofd_device_process(); what is left stays ready in the
@@ -47,7 +48,7 @@ IOFD_EXPORT int iofd_device_create(struct iofd_device **out)
 
 	if (!out)
 		return iofd_fail(-EINVAL, "iofd_device_create: NULL out");
-	dev = calloc(1, sizeof(*dev));
+	dev = iofd_calloc(1, sizeof(*dev));
 	if (!dev)
 		return iofd_fail(-ENOMEM, "out of memory for a device");
 	dev->epfd = epoll_create1(EPOLL_CLOEXEC);

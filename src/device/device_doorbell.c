@@ -23,6 +23,7 @@
 #include "device.h"
 #include "fd.h"
 #include "error.h"
+#include "fault.h"
 
 static int map_shadow(struct iofd_device *dev, int fd, size_t size)
 {
@@ -155,7 +156,7 @@ IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 	idx = dev->nr_doorbells;
 	if (idx >= INT32_MAX)
 		return iofd_fail(-ENOSPC, "too many doorbells");
-	grown = realloc(dev->doorbells, (idx + 1) * sizeof(*grown));
+	grown = iofd_realloc(dev->doorbells, (idx + 1) * sizeof(*grown));
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a doorbell");
 	dev->doorbells = grown;

@@ -24,6 +24,7 @@
 
 #include "device.h"
 #include "error.h"
+#include "fault.h"
 #include "fd.h"
 #include "wire.h"
 
@@ -278,7 +279,7 @@ static void drop_region_fds(struct iofd_dev_region *r)
 
 static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
 {
-	struct iofd_dev_region *r = calloc(1, sizeof(*r));
+	struct iofd_dev_region *r = iofd_calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
@@ -301,7 +302,7 @@ static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 
 	if (idx >= INT32_MAX)
 		return iofd_fail(-ENOSPC, "too many regions");
-	grown = realloc(dev->regions, (idx + 1) * sizeof(*grown));
+	grown = iofd_realloc(dev->regions, (idx + 1) * sizeof(*grown));
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a region");
 	dev->regions = grown;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "fd.h"
 #include "handoff.h"
 #include "iofd/iofd.h"
@@ -338,7 +339,7 @@ IOFD_EXPORT int iofd_handoff_recv(int sock, enum iofd_handoff_kind kind,
 	err = iofd_handoff_check_socket(sock);
 	if (err)
 		return err;
-	rx = calloc(1, sizeof(*rx));
+	rx = iofd_calloc(1, sizeof(*rx));
 	if (!rx)
 		return iofd_fail(-ENOMEM, "out of memory for a handoff message");
 	err = wait_readable(sock, timeout_ms);

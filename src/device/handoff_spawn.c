@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "fd.h"
 #include "handoff.h"
 #include "iofd/iofd.h"
@@ -30,7 +31,7 @@ static char **child_environment(char *entry)
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = iofd_calloc(n + 2, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
@@ -75,7 +76,7 @@ IOFD_EXPORT int iofd_handoff_spawn(char *const argv[], int *sock, pid_t *pid)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return iofd_fail(-errno, "socketpair: %s", strerror(errno));
 	/* Keep the child's end clear of the number it must end up with. */
-	child_end = fcntl(sv[1], F_DUPFD_CLOEXEC, IOFD_HANDOFF_CHILD_FD + 1);
+	child_end = iofd_dupfd(sv[1], IOFD_HANDOFF_CHILD_FD + 1);
 	close(sv[1]);
 	if (child_end < 0) {
 		err = iofd_fail(-errno, "cannot place the child's socket: %s",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "eventfd.h"
 #include "tsan.h"
 
@@ -107,10 +108,10 @@ int iofd_efd_get(struct iofd_efd_registry *reg, int fd, struct iofd_efd **out)
 		*out = efd;
 		return 0;
 	}
-	efd = calloc(1, sizeof(*efd));
+	efd = iofd_calloc(1, sizeof(*efd));
 	if (!efd)
 		return iofd_fail(-ENOMEM, "out of memory for an eventfd record");
-	efd->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	efd->fd = iofd_dupfd(fd, 0);
 	if (efd->fd < 0) {
 		err = -errno;
 		free(efd);

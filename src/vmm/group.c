@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "eventfd.h"
 #include "group.h"
 #include "ioeventfd.h"
@@ -79,7 +80,7 @@ static const struct iofd_bus_ops group_ops = {
 
 static struct iofd_group *group_alloc(uint64_t addr, uint32_t len, size_t n)
 {
-	struct iofd_group *g = calloc(1, sizeof(*g) + n * sizeof(g->items[0]));
+	struct iofd_group *g = iofd_calloc(1, sizeof(*g) + n * sizeof(g->items[0]));
 
 	if (g) {
 		g->obj.ops = &group_ops;

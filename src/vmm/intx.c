@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "intx.h"
 #include "irqfd.h"
 #include "irqline.h"
@@ -102,7 +103,7 @@ static void intx_free(struct iofd_intx *intx)
 
 static int intx_alloc(uint32_t gsi, struct iofd_intx **out)
 {
-	struct iofd_intx *intx = calloc(1, sizeof(*intx));
+	struct iofd_intx *intx = iofd_calloc(1, sizeof(*intx));
 	int err;
 
 	if (!intx)

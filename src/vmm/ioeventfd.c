@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 
 #include "error.h"
+#include "fault.h"
 #include "eventfd.h"
 #include "ioeventfd.h"
 #include "post.h"
@@ -85,7 +86,7 @@ static int kernel_ioeventfd(struct iofd_vm *vm, const struct iofd_ioeventfd_entr
 
 	if (deassign)
 		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-	return ioctl(vm->kvm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;
+	return iofd_ioctl(vm->kvm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;
 }
 
 /* Offload if allowed; 0 when the entry may be published, else -errno. */
@@ -163,7 +164,7 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	struct iofd_ioeventfd_entry *e;
 	int err;
 
-	e = malloc(sizeof(*e));
+	e = iofd_malloc(sizeof(*e));
 	if (e)
 		memset(e, 0, sizeof(*e));
 	if (!e)

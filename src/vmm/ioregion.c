@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
@@ -202,7 +203,7 @@ static int chan_set_read(struct iofd_chan *c, int rfd, int wfd,
 
 static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **out)
 {
-	struct iofd_chan *c = calloc(1, sizeof(*c));
+	struct iofd_chan *c = iofd_calloc(1, sizeof(*c));
 	bool msg;
 
 	if (!c)
@@ -329,7 +330,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 				 "overlaps another registration",
 				 (unsigned long long)start, (unsigned long long)end,
 				 bus);
-	r = calloc(1, sizeof(*r));
+	r = iofd_calloc(1, sizeof(*r));
 	if (!r)
 		return iofd_fail(-ENOMEM, "out of memory for an ioregion");
 	r->obj.ops = &region_ops;

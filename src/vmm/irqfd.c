@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "eventfd.h"
 #include "intx.h"
 #include "irqfd.h"
@@ -37,7 +38,7 @@ static int kvm_irqfd_ioctl(struct iofd_vm *vm, const struct kvm_irqfd *args)
 {
 	struct kvm_irqfd copy = *args;
 
-	return ioctl(vm->kvm_fd, KVM_IRQFD, &copy) < 0 ? -errno : 0;
+	return iofd_ioctl(vm->kvm_fd, KVM_IRQFD, &copy) < 0 ? -errno : 0;
 }
 
 /*
@@ -67,7 +68,7 @@ enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm)
 
 int iofd_irq_vm_init(struct iofd_vm *vm)
 {
-	struct iofd_irq *irq = calloc(1, sizeof(*irq));
+	struct iofd_irq *irq = iofd_calloc(1, sizeof(*irq));
 
 	if (!irq)
 		return iofd_fail(-ENOMEM, "out of memory for interrupt state");
@@ -101,9 +102,9 @@ static bool rule_across_vms = true;	/* today's rule, where nothing answers */
 /* A VM with a full in-kernel irqchip on /dev/kvm fd kvm, or -1. */
 static int irqchip_vm(int kvm)
 {
-	int vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	int vm = iofd_ioctl(kvm, KVM_CREATE_VM, 0);
 
-	if (vm >= 0 && ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
+	if (vm >= 0 && iofd_ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0) {
 		close(vm);
 		return -1;
 	}
@@ -124,8 +125,8 @@ static void probe_busy_rule(void)
 	struct kvm_irqfd args = { .fd = (uint32_t)efd, .gsi = 0 };
 	int made[] = { efd, b, a, kvm };
 
-	if (b >= 0 && efd >= 0 && ioctl(a, KVM_IRQFD, &args) == 0)
-		rule_across_vms = ioctl(b, KVM_IRQFD, &args) < 0 && errno == EBUSY;
+	if (b >= 0 && efd >= 0 && iofd_ioctl(a, KVM_IRQFD, &args) == 0)
+		rule_across_vms = iofd_ioctl(b, KVM_IRQFD, &args) < 0 && errno == EBUSY;
 	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (made[i] >= 0)
 			close(made[i]);
@@ -226,7 +227,7 @@ int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
 		err = iofd_efd_check(resamplefd);
 	if (err)
 		return err;
-	obj = calloc(1, sizeof(*obj));
+	obj = iofd_calloc(1, sizeof(*obj));
 	if (!obj)
 		return iofd_fail(-ENOMEM, "out of memory for an irqfd");
 	obj->gsi = args->gsi;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "eventfd.h"
 #include "intx.h"
 #include "irqfd.h"
@@ -78,7 +79,7 @@ struct iofd_irq_line *iofd_line_get(struct iofd_irq *irq, uint32_t gsi)
 		line->users++;
 		return line;
 	}
-	line = calloc(1, sizeof(*line));
+	line = iofd_calloc(1, sizeof(*line));
 	/* A slot left by a line that went away is reused in the copy. */
 	pos = idx >= 0 ? (size_t)idx : lines_lower_bound(irq->lines, gsi);
 	arr = line ? iofd_rcu_array_copy(irq->lines, sizeof(arr->v[0]),
@@ -306,7 +307,7 @@ IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
 	if (ops && !iofd_zero(ops->reserved, sizeof(ops->reserved)))
 		return iofd_fail(-EINVAL, "iofd_irq_controller: reserved calls not NULL");
 	if (ops) {
-		ctl = calloc(1, sizeof(*ctl));
+		ctl = iofd_calloc(1, sizeof(*ctl));
 		if (!ctl)
 			return iofd_fail(-ENOMEM, "out of memory for a controller");
 		ctl->ops = *ops;

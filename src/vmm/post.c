@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "ioeventfd.h"
 #include "post.h"
 #include "vm.h"
@@ -101,7 +102,7 @@ static int attach_memfd(struct iofd_ioeventfd_entry *e,
 	struct iofd_post_map *m;
 	struct stat st;
 
-	m = calloc(1, sizeof(*m));
+	m = iofd_calloc(1, sizeof(*m));
 	if (!m)
 		return iofd_fail(-ENOMEM, "out of memory for a post mapping");
 	if (fstat(args->post_fd, &st) < 0) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fault.h"
 #include "rcu.h"
 #include "tsan.h"
 
@@ -56,7 +57,7 @@ void *iofd_rcu_array_copy(const void *old, size_t esz, long ins, long del)
 	struct iofd_rcu_array *arr;
 	char *dst;
 
-	arr = malloc(sizeof(*arr) + (keep + (ins >= 0)) * esz);
+	arr = iofd_malloc(sizeof(*arr) + (keep + (ins >= 0)) * esz);
 	if (!arr)
 		return NULL;
 	dst = (char *)(arr + 1);

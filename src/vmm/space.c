@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "fault.h"
 #include "ioeventfd.h"
 #include "space.h"
 #include "tsan.h"
@@ -217,7 +218,7 @@ int iofd_ranges_insert(struct iofd_range_array **parr, const struct iofd_range *
 	struct iofd_range_array *arr = *parr, *grown;
 	size_t i;
 
-	grown = realloc(arr, ranges_bytes(arr->h.n + 1));
+	grown = iofd_realloc(arr, ranges_bytes(arr->h.n + 1));
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a range");
 	arr = *parr = grown;

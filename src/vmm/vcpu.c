@@ -11,6 +11,7 @@
 
 #include "dispatch.h"
 #include "error.h"
+#include "fault.h"
 #include "ioregion_io.h"
 #include "irqline.h"
 #include "rcu.h"
@@ -26,11 +27,11 @@ IOFD_EXPORT int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **
 		return iofd_fail(-EINVAL, "NULL vm or out");
 	if (vm->kvm_fd < 0)
 		return iofd_fail(-ENODEV, "this iofd VM has no KVM VM");
-	vcpu = calloc(1, sizeof(*vcpu));
+	vcpu = iofd_calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
 	vcpu->vm = vm;
-	vcpu->fd = ioctl(vm->kvm_fd, KVM_CREATE_VCPU, id);
+	vcpu->fd = iofd_ioctl(vm->kvm_fd, KVM_CREATE_VCPU, id);
 	if (vcpu->fd < 0) {
 		err = -errno;
 		free(vcpu);
@@ -57,7 +58,7 @@ IOFD_EXPORT int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd,
 
 	if (!vm || !out || !run || vcpu_fd < 0 || fcntl(vcpu_fd, F_GETFD) < 0)
 		return iofd_fail(-EINVAL, "bad vm, vCPU fd %d, run or out", vcpu_fd);
-	vcpu = calloc(1, sizeof(*vcpu));
+	vcpu = iofd_calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
 	vcpu->vm = vm;
@@ -110,7 +111,7 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 		 * runs again; it may still be pending (-EINTR again). */
 		if (!vcpu->req.region) {
 			vcpu->stats.runs++;
-			if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (iofd_ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 				int err = -errno;
 
 				/* An interrupted run is the VMM's own kick. */

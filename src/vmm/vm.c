@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fault.h"
 #include "ioeventfd.h"
 #include "irqfd.h"
 #include "rcu.h"
@@ -31,7 +32,7 @@ static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
 	if (kvm < 0)
 		return iofd_fail(kvm, "cannot open /dev/kvm: %s", strerror(-kvm));
 	if (kvm_vm_fd == IOFD_KVM_CREATE) {
-		vm->kvm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
+		vm->kvm_fd = iofd_ioctl(kvm, KVM_CREATE_VM, 0);
 		if (vm->kvm_fd < 0) {
 			err = -errno;
 			close(kvm);
@@ -42,7 +43,7 @@ static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
 	} else {
 		vm->kvm_fd = kvm_vm_fd;
 	}
-	vm->kvm_run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	vm->kvm_run_size = iofd_ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	close(kvm);
 	if (vm->kvm_run_size <= 0)
 		return iofd_fail(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
@@ -75,7 +76,7 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	if (!iofd_zero(opts->reserved, sizeof(opts->reserved)))
 		return iofd_fail(-EINVAL, "iofd_vm_options: reserved fields not 0");
 	iofd_rcu_thread();
-	vm = calloc(1, sizeof(*vm));
+	vm = iofd_calloc(1, sizeof(*vm));
 	if (!vm)
 		return iofd_fail(-ENOMEM, "out of memory for a VM");
 	vm->kvm_fd = -1;
@@ -229,7 +230,7 @@ IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 
 static bool kvm_cap(struct iofd_vm *vm, long cap)
 {
-	return ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+	return iofd_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
 
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
