@@ -40,8 +40,13 @@ struct iofd_ioeventfd_entry {
 	void *post_ptr;			/* where POST_WRITE stores (mapped) */
 	uint32_t flags;			/* IOFD_IOEVENTFD_FLAG_* as given */
 	struct iofd_post_map *post_map;	/* POST_MEMFD mapping, or NULL */
-	struct iofd_bus_obj obj;	/* ops (release) and retire link */
-	struct rcu_head rcu;
+	/* The bus header serves until the entry's release, which queues the
+	 * rcu_head: one never outlives the other's first use, so they share
+	 * the bytes (the entry stays within a 128-byte malloc chunk). */
+	union {
+		struct iofd_bus_obj obj;	/* ops (release), retire link */
+		struct rcu_head rcu;
+	};
 };
 
 /* Is an exact entry visible to readers at generation g? */

@@ -49,7 +49,9 @@ struct iofd_bus_ops {
 	 * published); forget writer-side indexes. Cannot fail. */
 	void (*unplug)(struct iofd_vm *vm, struct iofd_bus_obj *obj);
 	/* The removal is published: release what the object holds, freeing
-	 * it after a grace period (writer lock held). Cannot fail. */
+	 * it after a grace period (writer lock held). Cannot fail. The bus
+	 * does not touch the object after this call, so the object may reuse
+	 * its bus header's bytes (an exact entry's rcu_head does). */
 	void (*release)(struct iofd_vm *vm, struct iofd_bus_obj *obj);
 };
 
