@@ -53,6 +53,16 @@ int iofd_fail(int err, const char *fmt, ...)
 	return err;
 }
 
+int iofd_fail_quiet(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
 void iofd_log(enum iofd_log_level level, int err, const char *fmt, ...)
 {
 	iofd_log_fn fn = hook(level);

@@ -27,6 +27,12 @@ static inline bool iofd_zero(const void *p, unsigned long len)
 int iofd_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Record the reason of a failure without logging it: for a step whose
+ * caller adds context and reports (logs) the failure itself, or to put
+ * back a reason already logged. Returns err. */
+int iofd_fail_quiet(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 /* Log without failing: iofd_last_error() does not change. err is the
  * errno involved (negative) or 0. */
 void iofd_log(enum iofd_log_level level, int err, const char *fmt, ...)

@@ -177,17 +177,17 @@ _Static_assert(sizeof(struct iofd_ioregionfd_resp) == IOFD_WIRE_MSG_SIZE,
 static int check_shape(const struct iofd_ioregionfd_cmd *c)
 {
 	if (c->cmd > IOFD_IOREGIONFD_CMD_WRITE)
-		return iofd_fail(-EPROTO, "ioregionfd: command %u is neither "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: command %u is neither "
 				 "READ (0) nor WRITE (1)", c->cmd);
 	if (c->size_exponent > 3)
-		return iofd_fail(-EPROTO, "ioregionfd: size exponent %u (only "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: size exponent %u (only "
 				 "0..3, for 1, 2, 4 or 8 bytes)", c->size_exponent);
 	if (c->reserved)
-		return iofd_fail(-EPROTO, "ioregionfd: reserved bits 0x%x set",
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: reserved bits 0x%x set",
 				 c->reserved);
 	for (unsigned i = 0; i < sizeof(c->padding); i++)
 		if (c->padding[i])
-			return iofd_fail(-EPROTO, "ioregionfd: padding byte %u "
+			return iofd_fail_quiet(-EPROTO, "ioregionfd: padding byte %u "
 					 "is 0x%02x, not 0", i, c->padding[i]);
 	return 0;
 }
@@ -198,28 +198,28 @@ static int check_against_region(const struct iofd_ioregionfd_cmd *c,
 	bool is_write = c->cmd == IOFD_IOREGIONFD_CMD_WRITE;
 
 	if (!is_write && !c->resp)
-		return iofd_fail(-EPROTO, "ioregionfd: read without the resp bit "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: read without the resp bit "
 				 "(nobody would take the value)");
 	if (c->resp && !lim->can_reply)
-		return iofd_fail(-EPROTO, "ioregionfd: command wants a reply but "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: command wants a reply but "
 				 "the region has no reply fd");
 	if (is_write && size < 8 && (c->data >> (8 * size)))
-		return iofd_fail(-EPROTO, "ioregionfd: %u-byte write carries "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: %u-byte write carries "
 				 "0x%llx, wider than its size", size,
 				 (unsigned long long)c->data);
 	if (lim->check_user_data && c->user_data != lim->user_data)
-		return iofd_fail(-EPROTO, "ioregionfd: user_data 0x%llx is not "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: user_data 0x%llx is not "
 				 "the region's 0x%llx",
 				 (unsigned long long)c->user_data,
 				 (unsigned long long)lim->user_data);
 	if (lim->size == 0 && (!is_write || c->offset != 0))
-		return iofd_fail(-EPROTO, "ioregionfd: a doorbell region takes "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: a doorbell region takes "
 				 "only writes at offset 0 (got a %s at 0x%llx)",
 				 is_write ? "write" : "read",
 				 (unsigned long long)c->offset);
 	if (lim->size != 0 && lim->size != IOFD_WIRE_SIZE_ANY &&
 	    (c->offset > lim->size || size > lim->size - c->offset))
-		return iofd_fail(-EPROTO, "ioregionfd: %u bytes at offset 0x%llx "
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: %u bytes at offset 0x%llx "
 				 "lie outside the region's %llu bytes", size,
 				 (unsigned long long)c->offset,
 				 (unsigned long long)lim->size);

@@ -58,7 +58,8 @@ struct iofd_cmd {
 
 /*
  * Validate one 32-byte command; fill *out. Returns 0, or -EPROTO with the
- * reason in iofd_last_error(). Pure: no I/O, no allocation. The device side
+ * reason in iofd_last_error() (recorded, not logged: the caller reports
+ * it). Pure: no I/O, no allocation. The device side
  * validates every command with it before a callback sees it.
  */
 int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,

@@ -111,9 +111,10 @@ static int serve_ready(struct iofd_device *dev, int timeout_ms)
 			snprintf(reason, sizeof(reason), "%s", iofd_last_error());
 		}
 	}
-	/* A later source may have overwritten the first failure's reason. */
+	/* A later source may have overwritten the first failure's reason
+	 * (each was logged already): the call reports the first one. */
 	if (first_err && strcmp(reason, iofd_last_error()) != 0)
-		return iofd_fail(first_err, "%s", reason);
+		return iofd_fail_quiet(first_err, "%s", reason);
 	if (first_err)
 		return first_err;
 	return served;

@@ -47,10 +47,11 @@ static int send_reply(struct iofd_dev_region *r, uint64_t data)
 	if (n == (ssize_t)sizeof(resp))
 		return 0;
 	if (n < 0)
-		return iofd_fail(-EPIPE, "ioregionfd: cannot send a reply: %s",
-				 errno == EAGAIN ? "the VMM does not take replies"
-						 : strerror(errno));
-	return iofd_fail(-EPIPE, "ioregionfd: reply cut short (%zd of 32 bytes)", n);
+		return iofd_fail_quiet(-EPIPE, "ioregionfd: cannot send a reply: %s",
+				       errno == EAGAIN ? "the VMM does not take replies"
+						       : strerror(errno));
+	return iofd_fail_quiet(-EPIPE, "ioregionfd: reply cut short (%zd of 32 "
+			       "bytes)", n);
 }
 
 /* ---- serving ------------------------------------------------------------- */
@@ -110,7 +111,8 @@ static bool peer_gone(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP));
 }
 
-/* Fail the region: close it and report err (already set by iofd_fail). */
+/* Fail the region: close it and report err, whose reason the failing step
+ * recorded (iofd_fail_quiet()), with the region's number. */
 static int poison(struct iofd_device *dev, struct iofd_dev_region *r,
 		  uint32_t idx, int err)
 {
@@ -128,7 +130,7 @@ static int read_error(struct iofd_device *dev, struct iofd_dev_region *r,
 		iofd_dev_region_close(dev, r, -ENOTCONN);
 		return 0;
 	}
-	iofd_fail(-errnum, "cannot read a command: %s", strerror(errnum));
+	iofd_fail_quiet(-errnum, "cannot read a command: %s", strerror(errnum));
 	return poison(dev, r, idx, -errnum);
 }
 
@@ -152,9 +154,9 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 			break;
 		}
 		if (n != IOFD_WIRE_MSG_SIZE) {
-			iofd_fail(-EPROTO, "ioregionfd: %s message of %zd bytes "
-				  "(commands are 32)", n < IOFD_WIRE_MSG_SIZE ? "short" :
-				  "oversized", n);
+			iofd_fail_quiet(-EPROTO, "ioregionfd: %s message of %zd "
+					"bytes (commands are 32)",
+					n < IOFD_WIRE_MSG_SIZE ? "short" : "oversized", n);
 			return poison(dev, r, idx, -EPROTO);
 		}
 		err = handle_cmd(dev, r, r->buf);
@@ -178,8 +180,8 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 	if (n < 0)
 		return read_error(dev, r, idx, errno);
 	if (n == 0 && r->have) {
-		iofd_fail(-EPROTO, "ioregionfd: the VMM closed the region in the "
-			  "middle of a command (%u of 32 bytes)", r->have);
+		iofd_fail_quiet(-EPROTO, "ioregionfd: the VMM closed the region "
+				"in the middle of a command (%u of 32 bytes)", r->have);
 		return poison(dev, r, idx, -EPROTO);
 	}
 	if (n == 0) {

@@ -415,12 +415,24 @@ static void add_region_rejects_bad_fds(void **state)
  * with -EPROTO and the VMM to see it close, while region 0 keeps being
  * served. Nothing may reach the callbacks.
  */
+/* Messages the library logged, by level. */
+static void count_logs(void *opaque, enum iofd_log_level level, int err,
+		       const char *msg)
+{
+	int *counts = opaque;
+
+	(void)err;
+	(void)msg;
+	counts[level]++;
+}
+
 static void expect_poisoned(struct fixture *f, int type, uint64_t size,
 			    uint32_t flags, uint64_t user_data, bool with_reply,
 			    const void *msg, size_t len, const char *needle)
 {
 	struct iofd_ioregionfd_cmd good = cmd(IOFD_IOREGIONFD_CMD_READ, 0, true,
 					      0, 1, 0);
+	int logs[IOFD_LOG_DEBUG + 1] = { 0 };
 	struct iofd_device_stats st;
 
 	assert_int_equal(add_pair(f, type, size, flags, user_data, with_reply,
@@ -429,8 +441,12 @@ static void expect_poisoned(struct fixture *f, int type, uint64_t size,
 		send_all(f->vmm2, msg, len);
 	else
 		assert_int_equal(send(f->vmm2, "", 0, 0), 0);
+	assert_int_equal(iofd_set_log(count_logs, logs, IOFD_LOG_DEBUG), 0);
 	assert_int_equal(iofd_device_process(f->dev), -EPROTO);
+	assert_int_equal(iofd_set_log(NULL, NULL, IOFD_LOG_ERROR), 0);
+	assert_int_equal(logs[IOFD_LOG_ERROR], 1);	/* one failure, one message */
 	assert_non_null(strstr(iofd_last_error(), needle));
+	assert_non_null(strstr(iofd_last_error(), "region 1: "));
 	assert_int_equal(iofd_device_region_status(f->dev, 1), -EPROTO);
 	assert_true(peer_closed(f->vmm2));
 	iofd_device_get_stats(f->dev, &st);
