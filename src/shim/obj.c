@@ -16,6 +16,7 @@
 #include "fdtab.h"
 #include "obj.h"
 #include "real.h"
+#include "run.h"
 
 /* Writers (adoption, close) hold it exclusively; lookups share it just
  * long enough to take a reference. */
@@ -280,6 +281,7 @@ int shim_vcpu_created(struct shim_vm *vm, int fd)
 		return -ENOMEM;
 	v->o.kind = SHIM_FD_VCPU;
 	v->vm = vm;
+	v->enter = shim_kvm_enter;
 	obj_ref(&vm->o);
 	v->o.own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	err = v->o.own_fd < 0 ? -errno : vcpu_setup(v);
