@@ -256,7 +256,7 @@ int main(void)
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, posted) < 0) {
 		rawvm_report(0, "set up a VM and sockets: %s", strerror(err ? -err : errno));
-		return rawvm_summary("ioregionfd");
+		return rawvm_summary("ioregionfd", vm.kvm, KVM_CAP_IOREGIONFD);
 	}
 	dev.fd[0] = sync[1];
 	dev.fd[1] = posted[1];
@@ -269,6 +269,7 @@ int main(void)
 	rawvm_report(dev.bad == 0, "every command was well formed");
 	eventfd_write(dev.stop, 1);
 	pthread_join(t, NULL);
+	err = rawvm_summary("ioregionfd", vm.kvm, KVM_CAP_IOREGIONFD);
 	rawvm_close(&vm);
-	return rawvm_summary("ioregionfd");
+	return err;
 }

@@ -173,7 +173,7 @@ int main(void)
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (err || efd < 0) {
 		rawvm_report(0, "set up a VM: %s", strerror(err ? -err : errno));
-		return rawvm_summary("post-write");
+		return rawvm_summary("post-write", vm.kvm, KVM_CAP_IOEVENTFD_POST_WRITE);
 	}
 	check_capability();
 	check_bad_config(efd);
@@ -183,6 +183,7 @@ int main(void)
 	check_plain(efd);
 	check_deassign(efd);
 	close(efd);
+	err = rawvm_summary("post-write", vm.kvm, KVM_CAP_IOEVENTFD_POST_WRITE);
 	rawvm_close(&vm);
-	return rawvm_summary("post-write");
+	return err;
 }

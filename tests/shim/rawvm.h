@@ -57,10 +57,12 @@ uint64_t rawvm_rax(struct rawvm *m);
  * rawvm_report() - TAP "ok"/"not ok" for one case on stdout, counted;
  * rawvm_summary() prints "uapi shim: <prog>: P passed, F failed on
  * <uname -r> (<stock+shim|patched>)" on stderr and returns the exit code.
+ * Without the shim, a kernel that lacks capability @cap (asked on @kvm)
+ * is named "stock".
  */
 void rawvm_report(int ok, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int rawvm_summary(const char *prog);
+int rawvm_summary(const char *prog, int kvm, int cap);
 
 /** rawvm_skip_all() - "1..0 # SKIP reason" and exit status 77. */
 int rawvm_skip_all(const char *why);
