@@ -62,6 +62,8 @@ int shim_objs_live(void)
 	return atomic_load(&nr_objs);
 }
 
+static struct shim_obj *forget_locked(int fd);
+
 static void obj_ref(struct shim_obj *o)
 {
 	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
@@ -272,6 +274,23 @@ static int vcpu_setup(struct shim_vcpu *v)
 	return err;
 }
 
+int shim_vcpu_attach(int fd, struct shim_vcpu *v)
+{
+	struct shim_obj *stale;
+	int err;
+
+	pthread_rwlock_wrlock(&lock);
+	stale = forget_locked(fd);	/* a number reused behind our back */
+	err = attach_locked(fd, &v->o);
+	if (!err) {
+		atomic_store(&v->o.refs, 1);
+		link_locked(&v->o);
+	}
+	pthread_rwlock_unlock(&lock);
+	shim_obj_put(stale);
+	return err;
+}
+
 int shim_vcpu_created(struct shim_vm *vm, int fd)
 {
 	struct shim_vcpu *v = calloc(1, sizeof(*v));
@@ -285,16 +304,8 @@ int shim_vcpu_created(struct shim_vm *vm, int fd)
 	obj_ref(&vm->o);
 	v->o.own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	err = v->o.own_fd < 0 ? -errno : vcpu_setup(v);
-	if (!err) {
-		pthread_rwlock_wrlock(&lock);
-		shim_fdtab_set(fd, NULL);
-		err = attach_locked(fd, &v->o);
-		if (!err) {
-			atomic_store(&v->o.refs, 1);
-			link_locked(&v->o);
-		}
-		pthread_rwlock_unlock(&lock);
-	}
+	if (!err)
+		err = shim_vcpu_attach(fd, v);
 	if (err) {
 		shim_debug("vCPU fd %d left to the kernel: %s", fd, strerror(-err));
 		atomic_store(&v->o.refs, 1);

@@ -73,6 +73,12 @@ struct shim_vcpu *shim_vcpu_get(int fd);
  */
 int shim_vcpu_created(struct shim_vm *vm, int fd);
 
+/**
+ * shim_vcpu_attach() - record the set-up vCPU @v for the program's @fd
+ * (the table then holds its one reference). 0 or a negative errno.
+ */
+int shim_vcpu_attach(int fd, struct shim_vcpu *v);
+
 /** shim_obj_put() - drop a reference; the last one releases the object. */
 void shim_obj_put(struct shim_obj *o);
 
