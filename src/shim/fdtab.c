@@ -79,3 +79,13 @@ int shim_fdtab_set(int fd, struct shim_obj *obj)
 			      memory_order_release);
 	return 0;
 }
+
+void shim_fdtab_clear(void)
+{
+	for (unsigned p = 0; p < NR_PAGES; p++) {
+		slot_t *page = atomic_load_explicit(&pages[p], memory_order_acquire);
+
+		for (unsigned i = 0; page && i < PAGE_SLOTS; i++)
+			atomic_store_explicit(&page[i], NULL, memory_order_relaxed);
+	}
+}

@@ -39,4 +39,7 @@ struct shim_obj *shim_fdtab_get(int fd);
  */
 int shim_fdtab_set(int fd, struct shim_obj *obj);
 
+/** shim_fdtab_clear() - forget every fd (a forked child starts empty). */
+void shim_fdtab_clear(void);
+
 #endif /* IOFD_SHIM_FDTAB_H */

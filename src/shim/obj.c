@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fdtab.h"
+#include "fork.h"
 #include "obj.h"
 #include "real.h"
 #include "run.h"
@@ -162,6 +163,7 @@ static int vm_new_locked(int fd, struct shim_vm **out)
 
 	if (!vm)
 		return -ENOMEM;
+	shim_fork_init();
 	vm->o.kind = SHIM_FD_VM;
 	vm->o.own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (vm->o.own_fd < 0) {
@@ -370,4 +372,28 @@ void shim_fd_closing(int fd)
 	o = forget_locked(fd);
 	pthread_rwlock_unlock(&lock);
 	shim_obj_put(o);	/* releases outside the lock */
+}
+
+void shim_objs_fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&lock);
+}
+
+void shim_objs_fork_parent(void)
+{
+	pthread_rwlock_unlock(&lock);
+}
+
+/* The parent's objects are not the child's: forget them, close the dups. */
+void shim_objs_fork_child(void)
+{
+	pthread_rwlock_t fresh = PTHREAD_RWLOCK_INITIALIZER;
+	struct shim_obj *o;
+
+	for (o = all; o; o = o->next)
+		shim_real_close(o->own_fd);
+	shim_fdtab_clear();
+	all = NULL;
+	atomic_store(&nr_objs, 0);
+	lock = fresh;
 }

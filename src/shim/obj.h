@@ -98,4 +98,13 @@ int shim_same_file(int fd1, int fd2);
 /** shim_objs_live() - how many objects exist (tests count releases). */
 int shim_objs_live(void);
 
+/*
+ * Around fork(): prepare takes the objects' lock, the parent releases it,
+ * the child forgets every object (closing the shim's dups) and starts
+ * empty. Installed by shim_fork_init() (fork.c).
+ */
+void shim_objs_fork_prepare(void);
+void shim_objs_fork_parent(void);
+void shim_objs_fork_child(void);
+
 #endif /* IOFD_SHIM_OBJ_H */

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -391,6 +392,56 @@ static void run_on_unseen_vcpu_is_the_kernels(void **state)
 	kvm_close(&other);
 }
 
+/* The child of a fork: a VM of its own, served and released; the
+ * parent's VM is not the child's. Exit status 0 on success. */
+static int forked_child(int parent_vm)
+{
+	static uint32_t slot;
+	struct kvmfds k;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	alarm(20);	/* a hang is a failure, not a stuck test */
+	if (shim_objs_live() != 0)
+		return 1;
+	k.kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	k.vm = (int)kern(k.kvm, KVM_CREATE_VM, 0);
+	if (ioeventfd(k.vm, 0x1000, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE,
+		      (uintptr_t)&slot) != 0 ||
+	    ioeventfd(k.vm, 0x1000, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE |
+		      KVM_IOEVENTFD_FLAG_DEASSIGN, (uintptr_t)&slot) != 0)
+		return 2;
+	shim_close(k.vm);
+	shim_close(parent_vm);
+	return shim_objs_live() == 0 ? 0 : 3;
+}
+
+static void fork_child_starts_empty(void **state)
+{
+	static uint32_t slot;
+	struct kvmfds k;
+	int efd = eventfd(0, EFD_CLOEXEC), st = -1;
+	pid_t pid;
+
+	(void)state;
+	NEED_KVM();
+	kvm_open(&k);
+	/* registrations retire memory: liburcu's call_rcu worker starts */
+	assert_int_equal(ioeventfd(k.vm, 0x1000, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE,
+				   (uintptr_t)&slot), 0);
+	assert_int_equal(ioeventfd(k.vm, 0x1000, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE |
+				   KVM_IOEVENTFD_FLAG_DEASSIGN, (uintptr_t)&slot), 0);
+	pid = fork();
+	if (pid == 0)
+		_exit(forked_child(k.vm));
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(shim_objs_live(), 1);	/* the parent's is intact */
+	close(efd);
+	kvm_close(&k);
+}
+
 /* ---- the KVM_RUN loop, fed recorded exits ------------------------------ */
 
 struct recorded {
@@ -542,6 +593,7 @@ int main(void)
 		cmocka_unit_test(vm_lives_while_a_dup_does),
 		cmocka_unit_test(vm_released_after_its_vcpus),
 		cmocka_unit_test(run_on_unseen_vcpu_is_the_kernels),
+		cmocka_unit_test(fork_child_starts_empty),
 		cmocka_unit_test(run_serves_claimed_exits),
 		cmocka_unit_test(run_failure_exit_and_bus_error),
 	};
