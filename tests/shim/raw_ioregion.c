@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -30,6 +32,8 @@
 #define USER_DATA	0x77u
 #define READ_BASE	0xa5000000u	/* the device answers READ_BASE + offset */
 #define LOG_MAX		64
+#define SLOW_OFF	0x80u	/* the device answers reads here after SLOW_MS */
+#define SLOW_MS		300
 
 static struct rawvm vm;
 
@@ -69,6 +73,8 @@ static int dev_serve(int fd)
 		return 0;
 	if (c.cmd == IOREGIONFD_CMD_READ)
 		r.data = READ_BASE + c.offset;
+	if (c.offset == SLOW_OFF)
+		usleep(SLOW_MS * 1000);
 	return send(fd, &r, sizeof(r), MSG_NOSIGNAL) == sizeof(r) ? 0 : -1;
 }
 
@@ -209,6 +215,59 @@ static void check_deassign(int posted)
 	rawvm_run(&vm);
 }
 
+static void on_kick(int sig)
+{
+	(void)sig;
+}
+
+static atomic_int kicked_back;
+
+/* Kick the vCPU thread every 20 ms until its KVM_RUN has returned. */
+static void *kick_later(void *vcpu_thread)
+{
+	do {
+		usleep(20 * 1000);
+		pthread_kill(*(pthread_t *)vcpu_thread, SIGUSR1);
+	} while (!atomic_load(&kicked_back));
+	return NULL;
+}
+
+/* immediate_exit and signals: KVM_RUN's -EINTR; an interrupted access is
+ * finished by the next KVM_RUN, its command sent once. */
+static void check_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_kick };	/* no SA_RESTART */
+	struct rawcode c = { .n = 0 };
+	pthread_t self = pthread_self(), kicker;
+	int base = dev.n, r, again;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	rawcode_mmio_read(&c, REGION + 0x10, 4);
+	rawvm_start(&vm, &c);
+	vm.run->immediate_exit = 1;
+	r = rawvm_run(&vm);
+	vm.run->immediate_exit = 0;
+	rawvm_report(r == -EINTR && dev.n == base,
+		     "immediate_exit: KVM_RUN returns EINTR before the guest runs");
+	rawvm_report(rawvm_run(&vm) == KVM_EXIT_HLT &&
+		     rawvm_rax(&vm) == READ_BASE + 0x10 && dev.n == base + 1,
+		     "the next KVM_RUN runs the guest");
+	c.n = 0;
+	rawcode_mmio_read(&c, REGION + SLOW_OFF, 4);
+	rawvm_start(&vm, &c);
+	atomic_store(&kicked_back, 0);
+	pthread_create(&kicker, NULL, kick_later, &self);
+	r = rawvm_run(&vm);
+	atomic_store(&kicked_back, 1);
+	pthread_join(kicker, NULL);
+	for (again = 0; r == -EINTR && again < 10; again++)
+		r = rawvm_run(&vm);
+	rawvm_report(again >= 1, "a signal during a slow device's reply: KVM_RUN returns EINTR");
+	rawvm_report(r == KVM_EXIT_HLT && rawvm_rax(&vm) == READ_BASE + SLOW_OFF &&
+		     dev.n == base + 2,
+		     "the next KVM_RUN finishes the read, its command sent once");
+}
+
 /* A failure exit names the address: the provisional exit, or the
  * internal-error suberror that stands for it. */
 static int failure_exit_at(uint64_t addr)
@@ -265,6 +324,7 @@ int main(void)
 	check_sync_access();
 	check_posted(posted[0]);
 	check_deassign(posted[0]);
+	check_interrupts();
 	check_failure();
 	rawvm_report(dev.bad == 0, "every command was well formed");
 	eventfd_write(dev.stop, 1);
