@@ -154,8 +154,9 @@ void shim_obj_put(struct shim_obj *o)
 		vcpu_release((struct shim_vcpu *)o);
 }
 
-/* A new VM object for @fd: the shim's dup, adopted by iofd (locked). */
-static int vm_new_locked(int fd, struct shim_vm **out)
+/* A new VM object for @fd: the shim's dup, adopted by iofd. Unlocked:
+ * iofd may wait for liburcu's worker, which may be closing an fd. */
+static int vm_new(int fd, struct shim_vm **out)
 {
 	struct iofd_vm_options opts = { .kvm_vm_fd = -1 };
 	struct shim_vm *vm = calloc(1, sizeof(*vm));
@@ -175,27 +176,59 @@ static int vm_new_locked(int fd, struct shim_vm **out)
 	shim_enter();
 	err = iofd_vm_create(&opts, &vm->iofd);
 	shim_leave();
-	if (!err)
-		err = attach_locked(fd, &vm->o);
 	if (err) {
-		shim_enter();
-		iofd_vm_destroy(vm->iofd);
-		shim_leave();
 		shim_real_close(vm->o.own_fd);
 		free(vm);
 		return err;
 	}
 	atomic_store(&vm->o.refs, 1);	/* the program's fds */
-	link_locked(&vm->o);
-	shim_debug("adopted VM fd %d (dup %d)", fd, vm->o.own_fd);
 	*out = vm;
 	return 0;
+}
+
+/* The VM object already known for @fd, attached to it (locked). */
+static struct shim_obj *vm_known_locked(int fd, int *err)
+{
+	struct shim_obj *o = shim_fdtab_get(fd);
+
+	*err = 0;
+	if (o && o->kind == SHIM_FD_VM)
+		return o;
+	o = find_same_locked(SHIM_FD_VM, fd);
+	if (o) {
+		shim_fdtab_set(fd, NULL);
+		*err = attach_locked(fd, o);
+	}
+	return o;
+}
+
+/* Attach @fresh to @fd unless another thread adopted the VM meanwhile;
+ * the object to use, referenced, or NULL with *err (locked). */
+static struct shim_obj *vm_adopt_locked(int fd, struct shim_vm **fresh, int *err)
+{
+	struct shim_obj *o = vm_known_locked(fd, err);
+
+	if (!o && *fresh) {
+		shim_fdtab_set(fd, NULL);
+		*err = attach_locked(fd, &(*fresh)->o);
+		if (!*err) {
+			o = &(*fresh)->o;
+			link_locked(o);
+			*fresh = NULL;
+			shim_debug("adopted VM fd %d (dup %d)", fd, o->own_fd);
+		}
+	}
+	if (!o || *err)
+		return NULL;
+	obj_ref(o);
+	return o;
 }
 
 int shim_vm_get(int fd, struct shim_vm **out)
 {
 	struct shim_obj *o = lookup_ref(fd);
-	int kind, err = 0;
+	struct shim_vm *fresh = NULL;
+	int err;
 
 	*out = NULL;
 	if (o && o->kind == SHIM_FD_VM) {
@@ -203,26 +236,24 @@ int shim_vm_get(int fd, struct shim_vm **out)
 		return 0;
 	}
 	shim_obj_put(o);
-	kind = shim_fd_classify(fd);
-	if (kind != SHIM_FD_VM)
+	if (shim_fd_classify(fd) != SHIM_FD_VM)
 		return 0;
 	pthread_rwlock_wrlock(&lock);
-	o = shim_fdtab_get(fd);
-	if (o && o->kind != SHIM_FD_VM)
-		o = NULL;
-	if (!o) {
-		o = find_same_locked(SHIM_FD_VM, fd);
-		if (o)
-			err = attach_locked(fd, o);
-		else
-			err = vm_new_locked(fd, (struct shim_vm **)&o);
-	}
-	if (!err) {
-		obj_ref(o);
-		*out = (struct shim_vm *)o;
-	}
+	o = vm_adopt_locked(fd, &fresh, &err);
 	pthread_rwlock_unlock(&lock);
-	return err;
+	if (!o && !err) {	/* a VM the shim has not seen: adopt it */
+		err = vm_new(fd, &fresh);
+		if (err)
+			return err;
+		pthread_rwlock_wrlock(&lock);
+		o = vm_adopt_locked(fd, &fresh, &err);
+		pthread_rwlock_unlock(&lock);
+		shim_obj_put(fresh ? &fresh->o : NULL);	/* lost a race */
+	}
+	if (!o)
+		return err;
+	*out = (struct shim_vm *)o;
+	return 0;
 }
 
 struct shim_vcpu *shim_vcpu_get(int fd)

@@ -8,6 +8,7 @@
 
 #include <iofd/kvm-unmerged.h>
 
+#include "fdtab.h"
 #include "obj.h"
 #include "probe.h"
 #include "real.h"
@@ -62,7 +63,8 @@ int shim_close(int fd)
 int shim_dup3(int oldfd, int newfd, int flags)
 {
 	/* dup2 onto itself closes nothing */
-	if (!shim_inside() && oldfd != newfd && fcntl(oldfd, F_GETFD) >= 0)
+	if (!shim_inside() && oldfd != newfd && shim_fdtab_get(newfd) &&
+	    fcntl(oldfd, F_GETFD) >= 0)
 		shim_fd_closing(newfd);
 	return shim_real_dup3(oldfd, newfd, flags);
 }

@@ -250,5 +250,5 @@ int rawvm_summary(const char *prog, int kvm, int cap)
 int rawvm_skip_all(const char *why)
 {
 	printf("1..0 # SKIP %s\n", why);
-	return 77;
+	return 0;
 }

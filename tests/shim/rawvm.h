@@ -64,7 +64,7 @@ void rawvm_report(int ok, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int rawvm_summary(const char *prog, int kvm, int cap);
 
-/** rawvm_skip_all() - "1..0 # SKIP reason" and exit status 77. */
+/** rawvm_skip_all() - "1..0 # SKIP reason"; returns 0 for main (TAP skip). */
 int rawvm_skip_all(const char *why);
 
 #endif /* RAWVM_H */
