@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,20 +78,28 @@ unsigned shim_probe_kernel(void)
 	return has;
 }
 
+/* An environment switch: set, and not "0". */
+static bool on(const char *v)
+{
+	return v && *v && strcmp(v, "0") != 0;
+}
+
 static void decide(void)
 {
 	const char *force = getenv("IOFD_SHIM_FORCE");
 	int saved = errno;
 	unsigned all = SHIM_SERVE_POST_WRITE | SHIM_SERVE_IOREGION;
 
-	if (force && strcmp(force, "0") != 0)
+	if (on(getenv("IOFD_SHIM_PASSTHROUGH")))
+		served = 0;
+	else if (on(force))
 		served = all;
 	else
 		served = all & ~shim_probe_kernel();
 	shim_debug("serving%s%s%s", served & SHIM_SERVE_POST_WRITE ? " post-write" : "",
 		   served & SHIM_SERVE_IOREGION ? " ioregionfd" : "",
-		   served ? (force ? " (forced)" : " (the kernel lacks it)") :
-			    " nothing: the kernel has it all");
+		   served ? (on(force) ? " (forced)" : " (the kernel lacks it)") :
+			    " nothing: everything passes through");
 	errno = saved;
 }
 

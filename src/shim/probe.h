@@ -7,7 +7,9 @@
  * deassign a POST_WRITE ioeventfd (a kernel without the series rejects
  * the flag bit with -EINVAL), and ask KVM_SET_IOREGION to deassign a
  * region that does not exist (a kernel without it answers -ENOTTY).
- * IOFD_SHIM_FORCE=1 makes the shim serve both whatever the kernel has.
+ * IOFD_SHIM_FORCE=1 makes the shim serve both whatever the kernel has;
+ * IOFD_SHIM_PASSTHROUGH=1 makes it serve neither (everything goes to the
+ * kernel untouched, as where the kernel has both).
  */
 #ifndef IOFD_SHIM_PROBE_H
 #define IOFD_SHIM_PROBE_H

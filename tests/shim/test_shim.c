@@ -427,6 +427,60 @@ static __attribute__((unused)) void fork_child_starts_empty(void **state)
 	kvm_close(&k);
 }
 
+/* Under IOFD_SHIM_PASSTHROUGH (as on a kernel with both features): every
+ * answer is the kernel's, nothing is adopted, KVM_RUN is not wrapped. */
+static int passthrough_child(void)
+{
+	static uint32_t slot;
+	unsigned long long runs, served;
+	struct kvm_ioeventfd_post a = {
+		.addr = 0x1000, .len = 4, .flags = KVM_IOEVENTFD_FLAG_POST_WRITE,
+		.post_addr = (uintptr_t)&slot,
+	};
+	struct kvm_ioregion r = { .guest_paddr = 0x2000, .memory_size = 8,
+				  .read_fd = -1, .write_fd = -1 };
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, vcpu, bad = 0;
+
+	vm = (int)kern(kvm, KVM_CREATE_VM, 0);
+	a.fd = eventfd(0, EFD_CLOEXEC);
+	bad |= sh(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE) !=
+	       kern(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE);
+	bad |= (sh(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IOREGIONFD) !=
+		kern(kvm, KVM_CHECK_EXTENSION, KVM_CAP_IOREGIONFD)) << 1;
+	/* the same call twice: what the kernel says, then the same again */
+	bad |= (sh(vm, KVM_SET_IOREGION, (unsigned long)&r) !=
+		kern(vm, KVM_SET_IOREGION, (unsigned long)&r)) << 2;
+	if (kern(vm, KVM_IOEVENTFD, (unsigned long)&a) == 0) {
+		a.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;	/* a patched kernel */
+		bad |= (sh(vm, KVM_IOEVENTFD, (unsigned long)&a) != 0) << 3;
+	} else {
+		bad |= (sh(vm, KVM_IOEVENTFD, (unsigned long)&a) !=
+			kern(vm, KVM_IOEVENTFD, (unsigned long)&a)) << 3;
+	}
+	vcpu = (int)sh(vm, KVM_CREATE_VCPU, 0);
+	bad |= (vcpu < 0 || shim_objs_live() != 0) << 4;
+	bad |= (shim_counters(vcpu, &runs, &served) != -ENOENT) << 5;
+	return bad;
+}
+
+static void passthrough_answers_are_the_kernels(void **state)
+{
+	int st = -1;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	if (pid == 0) {
+		setenv("IOFD_SHIM_PASSTHROUGH", "1", 1);
+		execl("/proc/self/exe", "test_shim", "--passthrough-child", (char *)NULL);
+		_exit(127);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* ---- the KVM_RUN loop, fed recorded exits ------------------------------ */
 
 struct recorded {
@@ -565,7 +619,7 @@ static void run_failure_exit_and_bus_error(void **state)
 	harness_close(&h);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	/* Without KVM only the first three run (a per-case skip would print
 	 * "not ok # SKIP", which meson counts as a failure). */
@@ -582,12 +636,16 @@ int main(void)
 		cmocka_unit_test(vm_lives_while_a_dup_does),
 		cmocka_unit_test(vm_released_after_its_vcpus),
 		cmocka_unit_test(run_on_unseen_vcpu_is_the_kernels),
+		cmocka_unit_test(passthrough_answers_are_the_kernels),
 #ifndef __SANITIZE_THREAD__
 		/* ThreadSanitizer refuses threads in a multi-threaded fork's child */
 		cmocka_unit_test(fork_child_starts_empty),
 #endif
 	};
 	size_t n = sizeof(tests) / sizeof(tests[0]);
+
+	if (argc == 2 && strcmp(argv[1], "--passthrough-child") == 0)
+		return passthrough_child();
 
 	/* the shim's path whatever this kernel has */
 	setenv("IOFD_SHIM_FORCE", "1", 1);
