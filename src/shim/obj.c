@@ -135,10 +135,11 @@ static void vcpu_release(struct shim_vcpu *v)
 	shim_enter();
 	iofd_vcpu_destroy(v->iofd);
 	shim_leave();
-	if (v->run)
+	if (v->run && v->run_size)
 		munmap(v->run, v->run_size);
 	shim_real_close(v->o.own_fd);
-	shim_obj_put(&v->vm->o);
+	if (v->vm)
+		shim_obj_put(&v->vm->o);
 	free(v);
 }
 
