@@ -7,10 +7,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <iofd/kvm-unmerged.h>
@@ -163,6 +165,79 @@ static void check_deassign(int efd)
 		     "a second deassign: ENOENT");
 }
 
+#define LOOP_BELLS	2000u
+
+struct runner {
+	int vcpu;
+	struct kvm_run *run;
+	int calls;		/* KVM_RUN calls until HLT */
+	int ok;
+};
+
+/* Run one vCPU to its HLT, counting the KVM_RUN calls it took. */
+static void *run_to_hlt(void *arg)
+{
+	struct runner *r = arg;
+
+	do {
+		r->calls++;
+		r->ok = ioctl(r->vcpu, KVM_RUN, 0) == 0;
+	} while (r->ok && r->run->exit_reason != KVM_EXIT_HLT && r->calls < 100000);
+	r->ok = r->ok && r->run->exit_reason == KVM_EXIT_HLT;
+	return NULL;
+}
+
+/* A second vCPU in the same state as the first, at the same code. */
+static int second_vcpu(struct runner *r)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	r->vcpu = ioctl(vm.vm, KVM_CREATE_VCPU, 1);
+	if (r->vcpu < 0)
+		return -1;
+	r->run = mmap(NULL, vm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->vcpu, 0);
+	if (r->run == MAP_FAILED || ioctl(vm.vcpu, KVM_GET_SREGS, &sregs) < 0 ||
+	    ioctl(r->vcpu, KVM_SET_SREGS, &sregs) < 0 ||
+	    ioctl(vm.vcpu, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(r->vcpu, KVM_SET_REGS, &regs) < 0)
+		return -1;
+	return 0;
+}
+
+/* Two vCPUs on two threads ring one doorbell in a guest loop: every
+ * write stored and signalled, each thread's KVM_RUN returns only at HLT. */
+static void check_two_vcpus(int efd)
+{
+	struct runner r[2] = { { .vcpu = vm.vcpu, .run = vm.run } };
+	/* mov cx, LOOP_BELLS; l: mov dword [DOORBELL], 1; loop l */
+	struct rawcode c = { .b = { 0xb9, LOOP_BELLS & 0xff, LOOP_BELLS >> 8 }, .n = 3 };
+	pthread_t t[2];
+	int ok;
+
+	rawcode_mmio_write(&c, DOORBELL, 4, 1);
+	c.b[c.n] = 0xe2;
+	c.b[c.n + 1] = (uint8_t)(0xfe - (c.n - 3));
+	c.n += 2;
+	rawvm_start(&vm, &c);
+	ok = ioeventfd(RAWVM_MMIO + DOORBELL, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE, 0,
+		       &slot4) == 0 && second_vcpu(&r[1]) == 0;
+	for (int i = 0; i < 2 && ok; i++)
+		pthread_create(&t[i], NULL, run_to_hlt, &r[i]);
+	for (int i = 0; i < 2 && ok; i++)
+		pthread_join(t[i], NULL);
+	rawvm_report(ok && r[0].ok && r[1].ok && drain(efd) == 2 * LOOP_BELLS &&
+		     slot4 == 1 && r[0].calls == 1 && r[1].calls == 1,
+		     "two vCPU threads, %u doorbells each: all stored and signalled, "
+		     "one KVM_RUN each", LOOP_BELLS);
+	ioeventfd(RAWVM_MMIO + DOORBELL, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE |
+		  KVM_IOEVENTFD_FLAG_DEASSIGN, 0, &slot4);
+	if (r[1].run && r[1].run != MAP_FAILED)
+		munmap(r[1].run, vm.run_size);
+	if (r[1].vcpu >= 0)
+		close(r[1].vcpu);
+}
+
 int main(void)
 {
 	int efd, err;
@@ -182,6 +257,7 @@ int main(void)
 	check_pio(efd);
 	check_plain(efd);
 	check_deassign(efd);
+	check_two_vcpus(efd);
 	close(efd);
 	err = rawvm_summary("post-write", vm.kvm, KVM_CAP_IOEVENTFD_POST_WRITE);
 	rawvm_close(&vm);
