@@ -23,7 +23,9 @@ static dup2_fn next_dup2;
 static dup3_fn next_dup3;
 static bool debug_on;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
-static __thread int inside;
+/* initial-exec: no __tls_get_addr call on every ioctl (a preloaded
+ * library gets static TLS) */
+static __thread int inside __attribute__((tls_model("initial-exec")));
 
 /* Look the next definitions up once; raw system calls stand in if absent. */
 static void resolve(void)
