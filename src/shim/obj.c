@@ -155,6 +155,25 @@ void shim_obj_put(struct shim_obj *o)
 		vcpu_release((struct shim_vcpu *)o);
 }
 
+/* IOFD_SHIM_IOREGION_TIMEOUT_MS: how long an ioregion access may wait
+ * for its device (0: forever, as the RFC); iofd's default otherwise. */
+static void vm_apply_env(struct iofd_vm *vm)
+{
+	const char *t = getenv("IOFD_SHIM_IOREGION_TIMEOUT_MS");
+	unsigned long ms;
+	char *end;
+
+	if (!t || !*t)
+		return;
+	errno = 0;
+	ms = strtoul(t, &end, 10);
+	if (*end || errno || ms > UINT32_MAX) {
+		shim_debug("IOFD_SHIM_IOREGION_TIMEOUT_MS=%s ignored", t);
+		return;
+	}
+	iofd_vm_set_ioregion_timeout(vm, (uint32_t)ms);
+}
+
 /* A new VM object for @fd: the shim's dup, adopted by iofd. Unlocked:
  * iofd may wait for liburcu's worker, which may be closing an fd. */
 static int vm_new(int fd, struct shim_vm **out)
@@ -176,6 +195,8 @@ static int vm_new(int fd, struct shim_vm **out)
 	opts.kvm_vm_fd = vm->o.own_fd;
 	shim_enter();
 	err = iofd_vm_create(&opts, &vm->iofd);
+	if (!err)
+		vm_apply_env(vm->iofd);
 	shim_leave();
 	if (err) {
 		shim_real_close(vm->o.own_fd);

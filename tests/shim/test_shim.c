@@ -285,6 +285,32 @@ static void ioregion_errnos(void **state)
 	kvm_close(&k);
 }
 
+static void ioregion_timeout_from_env(void **state)
+{
+	struct iofd_exit info = { 0 };
+	struct shim_vm *vm = NULL;
+	struct kvmfds k;
+	uint8_t buf[4];
+	int s[2];
+
+	(void)state;
+	kvm_open(&k);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	setenv("IOFD_SHIM_IOREGION_TIMEOUT_MS", "100", 1);
+	assert_int_equal(ioregion(k.vm, 0x1000, 0x100, s[0], s[0], 0), 0);
+	unsetenv("IOFD_SHIM_IOREGION_TIMEOUT_MS");
+	assert_int_equal(shim_vm_get(k.vm, &vm), 0);
+	assert_non_null(vm);
+	/* the device (s[1]) never answers: the access fails after 100 ms */
+	assert_int_equal(iofd_access(vm->iofd, IOFD_BUS_MMIO, 0x1004, 4, false, buf,
+				     &info), IOFD_FAILED);
+	assert_int_equal(info.err, -ETIMEDOUT);
+	shim_obj_put(&vm->o);
+	close(s[0]);
+	close(s[1]);
+	kvm_close(&k);
+}
+
 /* ---- vCPUs: adoption, unseen fds, release ------------------------------ */
 
 static void vcpu_adopted_and_dups_recognised(void **state)
@@ -737,6 +763,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(capabilities_answer_one),
 		cmocka_unit_test(ioeventfd_errnos),
 		cmocka_unit_test(ioregion_errnos),
+		cmocka_unit_test(ioregion_timeout_from_env),
 		cmocka_unit_test(vcpu_adopted_and_dups_recognised),
 		cmocka_unit_test(vm_lives_while_a_dup_does),
 		cmocka_unit_test(vm_released_after_its_vcpus),
