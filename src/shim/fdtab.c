@@ -89,3 +89,21 @@ void shim_fdtab_clear(void)
 			atomic_store_explicit(&page[i], NULL, memory_order_relaxed);
 	}
 }
+
+int shim_fdtab_next(int from)
+{
+	for (unsigned fd = from < 0 ? 0 : (unsigned)from; fd < NR_PAGES * PAGE_SLOTS;) {
+		slot_t *page = atomic_load_explicit(&pages[fd >> PAGE_SHIFT],
+						    memory_order_acquire);
+
+		if (!page) {
+			fd = (fd | (PAGE_SLOTS - 1)) + 1;
+			continue;
+		}
+		if (atomic_load_explicit(&page[fd & (PAGE_SLOTS - 1)],
+					 memory_order_acquire))
+			return (int)fd;
+		fd++;
+	}
+	return -1;
+}

@@ -39,6 +39,12 @@ struct shim_obj *shim_fdtab_get(int fd);
  */
 int shim_fdtab_set(int fd, struct shim_obj *obj);
 
+/**
+ * shim_fdtab_next() - the lowest fd >= @from with an object recorded,
+ * or -1. Skips pages never allocated.
+ */
+int shim_fdtab_next(int from);
+
 /** shim_fdtab_clear() - forget every fd (a forked child starts empty). */
 void shim_fdtab_clear(void);
 

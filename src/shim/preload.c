@@ -36,6 +36,11 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 	return shim_dup3(oldfd, newfd, flags);
 }
 
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	return shim_close_range(first, last, flags);
+}
+
 EXPORT int iofd_shim_counters(int vcpu_fd, unsigned long long *runs,
 			      unsigned long long *served)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libiofd-shim.so's exported symbols: ioctl(), close(), dup2() and dup3()
- * with libc's signatures, so LD_PRELOAD puts them in front of libc's, and
- * iofd_shim_counters() for programs that want the shim's figures.
+ * libiofd-shim.so's exported symbols: ioctl(), close(), dup2(), dup3() and
+ * close_range() with libc's signatures, so LD_PRELOAD puts them in front
+ * of libc's, and iofd_shim_counters() for programs that want the shim's
+ * figures.
  */
 #ifndef IOFD_SHIM_PRELOAD_H
 #define IOFD_SHIM_PRELOAD_H

@@ -16,11 +16,13 @@ typedef int (*ioctl_fn)(int, unsigned long, ...);
 typedef int (*close_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
+typedef int (*close_range_fn)(unsigned, unsigned, int);
 
 static ioctl_fn next_ioctl;
 static close_fn next_close;
 static dup2_fn next_dup2;
 static dup3_fn next_dup3;
+static close_range_fn next_close_range;
 static bool debug_on;
 static pthread_once_t resolve_once = PTHREAD_ONCE_INIT;
 /* initial-exec: no __tls_get_addr call on every ioctl (a preloaded
@@ -34,6 +36,7 @@ static void resolve(void)
 	next_close = (close_fn)dlsym(RTLD_NEXT, "close");
 	next_dup2 = (dup2_fn)dlsym(RTLD_NEXT, "dup2");
 	next_dup3 = (dup3_fn)dlsym(RTLD_NEXT, "dup3");
+	next_close_range = (close_range_fn)dlsym(RTLD_NEXT, "close_range");
 	debug_on = getenv("IOFD_SHIM_DEBUG") != NULL;
 }
 
@@ -66,6 +69,14 @@ int shim_real_dup3(int oldfd, int newfd, int flags)
 				   (int)syscall(SYS_dup2, oldfd, newfd);
 	return next_dup3 ? next_dup3(oldfd, newfd, flags) :
 			   (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+int shim_real_close_range(unsigned first, unsigned last, int flags)
+{
+	resolve_now();
+	if (next_close_range)
+		return next_close_range(first, last, flags);
+	return (int)syscall(SYS_close_range, first, last, flags);
 }
 
 void shim_enter(void)

@@ -18,6 +18,9 @@ int shim_real_close(int fd);
 /** shim_real_dup3() - dup2()/dup3() below the shim (@flags -1: dup2). */
 int shim_real_dup3(int oldfd, int newfd, int flags);
 
+/** shim_real_close_range() - close_range() below the shim. */
+int shim_real_close_range(unsigned first, unsigned last, int flags);
+
 /**
  * shim_enter() / shim_leave() - bracket calls into libiofd. While a thread
  * is inside, its ioctl() calls go straight to the kernel (iofd offloading

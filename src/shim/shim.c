@@ -2,6 +2,7 @@
 /* The shim's ioctl/close logic: classify the request, serve or pass on. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -67,6 +68,18 @@ int shim_dup3(int oldfd, int newfd, int flags)
 	    fcntl(oldfd, F_GETFD) >= 0)
 		shim_fd_closing(newfd);
 	return shim_real_dup3(oldfd, newfd, flags);
+}
+
+int shim_close_range(unsigned first, unsigned last, int flags)
+{
+	int fd;
+
+	/* CLOSE_RANGE_CLOEXEC (1u << 2) only marks them */
+	if (!shim_inside() && !(flags & (1 << 2)))
+		for (fd = shim_fdtab_next((int)(first > INT32_MAX ? INT32_MAX : first));
+		     fd >= 0 && (unsigned)fd <= last; fd = shim_fdtab_next(fd + 1))
+			shim_fd_closing(fd);
+	return shim_real_close_range(first, last, flags);
 }
 
 int shim_counters(int vcpu_fd, unsigned long long *runs,

@@ -385,6 +385,27 @@ static void vm_released_after_its_vcpus(void **state)
 	assert_int_equal(count_fds(), fds);
 }
 
+static void close_range_releases(void **state)
+{
+	struct kvmfds k;
+	int vcpu, fds = count_fds();
+
+	(void)state;
+	kvm_open(&k);
+	vcpu = (int)sh(k.vm, KVM_CREATE_VCPU, 0);
+	assert_true(vcpu > k.vm);
+	assert_int_equal(shim_objs_live(), 2);
+	/* CLOSE_RANGE_CLOEXEC closes nothing */
+	assert_int_equal(shim_close_range((unsigned)k.vm, ~0u, 1u << 2), 0);
+	assert_int_equal(shim_objs_live(), 2);
+	assert_int_equal(shim_close_range((unsigned)vcpu, (unsigned)vcpu, 0), 0);
+	assert_int_equal(shim_objs_live(), 1);
+	assert_int_equal(shim_close_range((unsigned)k.vm, (unsigned)k.vm, 0), 0);
+	assert_int_equal(shim_objs_live(), 0);
+	shim_close(k.kvm);
+	assert_int_equal(count_fds(), fds);
+}
+
 static void run_on_unseen_vcpu_is_the_kernels(void **state)
 {
 	unsigned long long runs, served;
@@ -767,6 +788,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(vcpu_adopted_and_dups_recognised),
 		cmocka_unit_test(vm_lives_while_a_dup_does),
 		cmocka_unit_test(vm_released_after_its_vcpus),
+		cmocka_unit_test(close_range_releases),
 		cmocka_unit_test(run_on_unseen_vcpu_is_the_kernels),
 		cmocka_unit_test(passthrough_answers_are_the_kernels),
 #ifndef __SANITIZE_THREAD__
