@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * KVM uapi numbers of the mechanisms Linux never merged, in one place.
+ *
+ * Programs written against the post-write ioeventfd series or against
+ * ioregionfd use these names; the preloadable shim (libiofd-shim.so) and
+ * the in-kernel patches take their numbers from here, so all agree.
+ * This header needs only <linux/kvm.h>: it includes no other iofd header.
+ *
+ * Post-write ioeventfd: the numbers of the 2026 series (flag bit 5,
+ * capability 248, post_addr at byte offset 32 of the unchanged 64-byte
+ * struct kvm_ioeventfd). Capability 248 is claimed by other posted series
+ * too: a capability answer alone proves nothing, a behavioural probe does.
+ *
+ * ioregionfd: PROVISIONAL numbers. The RFC v3 (2021) numbers are taken
+ * upstream, so these sit above the upstream maxima (capabilities reach 247,
+ * exit reasons 41) with a gap, and will change if a series is accepted.
+ *
+ * Where the patched kernel's own <linux/kvm.h> defines a name, that
+ * definition is kept and this header adds only what is missing.
+ */
+#ifndef IOFD_KVM_UNMERGED_H
+#define IOFD_KVM_UNMERGED_H
+
+#include <linux/kvm.h>
+#include <linux/types.h>
+
+/* ---- post-write ioeventfd (2026 series) --------------------------------- */
+
+#ifndef KVM_IOEVENTFD_FLAG_POST_WRITE
+#define KVM_IOEVENTFD_FLAG_POST_WRITE	(1 << 5)
+#endif
+#ifndef KVM_CAP_IOEVENTFD_POST_WRITE
+#define KVM_CAP_IOEVENTFD_POST_WRITE	248
+#endif
+
+/*
+ * struct kvm_ioeventfd as the series lays it out, for programs compiled
+ * against headers without post_addr. Same size (64 bytes) and the same
+ * ioctl number (KVM_IOEVENTFD) as the stock struct.
+ */
+struct kvm_ioeventfd_post {
+	__u64 datamatch;
+	__u64 addr;		/* legal pio/mmio address */
+	__u32 len;		/* 0 (any width), 1, 2, 4 or 8 */
+	__s32 fd;		/* eventfd */
+	__u32 flags;		/* KVM_IOEVENTFD_FLAG_* */
+	__u8 pad0[4];
+	__u64 post_addr;	/* POST_WRITE: where the value is stored */
+	__u8 pad[24];
+};
+
+_Static_assert(sizeof(struct kvm_ioeventfd_post) == 64,
+	       "post-write kvm_ioeventfd is 64 bytes");
+_Static_assert(__builtin_offsetof(struct kvm_ioeventfd_post, post_addr) == 32,
+	       "post_addr sits at byte offset 32");
+_Static_assert(sizeof(struct kvm_ioeventfd_post) == sizeof(struct kvm_ioeventfd),
+	       "the post-write layout keeps the stock size");
+
+/* ---- ioregionfd (RFC v3 layout, PROVISIONAL numbers) ------------------- */
+
+#ifndef KVM_CAP_IOREGIONFD
+#define KVM_CAP_IOREGIONFD		300	/* provisional */
+#endif
+#ifndef KVM_EXIT_IOREGIONFD_FAILURE
+#define KVM_EXIT_IOREGIONFD_FAILURE	100	/* provisional */
+#endif
+
+#define KVM_IOREGION_PIO		(1 << 0)
+#define KVM_IOREGION_POSTED_WRITES	(1 << 1)
+#define KVM_IOREGION_DEASSIGN		(1 << 2)
+
+struct kvm_ioregion {
+	__u64 guest_paddr;	/* guest physical address (or port) */
+	__u64 memory_size;	/* bytes; 0 = doorbell at guest_paddr */
+	__u64 user_data;	/* echoed in every command */
+	__s32 read_fd;		/* responses are read from here */
+	__s32 write_fd;		/* commands are written here */
+	__u32 flags;		/* KVM_IOREGION_* */
+	__u8 pad[28];
+};
+
+_Static_assert(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
+
+#ifndef KVM_SET_IOREGION
+#define KVM_SET_IOREGION	_IOW(KVMIO, 0xf0, struct kvm_ioregion) /* provisional */
+#endif
+
+/* Wire protocol: host-endian, both messages 32 bytes. */
+#define IOREGIONFD_CMD_READ	0
+#define IOREGIONFD_CMD_WRITE	1
+
+struct ioregionfd_cmd {
+	__u8 cmd;		/* IOREGIONFD_CMD_* */
+	__u8 size_exponent : 4, resp : 1, reserved : 3; /* size = 1 << exp */
+	__u8 padding[6];
+	__u64 user_data;
+	__u64 offset;		/* relative to guest_paddr */
+	__u64 data;		/* value written, zero-extended */
+};
+
+struct ioregionfd_resp {
+	__u64 data;		/* value read; the low `size` bytes are used */
+	__u8 pad[24];
+};
+
+_Static_assert(sizeof(struct ioregionfd_cmd) == 32, "ioregionfd_cmd is 32 bytes");
+_Static_assert(sizeof(struct ioregionfd_resp) == 32, "ioregionfd_resp is 32 bytes");
+
+/*
+ * How a failed ioregion access reaches the VMM until a failure exit exists
+ * in a kernel: exit_reason KVM_EXIT_INTERNAL_ERROR with this suberror
+ * (PROVISIONAL; upstream suberrors reach 4) and ndata 5:
+ *   data[0] guest address (MMIO) or port (PIO)
+ *   data[1] access size in bytes
+ *   data[2] 1 for a write, 0 for a read
+ *   data[3] the errno of the failure (positive: ETIMEDOUT, EPIPE, EPROTO...)
+ *   data[4] 0 for MMIO, 1 for PIO
+ * A kernel with KVM_EXIT_IOREGIONFD_FAILURE uses that exit instead.
+ */
+#define KVM_INTERNAL_ERROR_IOREGIONFD	100	/* provisional */
+#define KVM_INTERNAL_ERROR_IOREGIONFD_NDATA 5
+
+#endif /* IOFD_KVM_UNMERGED_H */

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The KVM_RUN loop of the shim and its failure exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include <iofd/kvm-unmerged.h>
+
+#include "real.h"
+#include "run.h"
+
+_Static_assert(sizeof(((struct kvm_run *)0)->mmio) <= 32, "mmio fits the save");
+_Static_assert(sizeof(((struct kvm_run *)0)->io) <= 32, "io fits the save");
+
+int shim_kvm_enter(int fd)
+{
+	return shim_real_ioctl(fd, KVM_RUN, 0);
+}
+
+/* Turn the claimed access that failed into the documented failure exit,
+ * keeping the original exit to put back if the program enters again. */
+static void failure_exit(struct shim_vcpu *v, const struct iofd_exit *info)
+{
+	struct kvm_run *run = v->run;
+
+	v->saved_reason = run->exit_reason;
+	memcpy(v->saved, &run->mmio, sizeof(v->saved));
+	v->failed = true;
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	memset(&run->internal, 0, sizeof(run->internal));
+	run->internal.suberror = KVM_INTERNAL_ERROR_IOREGIONFD;
+	run->internal.ndata = KVM_INTERNAL_ERROR_IOREGIONFD_NDATA;
+	run->internal.data[0] = info->addr;
+	run->internal.data[1] = info->len;
+	run->internal.data[2] = info->is_write;
+	run->internal.data[3] = (__u64)(info->err < 0 ? -info->err : info->err);
+	run->internal.data[4] = info->bus == IOFD_BUS_PIO;
+}
+
+/* The program enters again after a failure exit: complete the access as a
+ * bus error (reads see all ones). */
+static void failure_undo(struct shim_vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	v->failed = false;
+	if (run->exit_reason != KVM_EXIT_INTERNAL_ERROR ||
+	    run->internal.suberror != KVM_INTERNAL_ERROR_IOREGIONFD)
+		return;		/* the program rewrote the exit itself */
+	run->exit_reason = v->saved_reason;
+	memcpy(&run->mmio, v->saved, sizeof(v->saved));
+	if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write)
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	else if (run->exit_reason == KVM_EXIT_IO &&
+		 run->io.direction == KVM_EXIT_IO_IN)
+		memset((char *)run + run->io.data_offset, 0xff,
+		       (size_t)run->io.size * run->io.count);
+}
+
+int shim_vcpu_run(struct shim_vcpu *v, int fd)
+{
+	struct iofd_exit info;
+	int status;
+
+	if (v->failed)
+		failure_undo(v);
+	for (;;) {
+		if (!v->pending) {
+			v->runs++;
+			if (v->enter(fd) < 0)
+				return -errno;
+		}
+		status = iofd_dispatch_exit(v->iofd, &info);
+		v->pending = status == IOFD_PENDING;
+		if (status == IOFD_SERVED) {
+			v->served++;
+			continue;
+		}
+		if (status == IOFD_PENDING)
+			return -EINTR;
+		if (status == IOFD_FAILED)
+			failure_exit(v, &info);
+		return 0;
+	}
+}
