@@ -7,11 +7,12 @@
 # qemu-system-x86, busybox-static and xz-utils make the emulated KVM host
 # (scripts/emuhost) where /dev/kvm is missing; cpio reads its initramfs
 # when debugging a boot. abigail-tools (abidw, abidiff) checks the ABI
-# against abi/ (scripts/abi-check.sh).
+# against abi/ (scripts/abi-check.sh); mandoc lints the manual pages
+# (scripts/man-lint.sh).
 set -e
 PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
 libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev \
-qemu-system-x86 busybox-static cpio xz-utils abigail-tools"
+qemu-system-x86 busybox-static cpio xz-utils abigail-tools mandoc"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
