@@ -469,6 +469,62 @@ static int op_device_ram(struct fx *f)
 	return err;
 }
 
+static int prep_resample(struct fx *f)
+{
+	struct kvm_irqfd b = { .fd = (uint32_t)f->efd[3], .gsi = 9 };
+
+	/* two irqfds on the GSI: the line stays when one goes */
+	return prep_controller(f) || op_irqfd_resample(f) || iofd_irqfd(f->vm, &b);
+}
+
+/* Removing a resample irqfd takes it off its line's resampler list (a
+ * copy, or a NULL slot when no copy can be made). */
+static int op_resample_deassign(struct fx *f)
+{
+	struct kvm_irqfd a = { .fd = (uint32_t)f->efd[2], .gsi = 9,
+			       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+	struct kvm_irqfd b = { .fd = (uint32_t)f->efd[3], .gsi = 9,
+			       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+	int err = iofd_irqfd(f->vm, &a);
+
+	if (!err)
+		err = iofd_irq_eoi(f->vm, 9);
+	if (!err)	/* the line's last irqfd: the line goes too */
+		err = iofd_irqfd(f->vm, &b);
+	return err;
+}
+
+/* An INTx helper goes while its irqfd and the VM stay. */
+static int op_intx_destroy(struct fx *f)
+{
+	iofd_intx_destroy(f->intx);
+	f->intx = NULL;
+	return 0;
+}
+
+static int op_region_pipes(struct fx *f)
+{
+	int cmd[2], resp[2], err;
+	struct iofd_ioregion a = { .guest_paddr = R1, .memory_size = 0x1000 };
+
+	if (pipe2(cmd, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(resp, O_CLOEXEC) < 0) {
+		err = -errno;
+		close(cmd[0]);
+		close(cmd[1]);
+		return err;
+	}
+	a.write_fd = cmd[1];
+	a.read_fd = resp[0];
+	err = iofd_set_ioregion(f->vm, &a);
+	for (int i = 0; i < 2; i++) {
+		close(cmd[i]);
+		close(resp[i]);
+	}
+	return err;
+}
+
 struct path {
 	const char *name;
 	bool kvm;
@@ -500,6 +556,10 @@ static const struct path paths[] = {
 	{ "KVM VM life and teardown", true, NULL, op_vm_kvm_life },
 	{ "handoff", false, NULL, op_handoff },
 	{ "device RAM", false, NULL, op_device_ram },
+	{ "resample irqfd deassign (userspace controller)", false, prep_resample,
+	  op_resample_deassign },
+	{ "INTx helper destroy", false, prep_intx, op_intx_destroy },
+	{ "ioregion assign (pipes)", false, NULL, op_region_pipes },
 };
 
 /* Fail point k of path p; returns false once the path no longer reaches k. */
