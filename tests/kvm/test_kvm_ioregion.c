@@ -28,6 +28,8 @@
 #define POSTED		IOFD_IOREGION_FLAG_POSTED_WRITES
 #define DEASSIGN	IOFD_IOREGION_FLAG_DEASSIGN
 
+struct peer_case;
+
 struct fixture {
 	struct tu_resources before;
 	bool kvm;
@@ -41,6 +43,7 @@ struct fixture {
 	uint64_t served, unclaimed, failed;
 	struct iofd_exit last;		/* of the last non-SERVED dispatch */
 	uint64_t vmm_answer;		/* the VMM's answer to unclaimed reads */
+	const struct peer_case *peer;	/* a table-driven test's case */
 };
 
 static double now_ms(void)
@@ -51,11 +54,14 @@ static double now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* *state comes in as the test's case (NULL for most) and goes out as the
+ * fixture. */
 static int setup(void **state)
 {
 	static struct fixture f;
 
 	memset(&f, 0, sizeof(f));
+	f.peer = *state;
 	f.vmm_fd = -1;
 	*state = &f;
 	if (!tu_kvm_available())
@@ -300,72 +306,52 @@ static void guest_access_fails(struct fixture *f, bool is_write, int err,
 	assert_non_null(strstr(f->last.reason, why));
 }
 
-static void peer_closes_thread(void **state)
+/* A device that fails the guest's access, and what the access gets. */
+struct peer_case {
+	const char *name;
+	int type;		/* of the socket pair */
+	enum tdev_mode mode;
+	bool process;		/* the device runs in a child process */
+	bool is_write;		/* the guest's access */
+	uint32_t timeout_ms;	/* the VM's ioregion timeout; 0: default */
+	int err;		/* what the access fails with */
+	const char *why;	/* in its reason */
+	double min_ms;		/* it takes at least that long */
+};
+
+static const struct peer_case peer_cases[] = {
+	{ "peer_closes_thread", SOCK_STREAM, TDEV_CLOSE, false, false, 0,
+	  -EPIPE, "closed", 0 },
+	{ "peer_closes_process", SOCK_STREAM, TDEV_CLOSE, true, true, 0,
+	  -EPIPE, "closed", 0 },
+	{ "peer_dies_mid_request", SOCK_STREAM, TDEV_DIE, true, false, 0,
+	  -EPIPE, "closed", 0 },
+	{ "peer_replies_7_bytes", SOCK_STREAM, TDEV_SHORT, false, false, 200,
+	  -EPROTO, "short reply: 7 of 32", 0 },
+	{ "peer_replies_7_byte_message", SOCK_SEQPACKET, TDEV_SHORT, true, true, 0,
+	  -EPROTO, "7-byte message", 0 },
+	{ "peer_replies_garbage", SOCK_STREAM, TDEV_GARBAGE, true, false, 0,
+	  -EBADMSG, "malformed reply", 0 },
+	{ "peer_never_replies", SOCK_STREAM, TDEV_SILENT, false, false, 150,
+	  -ETIMEDOUT, "no reply within 150 ms", 145 },
+};
+
+#define NR_PEER_CASES (sizeof(peer_cases) / sizeof(peer_cases[0]))
+
+/* One case of peer_cases: the access fails as the case says. */
+static void peer_fails_the_access(void **state)
 {
 	struct fixture *f = *state;
+	const struct peer_case *c = f->peer;
+	double t0;
 
 	KU_REQUIRE_GUEST(f->kvm);
-	start_region(f, SOCK_STREAM, TDEV_CLOSE, false);
-	guest_access_fails(f, false, -EPIPE, "closed", 1000);
-}
-
-static void peer_closes_process(void **state)
-{
-	struct fixture *f = *state;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	start_region(f, SOCK_STREAM, TDEV_CLOSE, true);
-	guest_access_fails(f, true, -EPIPE, "closed", 1000);
-}
-
-static void peer_dies_mid_request(void **state)
-{
-	struct fixture *f = *state;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	start_region(f, SOCK_STREAM, TDEV_DIE, true);
-	guest_access_fails(f, false, -EPIPE, "closed", 1000);
-}
-
-static void peer_replies_7_bytes(void **state)
-{
-	struct fixture *f = *state;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	iofd_vm_set_ioregion_timeout(f->vm, 200);
-	start_region(f, SOCK_STREAM, TDEV_SHORT, false);
-	guest_access_fails(f, false, -EPROTO, "short reply: 7 of 32", 1000);
-}
-
-static void peer_replies_7_byte_message(void **state)
-{
-	struct fixture *f = *state;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	start_region(f, SOCK_SEQPACKET, TDEV_SHORT, true);
-	guest_access_fails(f, true, -EPROTO, "7-byte message", 1000);
-}
-
-static void peer_replies_garbage(void **state)
-{
-	struct fixture *f = *state;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	start_region(f, SOCK_STREAM, TDEV_GARBAGE, true);
-	guest_access_fails(f, false, -EBADMSG, "malformed reply", 1000);
-}
-
-static void peer_never_replies(void **state)
-{
-	struct fixture *f = *state;
-	double t0 = 0;
-
-	KU_REQUIRE_GUEST(f->kvm);
-	iofd_vm_set_ioregion_timeout(f->vm, 150);
-	start_region(f, SOCK_STREAM, TDEV_SILENT, false);
+	if (c->timeout_ms)
+		iofd_vm_set_ioregion_timeout(f->vm, c->timeout_ms);
+	start_region(f, c->type, c->mode, c->process);
 	t0 = now_ms();
-	guest_access_fails(f, false, -ETIMEDOUT, "no reply within 150 ms", 1000);
-	assert_true(now_ms() - t0 >= 145);
+	guest_access_fails(f, c->is_write, c->err, c->why, 1000);
+	assert_true(now_ms() - t0 >= c->min_ms);
 }
 
 /* A reply that comes after the timeout is never taken as an answer. */
@@ -814,20 +800,19 @@ static void guest_and_two_threads_share_one_fd(void **state)
 	assert_int_equal(f->dev.malformed, 0);
 }
 
+/* A test of the peer_cases table, under the case's own name. */
+#define PEER(i) { peer_cases[i].name, peer_fails_the_access, setup, teardown, \
+		  (void *)&peer_cases[i] }
+
 int main(void)
 {
+	_Static_assert(NR_PEER_CASES == 7, "every peer case is listed in main()");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(roundtrip_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(roundtrip_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(posted_writes_then_read_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(doorbell, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_closes_thread, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_closes_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_dies_mid_request, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_replies_7_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_replies_7_byte_message, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_replies_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(peer_never_replies, setup, teardown),
+		PEER(0), PEER(1), PEER(2), PEER(3), PEER(4), PEER(5), PEER(6),
 		cmocka_unit_test_setup_teardown(peer_replies_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(kick_during_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(kick_before_wait_is_not_lost, setup, teardown),
