@@ -6,11 +6,12 @@
 # libFuzzer's runtime is only a recommendation of clang's, so it is named.
 # qemu-system-x86, busybox-static and xz-utils make the emulated KVM host
 # (scripts/emuhost) where /dev/kvm is missing; cpio reads its initramfs
-# when debugging a boot.
+# when debugging a boot. gcc-12 (the compiler of Debian's 6.12 kernel) and
+# patch build the kernel series in kernel/ (scripts/kernel-build.sh).
 set -e
 PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
 libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev \
-qemu-system-x86 busybox-static cpio xz-utils"
+qemu-system-x86 busybox-static cpio xz-utils gcc-12 patch"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
