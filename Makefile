@@ -31,7 +31,7 @@ check-emulated: all
 	@IOFD_KVM=emulated sh scripts/run-tests.sh $(BUILD)
 
 bench: all
-	$(BUILD)/tools/iofd-bench $(BENCH_ARGS)
+	@sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each; see fuzz/README.md.
 fuzz: deps

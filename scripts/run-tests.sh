@@ -7,8 +7,8 @@
 # Tests that need KVM exist twice (tests/meson.build): natively (suite
 # 'native') and in the emulated host on each kernel of the matrix (suite
 # 'emulated'). IOFD_KVM picks which run: 'native' or 'emulated' alone,
-# 'all' for both, and 'auto' (the default) for native where /dev/kvm works
-# and emulated elsewhere.
+# 'all' for both, 'none' for neither (tests without KVM only), and 'auto'
+# (the default) for native where /dev/kvm works and emulated elsewhere.
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 LOG="$BUILD/meson-logs/testlog.json"
@@ -22,7 +22,8 @@ case $kvm in
 native) select="--no-suite emulated" ;;
 emulated) select="--no-suite native" ;;
 all) select="" ;;
-*) echo "IOFD_KVM must be auto, native, emulated or all, not '$kvm'" >&2; exit 2 ;;
+none) select="--no-suite native --no-suite emulated" ;;
+*) echo "IOFD_KVM must be auto, native, emulated, all or none, not '$kvm'" >&2; exit 2 ;;
 esac
 echo "KVM tests: $kvm"
 

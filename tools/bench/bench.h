@@ -103,7 +103,7 @@ struct bench_result {
 	uint64_t observed, expected;			/* summed over rounds */
 	bool has_target, target_met;
 	bool target_unknown;	/* a reference was not measured: n/a */
-	char target[48];	/* "floor<=1.05 hop<=0.67" */
+	char target[96];	/* "floor<=1.05 hop<=0.67" */
 };
 
 struct bench_results {
@@ -113,6 +113,7 @@ struct bench_results {
 	uint64_t ops;
 	double load_before, load_after;	/* 1-minute load average */
 	double seconds;			/* wall-clock time of the rows */
+	bool emulated;		/* the CPU is emulated: times are not judged */
 };
 
 /* Compute medians, per-round ratios and targets. */
@@ -127,6 +128,7 @@ struct bench_options {
 	uint64_t ops;
 	bool quiet;		/* no progress on stderr */
 	bool pin;		/* vCPU on one CPU, devices on another */
+	bool emulated;		/* running in an emulated host (software CPU) */
 };
 
 /* Select rows, run the rounds interleaved, fill res. 0, or -errno. */
@@ -182,6 +184,10 @@ void bench_print_micro(FILE *f, const struct micro_report *m);
 int bench_write_json(const char *path, const struct bench_results *res,
 		     const struct micro_report *m);
 int bench_write_chart(const char *path, const struct bench_results *res);
+/* Only write the gnuplot script that draws png (for a host that has
+ * gnuplot when this one does not). 0, or -errno. */
+int bench_write_chart_script(const char *script, const char *png,
+			     const struct bench_results *res);
 
 /* ---- util.c ---- */
 

@@ -101,7 +101,9 @@ static int write_script(const char *script, const char *png, const char *termina
 		"set termoption noenhanced\n", terminal, png);
 	write_data(f, res);
 	fprintf(f, "set title \"iofd doorbell benchmark: microseconds per operation "
-		"(median of %u rounds; lower is faster)\\n%s\"\n", res->rounds, machine);
+		"(median of %u rounds; lower is faster)%s\\n%s\"\n", res->rounds,
+		res->emulated ? " - EMULATED CPU: times are not hardware's, "
+				"compare exits/op" : "", machine);
 	fputs("set style fill solid 0.85 border -1\nset boxwidth 0.75\n"
 	      "set logscale y\nset ylabel \"us per op (log scale)\"\n"
 	      "set grid ytics\nset xtics rotate by -50 scale 0\n"
@@ -148,4 +150,10 @@ int bench_write_chart(const char *path, const struct bench_results *res)
 	}
 	unlink(script);
 	return err;
+}
+
+int bench_write_chart_script(const char *script, const char *png,
+			     const struct bench_results *res)
+{
+	return write_script(script, png, "pngcairo font \"sans,10\"", res);
 }

@@ -132,6 +132,8 @@ int bench_write_json(const char *path, const struct bench_results *res,
 	bench_machine(machine, sizeof(machine));
 	fputs("{\n  \"machine\": ", f);
 	json_str(f, machine);
+	fputs(",\n  \"cpu\": ", f);
+	json_str(f, res->emulated ? "emulated" : "native");
 	fprintf(f, ",\n  \"rounds\": %u, \"ops\": %llu, \"seconds\": ", res->rounds,
 		(unsigned long long)res->ops);
 	json_num(f, res->seconds);

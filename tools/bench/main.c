@@ -22,7 +22,7 @@
 
 struct cli {
 	struct bench_options run;
-	const char *json, *chart, *out_dir;
+	const char *json, *chart, *out_dir, *chart_script;
 	bool micro, rows, chart_on, callgrind, list;
 };
 
@@ -47,6 +47,10 @@ static void usage(FILE *f)
 		"  --pin           run vCPU threads on CPU 0 and device / main-loop\n"
 		"                  threads on CPU 1 (default: the scheduler decides)\n"
 		"  --quiet         no progress on stderr\n"
+		"  --emulated      the host's CPU is emulated: say so everywhere, judge\n"
+		"                  exits/op instead of times; default 5 rounds of 1000 ops\n"
+		"  --chart-script FILE  write the chart's gnuplot script to FILE\n"
+		"                  instead of running gnuplot\n"
 		"Exit status: 0, or 1 when a row failed or lost or invented a doorbell\n"
 		"(2 for bad usage). A row that misses its target is marked '!'/MISS.\n",
 		BENCH_OUT_DIR, BENCH_OUT_DIR);
@@ -68,7 +72,7 @@ static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 static int parse(int argc, char **argv, struct cli *c)
 {
 	enum { O_NOCHART = 256, O_NOMICRO, O_MICROONLY, O_CALLGRIND, O_LIST,
-	       O_OUTDIR, O_PIN };
+	       O_OUTDIR, O_PIN, O_EMULATED, O_CHARTSCRIPT };
 	static const struct option opts[] = {
 		{ "rows", required_argument, NULL, 'r' },
 		{ "rounds", required_argument, NULL, 'n' },
@@ -82,6 +86,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		{ "callgrind", no_argument, NULL, O_CALLGRIND },
 		{ "list", no_argument, NULL, O_LIST },
 		{ "pin", no_argument, NULL, O_PIN },
+		{ "emulated", no_argument, NULL, O_EMULATED },
+		{ "chart-script", required_argument, NULL, O_CHARTSCRIPT },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -111,6 +117,8 @@ static int parse(int argc, char **argv, struct cli *c)
 		case O_CALLGRIND: c->callgrind = true; break;
 		case O_LIST: c->list = true; break;
 		case O_PIN: c->run.pin = true; break;
+		case O_EMULATED: c->run.emulated = true; break;
+		case O_CHARTSCRIPT: c->chart_script = optarg; break;
 		case 'q': c->run.quiet = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -174,6 +182,16 @@ static int write_outputs(const struct cli *c, const struct bench_results *res,
 	}
 	if (!c->chart_on || !any_measured(res))
 		return rc;
+	if (c->chart_script) {
+		err = bench_write_chart_script(c->chart_script, chart, res);
+		if (err) {
+			fprintf(stderr, "iofd-bench: cannot write %s: %s\n",
+				c->chart_script, strerror(-err));
+			return 1;
+		}
+		printf("Chart script: %s (draws %s)\n", c->chart_script, chart);
+		return rc;
+	}
 	err = bench_write_chart(chart, res);
 	if (err) {
 		fprintf(stderr, "iofd-bench: cannot draw %s with gnuplot: %s\n", chart,
@@ -222,10 +240,19 @@ static int run_micro(const struct cli *c, struct micro_report *micro)
 	return rc;
 }
 
+/* Rounds and ops the user did not choose (0): fewer under emulation,
+ * where every op costs tens of microseconds. */
+static void default_sizes(struct cli *c)
+{
+	if (!c->run.rounds)
+		c->run.rounds = c->run.emulated ? 5 : 21;
+	if (!c->run.ops)
+		c->run.ops = c->run.emulated ? 1000 : 5000;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c = {
-		.run = { .rounds = 21, .ops = 5000 },
 		.out_dir = BENCH_OUT_DIR, .micro = true, .rows = true, .chart_on = true,
 	};
 	static struct bench_results res;
@@ -240,6 +267,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	default_sizes(&c);
 	if (c.list) {
 		list_rows();
 		return 0;

@@ -80,6 +80,29 @@ static void targets(struct bench_result *r)
 	r->target_met = r->has_target && met && !unknown;
 }
 
+/*
+ * In an emulated host times say nothing about hardware: a row with a raw
+ * floor is judged by its exits per op, which must equal the floor's; the
+ * time targets are shown as not applicable.
+ */
+static void emulated_targets(struct bench_result *r, struct bench_results *res)
+{
+	const struct bench_row *row = r->row;
+	const struct bench_result *floor = bench_result_find(res, row->floor);
+	bool timed = row->floor_limit > 0 || row->vs_hop;
+
+	r->target[0] = '\0';
+	r->has_target = floor != NULL && floor != r;
+	r->target_unknown = r->has_target && (!r->nsamples || !floor->nsamples);
+	r->target_met = r->has_target && !r->target_unknown &&
+			fabs(r->exits_per_op - floor->exits_per_op) <= 0.01;
+	if (r->has_target)
+		snprintf(r->target, sizeof(r->target), "exits=floor's %.2f%s",
+			 floor->exits_per_op, timed ? "; time: n/a (emulated)" : "");
+	else if (timed)
+		snprintf(r->target, sizeof(r->target), "time: n/a (emulated)");
+}
+
 void bench_results_finish(struct bench_results *res)
 {
 	for (size_t i = 0; i < res->n; i++) {
@@ -95,6 +118,9 @@ void bench_results_finish(struct bench_results *res)
 					     res->rounds);
 		r->ratio_vs_hop = ratio_to(r, bench_result_find(res, BENCH_HOP),
 					   res->rounds);
-		targets(r);
+		if (!res->emulated)
+			targets(r);
 	}
+	for (size_t i = 0; res->emulated && i < res->n; i++)
+		emulated_targets(&res->r[i], res);
 }

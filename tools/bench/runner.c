@@ -203,6 +203,7 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 	select_rows(opt->rows, res);
 	res->rounds = opt->rounds > BENCH_MAX_ROUNDS ? BENCH_MAX_ROUNDS : opt->rounds;
 	res->ops = opt->ops;
+	res->emulated = opt->emulated;
 	if (!res->n)
 		return -ENOENT;
 	for (size_t i = 0; i < res->n; i++) {

@@ -69,6 +69,12 @@ void bench_print_table(FILE *f, const struct bench_results *res)
 		"before and %.2f after (this machine has %ld CPUs).\n", res->rounds,
 		(unsigned long long)res->ops, res->seconds, res->load_before,
 		res->load_after, sysconf(_SC_NPROCESSORS_ONLN));
+	if (res->emulated)
+		fprintf(f, "TIMES ARE EMULATED: these rows ran in an emulated x86 host "
+			"(a software CPU running KVM),\nso us/op and every time ratio "
+			"say nothing about hardware and no time target is judged.\nJudged "
+			"here: exits/op (each row's must equal its raw floor's) and "
+			"doorbells seen/made.\n");
 	fprintf(f, "Ratios are time ratios (row us/op over the reference's, median "
 		"of per-round ratios): below 1 is faster.\n"
 		"'vs exit' compares with the bare exit of the same kind (MMIO or "
