@@ -12,11 +12,11 @@
 #
 # The pinned packages come from scripts/kernel-fetch.sh. From the source
 # tarball one tar pass extracts only what the build needs; the series is
-# applied with patch(1) and a patch that does not apply stops the build with
-# patch's own reason. The modules are built against the headers package
-# (make -C <headers> M=...), with the patched uapi headers put in front of
-# the package's stock ones: otherwise the build silently compiles against the
-# stock <linux/kvm.h>. Everything is kept under
+# applied with patch(1), without fuzz, and a patch that does not apply
+# exactly stops the build with patch's own reason. The modules are built
+# against the headers package (make -C <headers> M=...), with the patched
+# uapi headers put in front of the package's stock ones: otherwise the build
+# silently compiles against the stock <linux/kvm.h>. Everything is kept under
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/iofd/kernel/<release>/patched-<hash>/
 # where <hash> covers the series (kernel/post-write) and this script, so a
 # second run is instant and a change to either rebuilds.
@@ -25,6 +25,9 @@ set -eu
 
 SERIES=6.12
 JOBS=${IOFD_KERNEL_JOBS:-2}
+# Run from make (make kernel), the environment says "sub-make": the
+# selftests' Makefile then leaves OUTPUT empty and writes to /. Start clean.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 
 die() { echo "kernel-build: $*" >&2; exit 1; }
 say() { echo "kernel-build: $*" >&2; }
@@ -95,7 +98,7 @@ if [ ! -f "$src/.done" ]; then
 		die "extracting $tarball failed: $(tail -n 3 "$W/tar.err")"
 	while read -r p; do
 		say "applying $p"
-		out=$(patch -d "$src.tmp" -p1 --forward --batch \
+		out=$(patch -d "$src.tmp" -p1 --forward --batch --fuzz=0 \
 			-i "$kdir/post-write/$p" 2>&1) ||
 			die "$p does not apply to linux-source-$SERIES" \
 				"$(cat "$image/version"):
@@ -175,7 +178,7 @@ build_selftests() {
 	st=$src/tools/testing/selftests/kvm
 	rm -rf "$W/selftests" "$W/selftests.tmp"
 	say "building the KVM selftests"
-	make -C "$st" -j"$JOBS" >"$W/selftests.log" 2>&1 ||
+	make -C "$st" -j"$JOBS" OUTPUT="$st" >"$W/selftests.log" 2>&1 ||
 		die "building the selftests failed: $(grep -m 3 -E 'error|Error' "$W/selftests.log")"
 	mkdir -p "$W/selftests.tmp"
 	for f in "$st"/* "$st"/x86_64/*; do
