@@ -19,7 +19,8 @@
 # silently compiles against the stock <linux/kvm.h>. Everything is kept under
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/iofd/kernel/<release>/patched-<hash>/
 # where <hash> covers the series (kernel/post-write) and this script, so a
-# second run is instant and a change to either rebuilds.
+# second run is instant and a change to either rebuilds. Builds of other
+# hashes unused for a week are removed.
 # Exit status 0, or 1 with the reason on stderr.
 set -eu
 
@@ -194,11 +195,14 @@ build_selftests() {
 	touch "$W/.selftests.done"
 }
 
-# Builds of other versions of the series are stale: drop those nobody is
-# using (each holds its lock while it builds).
+# Builds of other versions of the series pile up: drop those unused for a
+# week (every run opens its build's .lock, which dates the last use) and
+# not being built right now (a build holds its lock). Other trees with
+# another version of the series share the cache, so anything recent stays.
 prune() {
 	for old in "$CACHE/kernel/$release"/patched-*; do
 		[ "$old" != "$W" ] && [ -d "$old" ] || continue
+		[ -z "$(find "$old" -maxdepth 1 -name .lock -mtime -7)" ] || continue
 		(flock -n 9 && rm -rf "$old") 9>>"$old/.lock" 2>/dev/null || true
 	done
 }
