@@ -29,10 +29,15 @@ while read -r t; do
 	cp "$st/$t" "$work/bin/" || die "selftest $t was not built"
 done <"$work/list"
 
+# pthread_cancel() loads libgcc_s, which no program links: bring it along.
+libgcc_s=$(gcc -print-file-name=libgcc_s.so.1)
+[ -f "$libgcc_s" ] || libgcc_s=$work/list
+
 run() {
 	"$top/scripts/emuhost" --kernel "$1" --timeout 900 --with "$work/bin" \
-		--with "$work/list" -- "$top/scripts/kvm-selftests.sh" \
-		"$work/bin" "$work/list" >"$work/$1.out"
+		--with "$work/list" --with "$(readlink -f "$libgcc_s")" -- \
+		"$top/scripts/kvm-selftests.sh" "$work/bin" "$work/list" \
+		>"$work/$1.out"
 	rc=$?
 	cat "$work/$1.out"
 	return $rc
