@@ -8,6 +8,8 @@
 #   scripts/kernel-build.sh selftests  dir with the built x86 KVM selftests,
 #                                      the series' own included
 #   scripts/kernel-build.sh headers    the patched tree's usr/include
+#   scripts/kernel-build.sh checkpatch the tree's checkpatch.pl --strict on
+#                                      each patch; fails on any error
 # The path is the last line on stdout; progress goes to stderr.
 #
 # The pinned packages come from scripts/kernel-fetch.sh. From the source
@@ -33,11 +35,11 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 die() { echo "kernel-build: $*" >&2; exit 1; }
 say() { echo "kernel-build: $*" >&2; }
 
-[ $# -eq 1 ] || die "usage: $0 modules|selftests|headers"
+[ $# -eq 1 ] || die "usage: $0 modules|selftests|headers|checkpatch"
 what=$1
 case $what in
-modules | selftests | headers) ;;
-*) die "unknown part '$what' (modules, selftests or headers)" ;;
+modules | selftests | headers | checkpatch) ;;
+*) die "unknown part '$what' (modules, selftests, headers or checkpatch)" ;;
 esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -218,5 +220,24 @@ selftests)
 	;;
 headers)
 	echo "$src/usr/include"
+	;;
+checkpatch)
+	# From the extracted tree (not a full one, hence --no-tree), and
+	# outside any git work tree: inside one, checkpatch reads the patch
+	# files as changes of that repository.
+	errors=0 warnings=0
+	while read -r p; do
+		out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree \
+			"$kdir/post-write/$p" 2>&1) || true
+		echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed "s|^|$p: |"
+		total=$(echo "$out" | sed -n 's/^total: //p')
+		echo "$p: $total"
+		e=$(echo "$total" | sed -n 's/^\([0-9]*\) errors.*/\1/p')
+		w=$(echo "$total" | sed -n 's/.* \([0-9]*\) warnings.*/\1/p')
+		[ -n "$e" ] || die "checkpatch gave no verdict on $p: $out"
+		errors=$((errors + e)) warnings=$((warnings + ${w:-0}))
+	done <"$kdir/post-write/series"
+	echo "checkpatch --strict: $errors errors, $warnings warnings"
+	[ "$errors" -eq 0 ]
 	;;
 esac
