@@ -11,7 +11,8 @@ PREFIX ?= /usr/local
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps setup check check-emulated bench fuzz install clean
+.PHONY: all deps setup check check-emulated check-kernel kernel bench fuzz install \
+	clean
 
 all: setup
 	ninja -C $(BUILD)
@@ -29,6 +30,16 @@ check: all
 # where /dev/kvm works (docs/TESTING.md).
 check-emulated: all
 	@IOFD_KVM=emulated sh scripts/run-tests.sh $(BUILD)
+
+# The kernel series in kernel/: patched KVM modules and selftests of the
+# pinned 6.12 source (scripts/kernel-build.sh), and their check in the
+# emulated host, stock against patched (scripts/check-kernel.sh).
+kernel: deps
+	@sh scripts/kernel-build.sh modules
+	@sh scripts/kernel-build.sh selftests
+
+check-kernel: deps
+	@sh scripts/check-kernel.sh
 
 bench: all
 	@sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)

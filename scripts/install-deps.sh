@@ -8,11 +8,12 @@
 # (scripts/emuhost) where /dev/kvm is missing; cpio reads its initramfs
 # when debugging a boot. abigail-tools (abidw, abidiff) checks the ABI
 # against abi/ (scripts/abi-check.sh); mandoc lints the manual pages
-# (scripts/man-lint.sh).
+# (scripts/man-lint.sh). gcc-12 (the compiler of Debian's 6.12 kernel) and
+# patch build the kernel series in kernel/ (scripts/kernel-build.sh).
 set -e
 PKGS="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev \
 libcmocka-dev python3 gnuplot-nox binutils clang libclang-rt-14-dev \
-qemu-system-x86 busybox-static cpio xz-utils abigail-tools mandoc"
+qemu-system-x86 busybox-static cpio xz-utils abigail-tools mandoc gcc-12 patch"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

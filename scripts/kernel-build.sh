@@ -1,0 +1,243 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Build the kernel side of iofd: the series in kernel/post-write applied to
+# the pinned Debian 6.12 source, and print where the results are:
+#   scripts/kernel-build.sh modules    dir with kvm.ko and kvm-amd.ko built
+#                                      from the patched source (uncompressed;
+#                                      irqbypass and ccp come from the image)
+#   scripts/kernel-build.sh selftests  dir with the built x86 KVM selftests,
+#                                      the series' own included
+#   scripts/kernel-build.sh headers    the patched tree's usr/include
+#   scripts/kernel-build.sh checkpatch the tree's checkpatch.pl --strict on
+#                                      each patch; fails on any error
+# The path is the last line on stdout; progress goes to stderr.
+#
+# The pinned packages come from scripts/kernel-fetch.sh. From the source
+# tarball one tar pass extracts only what the build needs; the series is
+# applied with patch(1), without fuzz, and a patch that does not apply
+# exactly stops the build with patch's own reason. The modules are built
+# against the headers package (make -C <headers> M=...), with the patched
+# uapi headers put in front of the package's stock ones: otherwise the build
+# silently compiles against the stock <linux/kvm.h>. Everything is kept under
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/iofd/kernel/<release>/patched-<hash>/
+# where <hash> covers the series (kernel/post-write) and this script, so a
+# second run is instant and a change to either rebuilds. Builds of other
+# hashes unused for a week are removed.
+# Exit status 0, or 1 with the reason on stderr.
+set -eu
+
+SERIES=6.12
+JOBS=${IOFD_KERNEL_JOBS:-2}
+# Run from make (make kernel), the environment says "sub-make": the
+# selftests' Makefile then leaves OUTPUT empty and writes to /. Start clean.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
+die() { echo "kernel-build: $*" >&2; exit 1; }
+say() { echo "kernel-build: $*" >&2; }
+
+[ $# -eq 1 ] || die "usage: $0 modules|selftests|headers|checkpatch"
+what=$1
+case $what in
+modules | selftests | headers | checkpatch) ;;
+*) die "unknown part '$what' (modules, selftests, headers or checkpatch)" ;;
+esac
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+fetch=$top/scripts/kernel-fetch.sh
+kdir=$top/kernel
+[ -f "$kdir/post-write/series" ] || die "no $kdir/post-write/series"
+
+for tool in make gcc gcc-12 patch xz strings flock; do
+	command -v $tool >/dev/null 2>&1 ||
+		die "$tool is missing (scripts/install-deps.sh installs it)"
+done
+
+image=$("$fetch" image $SERIES) || die "cannot fetch the $SERIES image"
+release=$(cat "$image/release")
+
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/iofd
+hash=$( (cd "$top" && find kernel/post-write -type f | LC_ALL=C sort |
+	xargs cat && cat scripts/kernel-build.sh) | sha256sum | cut -c1-16)
+W=$CACHE/kernel/$release/patched-$hash
+mkdir -p "$W"
+exec 8>"$W/.lock"
+flock 8
+
+# ---- source: one tar pass, then the series --------------------------------
+
+# Paths of the source tree the series touches (from its diff headers).
+touched() {
+	while read -r p; do
+		sed -n 's|^+++ b/||p' "$kdir/post-write/$p"
+	done <"$kdir/post-write/series" | sort -u
+}
+
+src=$W/src
+if [ ! -f "$src/.done" ]; then
+	tarball=$("$fetch" source $SERIES) || die "cannot fetch the $SERIES source"
+	say "extracting the $SERIES source and applying kernel/post-write"
+	rm -rf "$src" "$src.tmp"
+	mkdir -p "$src.tmp"
+	top_dir=linux-source-$SERIES
+	# make headers needs the top Makefile, scripts/ and the uapi dirs (plus
+	# the x86 syscall tables and tools); the modules need virt/kvm and arch/x86/kvm;
+	# the selftests need tools/. Add what the series touches.
+	set -- Makefile scripts include/uapi arch/x86/include/uapi \
+		arch/x86/entry/syscalls arch/x86/tools arch/x86/Makefile \
+		arch/x86/Makefile_32.cpu \
+		virt/kvm arch/x86/kvm tools
+	list=$src.paths
+	: >"$list"
+	for p in "$@"; do echo "$top_dir/$p" >>"$list"; done
+	for p in $(touched); do
+		covered=no
+		for d in "$@"; do
+			case $p in "$d" | "$d"/*) covered=yes ;; esac
+		done
+		[ $covered = yes ] || echo "$top_dir/$p" >>"$list"
+	done
+	xz -dc "$tarball" | tar -x -C "$src.tmp" --strip-components=1 \
+		--no-wildcards -T "$list" 2>"$W/tar.err" ||
+		die "extracting $tarball failed: $(tail -n 3 "$W/tar.err")"
+	while read -r p; do
+		say "applying $p"
+		out=$(patch -d "$src.tmp" -p1 --forward --batch --fuzz=0 \
+			-i "$kdir/post-write/$p" 2>&1) ||
+			die "$p does not apply to linux-source-$SERIES" \
+				"$(cat "$image/version"):
+$out"
+	done <"$kdir/post-write/series"
+	find "$src.tmp" -name '*.orig' -delete
+	touch "$src.tmp/.done"
+	mv "$src.tmp" "$src"
+fi
+
+# ---- headers: make headers in the patched tree ----------------------------
+
+if [ ! -f "$W/.headers.done" ]; then
+	say "make headers"
+	make -C "$src" -s -j"$JOBS" headers >"$W/headers.log" 2>&1 ||
+		die "make headers failed: $(tail -n 5 "$W/headers.log")"
+	touch "$W/.headers.done"
+fi
+
+# ---- modules: kvm.ko and kvm-amd.ko against the headers package -----------
+
+build_modules() {
+	headers=$("$fetch" headers $SERIES) || die "cannot fetch the $SERIES headers"
+	# The arch headers' Makefile includes the -common tree by its
+	# installed path, which does not exist here: point make at it.
+	common=$(dirname "$headers")/linux-headers-${release%-amd64}-common
+	[ -f "$common/Makefile" ] || die "no $common/Makefile"
+	kb=$W/kbuild
+	rm -rf "$kb" "$W/modules"
+	mkdir -p "$kb/arch/x86" "$kb/virt" "$kb/include/trace" "$kb/uapi/linux"
+	cp -R "$src/arch/x86/kvm" "$kb/arch/x86/"
+	cp -R "$src/virt/kvm" "$kb/virt/"
+	# The kvm Makefile finds its own dirs through $(srctree), which is
+	# the headers package in an M= build.
+	sed -i "s|\$(srctree)/|$kb/|g" "$kb/arch/x86/kvm/Makefile"
+	# The patched uapi headers the series touches, ahead of the
+	# package's: only those, since a whole include/uapi in front would
+	# shadow the kernel-internal headers of the same names.
+	for p in $(touched); do
+		case $p in
+		include/uapi/*)
+			mkdir -p "$kb/uapi/$(dirname "${p#include/uapi/}")"
+			cp "$src/$p" "$kb/uapi/${p#include/uapi/}"
+			;;
+		arch/x86/include/uapi/*)
+			mkdir -p "$kb/uapi/$(dirname "${p#arch/x86/include/uapi/}")"
+			cp "$src/$p" "$kb/uapi/${p#arch/x86/include/uapi/}"
+			;;
+		esac
+	done
+	# trace.h is included as ../../arch/x86/kvm/trace.h from an include
+	# dir: an empty include/trace of our own resolves it to the copy.
+	# No BTF: it needs pahole and the modules load without it.
+	say "building kvm.ko and kvm-amd.ko"
+	make -C "$headers" -f "$common/Makefile" M="$kb/arch/x86/kvm" \
+		-j"$JOBS" CONFIG_KVM_INTEL= CONFIG_DEBUG_INFO_BTF_MODULES= \
+		NOSTDINC_FLAGS="-I$kb/uapi -nostdinc" \
+		KCFLAGS="-I$kb/include/trace" modules >"$W/modules.log" 2>&1 ||
+		die "building the modules failed: $(grep -m 3 -E 'error|Error' "$W/modules.log")"
+	# Check that the patched uapi is what was compiled in.
+	grep -q "$kb/uapi/linux/kvm.h" "$kb/virt/kvm/.eventfd.o.cmd" ||
+		die "eventfd.o was not built against the patched linux/kvm.h"
+	magic() { strings "$1" | sed -n 's/^vermagic=//p'; }
+	[ "$(magic "$kb/arch/x86/kvm/kvm.ko")" = "$(magic "$image/modules/kvm.ko")" ] ||
+		die "vermagic differs from the image's kvm.ko"
+	mkdir -p "$W/modules.tmp"
+	for m in kvm.ko kvm-amd.ko; do
+		strip --strip-debug -o "$W/modules.tmp/$m" "$kb/arch/x86/kvm/$m"
+	done
+	mv "$W/modules.tmp" "$W/modules"
+	touch "$W/.modules.done"
+}
+
+# ---- selftests: the x86 KVM selftests of the patched tree ----------------
+
+build_selftests() {
+	st=$src/tools/testing/selftests/kvm
+	rm -rf "$W/selftests" "$W/selftests.tmp"
+	say "building the KVM selftests"
+	make -C "$st" -j"$JOBS" OUTPUT="$st" >"$W/selftests.log" 2>&1 ||
+		die "building the selftests failed: $(grep -m 3 -E 'error|Error' "$W/selftests.log")"
+	mkdir -p "$W/selftests.tmp"
+	for f in "$st"/* "$st"/x86_64/*; do
+		case $f in *.sh) continue ;; esac
+		if [ -f "$f" ] && [ -x "$f" ]; then
+			cp "$f" "$W/selftests.tmp/"
+		fi
+	done
+	for t in ioeventfd_post_write_test ioeventfd_post_write_fault_test; do
+		[ -x "$W/selftests.tmp/$t" ] || die "selftest $t was not built"
+	done
+	mv "$W/selftests.tmp" "$W/selftests"
+	touch "$W/.selftests.done"
+}
+
+# Builds of other versions of the series pile up: drop those unused for a
+# week (every run opens its build's .lock, which dates the last use) and
+# not being built right now (a build holds its lock). Other trees with
+# another version of the series share the cache, so anything recent stays.
+prune() {
+	for old in "$CACHE/kernel/$release"/patched-*; do
+		[ "$old" != "$W" ] && [ -d "$old" ] || continue
+		[ -z "$(find "$old" -maxdepth 1 -name .lock -mtime -7)" ] || continue
+		(flock -n 9 && rm -rf "$old") 9>>"$old/.lock" 2>/dev/null || true
+	done
+}
+
+case $what in
+modules)
+	[ -f "$W/.modules.done" ] || { build_modules; prune; }
+	echo "$W/modules"
+	;;
+selftests)
+	[ -f "$W/.selftests.done" ] || { build_selftests; prune; }
+	echo "$W/selftests"
+	;;
+headers)
+	echo "$src/usr/include"
+	;;
+checkpatch)
+	# From the extracted tree (not a full one, hence --no-tree), and
+	# outside any git work tree: inside one, checkpatch reads the patch
+	# files as changes of that repository.
+	errors=0 warnings=0
+	while read -r p; do
+		out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree \
+			"$kdir/post-write/$p" 2>&1) || true
+		echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed "s|^|$p: |"
+		total=$(echo "$out" | sed -n 's/^total: //p')
+		echo "$p: $total"
+		e=$(echo "$total" | sed -n 's/^\([0-9]*\) errors.*/\1/p')
+		w=$(echo "$total" | sed -n 's/.* \([0-9]*\) warnings.*/\1/p')
+		[ -n "$e" ] || die "checkpatch gave no verdict on $p: $out"
+		errors=$((errors + e)) warnings=$((warnings + ${w:-0}))
+	done <"$kdir/post-write/series"
+	echo "checkpatch --strict: $errors errors, $warnings warnings"
+	[ "$errors" -eq 0 ]
+	;;
+esac
