@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Build the kernel side of iofd: the series in kernel/post-write applied to
-# the pinned Debian 6.12 source, and print where the results are:
+# Build the kernel side of iofd: the series in kernel/ (post-write, then
+# ioregionfd on top of it) applied to the pinned Debian 6.12 source, and
+# print where the results are:
 #   scripts/kernel-build.sh modules    dir with kvm.ko and kvm-amd.ko built
 #                                      from the patched source (uncompressed;
 #                                      irqbypass and ccp come from the image)
@@ -20,13 +21,15 @@
 # uapi headers put in front of the package's stock ones: otherwise the build
 # silently compiles against the stock <linux/kvm.h>. Everything is kept under
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/iofd/kernel/<release>/patched-<hash>/
-# where <hash> covers the series (kernel/post-write) and this script, so a
+# where <hash> covers the series (kernel/<series>/) and this script, so a
 # second run is instant and a change to either rebuilds. Builds of other
 # hashes unused for a week are removed.
 # Exit status 0, or 1 with the reason on stderr.
 set -eu
 
 SERIES=6.12
+# The patch series, in the order they apply (each a kernel/<dir>/series).
+SERIES_DIRS="post-write ioregionfd"
 JOBS=${IOFD_KERNEL_JOBS:-2}
 # Run from make (make kernel), the environment says "sub-make": the
 # selftests' Makefile then leaves OUTPUT empty and writes to /. Start clean.
@@ -45,7 +48,16 @@ esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 fetch=$top/scripts/kernel-fetch.sh
 kdir=$top/kernel
-[ -f "$kdir/post-write/series" ] || die "no $kdir/post-write/series"
+for d in $SERIES_DIRS; do
+	[ -f "$kdir/$d/series" ] || die "no $kdir/$d/series"
+done
+
+# Every patch of every series, in order, as <dir>/<file> lines.
+patches() {
+	for d in $SERIES_DIRS; do
+		sed "s|^|$d/|" "$kdir/$d/series"
+	done
+}
 
 for tool in make gcc gcc-12 patch xz strings flock; do
 	command -v $tool >/dev/null 2>&1 ||
@@ -56,8 +68,10 @@ image=$("$fetch" image $SERIES) || die "cannot fetch the $SERIES image"
 release=$(cat "$image/release")
 
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/iofd
-hash=$( (cd "$top" && find kernel/post-write -type f | LC_ALL=C sort |
-	xargs cat && cat scripts/kernel-build.sh) | sha256sum | cut -c1-16)
+hash=$( (cd "$top" && for d in $SERIES_DIRS; do
+	find "kernel/$d" -type f \( -name '*.patch' -o -name series \)
+done | LC_ALL=C sort | xargs cat && cat scripts/kernel-build.sh) |
+	sha256sum | cut -c1-16)
 W=$CACHE/kernel/$release/patched-$hash
 mkdir -p "$W"
 exec 8>"$W/.lock"
@@ -67,15 +81,15 @@ flock 8
 
 # Paths of the source tree the series touches (from its diff headers).
 touched() {
-	while read -r p; do
-		sed -n 's|^+++ b/||p' "$kdir/post-write/$p"
-	done <"$kdir/post-write/series" | sort -u
+	patches | while read -r p; do
+		sed -n 's|^+++ b/||p' "$kdir/$p"
+	done | sort -u
 }
 
 src=$W/src
 if [ ! -f "$src/.done" ]; then
 	tarball=$("$fetch" source $SERIES) || die "cannot fetch the $SERIES source"
-	say "extracting the $SERIES source and applying kernel/post-write"
+	say "extracting the $SERIES source and applying kernel/{$(echo $SERIES_DIRS | tr ' ' ,)}"
 	rm -rf "$src" "$src.tmp"
 	mkdir -p "$src.tmp"
 	top_dir=linux-source-$SERIES
@@ -99,14 +113,14 @@ if [ ! -f "$src/.done" ]; then
 	xz -dc "$tarball" | tar -x -C "$src.tmp" --strip-components=1 \
 		--no-wildcards -T "$list" 2>"$W/tar.err" ||
 		die "extracting $tarball failed: $(tail -n 3 "$W/tar.err")"
-	while read -r p; do
+	for p in $(patches); do
 		say "applying $p"
 		out=$(patch -d "$src.tmp" -p1 --forward --batch --fuzz=0 \
-			-i "$kdir/post-write/$p" 2>&1) ||
+			-i "$kdir/$p" 2>&1) ||
 			die "$p does not apply to linux-source-$SERIES" \
 				"$(cat "$image/version"):
 $out"
-	done <"$kdir/post-write/series"
+	done
 	find "$src.tmp" -name '*.orig' -delete
 	touch "$src.tmp/.done"
 	mv "$src.tmp" "$src"
@@ -150,6 +164,12 @@ build_modules() {
 			mkdir -p "$kb/uapi/$(dirname "${p#arch/x86/include/uapi/}")"
 			cp "$src/$p" "$kb/uapi/${p#arch/x86/include/uapi/}"
 			;;
+		include/linux/*)
+			# A kernel-internal header the series changes
+			# (kvm_host.h): it too must win over the package's.
+			mkdir -p "$kb/uapi/$(dirname "${p#include/}")"
+			cp "$src/$p" "$kb/uapi/${p#include/}"
+			;;
 		esac
 	done
 	# trace.h is included as ../../arch/x86/kvm/trace.h from an include
@@ -190,7 +210,8 @@ build_selftests() {
 			cp "$f" "$W/selftests.tmp/"
 		fi
 	done
-	for t in ioeventfd_post_write_test ioeventfd_post_write_fault_test; do
+	for t in ioeventfd_post_write_test ioeventfd_post_write_fault_test \
+		ioregionfd_test; do
 		[ -x "$W/selftests.tmp/$t" ] || die "selftest $t was not built"
 	done
 	mv "$W/selftests.tmp" "$W/selftests"
@@ -226,9 +247,9 @@ checkpatch)
 	# outside any git work tree: inside one, checkpatch reads the patch
 	# files as changes of that repository.
 	errors=0 warnings=0
-	while read -r p; do
+	for p in $(patches); do
 		out=$(cd "$src" && perl scripts/checkpatch.pl --strict --no-tree \
-			"$kdir/post-write/$p" 2>&1) || true
+			"$kdir/$p" 2>&1) || true
 		echo "$out" | grep -E '^(ERROR|WARNING|CHECK):' | sed "s|^|$p: |"
 		total=$(echo "$out" | sed -n 's/^total: //p')
 		echo "$p: $total"
@@ -236,7 +257,7 @@ checkpatch)
 		w=$(echo "$total" | sed -n 's/.* \([0-9]*\) warnings.*/\1/p')
 		[ -n "$e" ] || die "checkpatch gave no verdict on $p: $out"
 		errors=$((errors + e)) warnings=$((warnings + ${w:-0}))
-	done <"$kdir/post-write/series"
+	done
 	echo "checkpatch --strict: $errors errors, $warnings warnings"
 	[ "$errors" -eq 0 ]
 	;;

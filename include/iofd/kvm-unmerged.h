@@ -66,6 +66,9 @@ _Static_assert(sizeof(struct kvm_ioeventfd_post) == sizeof(struct kvm_ioeventfd)
 #define KVM_EXIT_IOREGIONFD_FAILURE	100	/* provisional */
 #endif
 
+/* Defined here only where <linux/kvm.h> lacks them (a kernel with the
+ * ioregionfd series defines the same names and layouts itself). */
+#ifndef KVM_SET_IOREGION
 #define KVM_IOREGION_PIO		(1 << 0)
 #define KVM_IOREGION_POSTED_WRITES	(1 << 1)
 #define KVM_IOREGION_DEASSIGN		(1 << 2)
@@ -82,9 +85,7 @@ struct kvm_ioregion {
 
 _Static_assert(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
 
-#ifndef KVM_SET_IOREGION
 #define KVM_SET_IOREGION	_IOW(KVMIO, 0xf0, struct kvm_ioregion) /* provisional */
-#endif
 
 /* Wire protocol: host-endian, both messages 32 bytes. */
 #define IOREGIONFD_CMD_READ	0
@@ -106,6 +107,7 @@ struct ioregionfd_resp {
 
 _Static_assert(sizeof(struct ioregionfd_cmd) == 32, "ioregionfd_cmd is 32 bytes");
 _Static_assert(sizeof(struct ioregionfd_resp) == 32, "ioregionfd_resp is 32 bytes");
+#endif /* !KVM_SET_IOREGION */
 
 /*
  * How a failed ioregion access reaches the VMM until a failure exit exists
