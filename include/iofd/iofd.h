@@ -140,10 +140,12 @@ int iofd_quiesce(struct iofd_vm *vm);
 #define IOFD_CAP_IRQFD			(1u << 2) /* KVM_IRQFD available */
 #define IOFD_CAP_IRQFD_RESAMPLE		(1u << 3) /* kernel resample */
 #define IOFD_CAP_POST_WRITE		(1u << 4) /* userspace; never offloaded */
-#define IOFD_CAP_IOREGIONFD		(1u << 5) /* userspace; never offloaded */
+#define IOFD_CAP_IOREGIONFD		(1u << 5) /* ioregions (either path) */
 #define IOFD_CAP_IOSIGNALFD		(1u << 6) /* group mode; userspace */
 /* iofd serves irqfds the kernel cannot (a controller is set, see below) */
 #define IOFD_CAP_IRQFD_USERSPACE	(1u << 7)
+/* the kernel serves this VM's ioregions (KVM_SET_IOREGION, probed) */
+#define IOFD_CAP_IOREGIONFD_OFFLOAD	(1u << 9)
 
 enum iofd_irqchip {
 	IOFD_IRQCHIP_NONE = 0,	/* no in-kernel controller (or no KVM) */
@@ -212,10 +214,27 @@ int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
  * such a region (DEASSIGN). iofd keeps its own dups of the fds: the
  * caller may close its fds. Errors: -EINVAL (flags, range, fd kind or
  * pairing), -EBADF (fd not open for its direction), -EEXIST (overlap),
- * -ENOENT (deassign of an unknown region), -ENOMEM.
+ * -ENOENT (deassign of an unknown region), -ENOMEM; a range above
+ * INT_MAX bytes is -EINVAL, as in the kernel. Where the kernel serves
+ * ioregionfd (IOFD_CAP_IOREGIONFD_OFFLOAD) the region is registered there
+ * (KVM_SET_IOREGION, with the same answers) and iofd keeps a record for
+ * its overlap checks; the kernel's failure exit then reaches
+ * iofd_dispatch_exit() as IOFD_FAILED, with that access already completed.
  * A failed access poisons the fd pair. See iofd_set_ioregion(3).
  */
 int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
+
+/**
+ * iofd_ioregion_path() - which path serves a region.
+ *
+ * @args names a region the way deassign does (bus, guest_paddr,
+ * memory_size; the fds and the DEASSIGN bit are ignored). Returns
+ * IOFD_PATH_KERNEL where the kernel serves ioregionfd (see
+ * IOFD_CAP_IOREGIONFD_OFFLOAD) and the VM was not created with
+ * IOFD_VM_NO_OFFLOAD, else IOFD_PATH_USERSPACE; or -ENOENT (no such
+ * region), -EINVAL (NULL arguments, unknown flags).
+ */
+int iofd_ioregion_path(struct iofd_vm *vm, const struct iofd_ioregion *args);
 
 /**
  * iofd_vm_set_ioregion_timeout() - how long an ioregion access may wait.
@@ -223,7 +242,9 @@ int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
  *      command, for its reply); 0 (or IOFD_TIMEOUT_FOREVER) waits forever,
  *      as the RFC did; IOFD_TIMEOUT_DEFAULT_MS is the default.
  *
- * Applies to accesses that start after the call. Errors: -EINVAL (NULL vm).
+ * Applies to accesses that start after the call; where the kernel serves
+ * the VM's ioregions it is set there too (KVM_ENABLE_CAP). Errors: -EINVAL
+ * (NULL vm), an errno of KVM_ENABLE_CAP.
  */
 int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
 

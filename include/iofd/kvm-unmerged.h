@@ -110,6 +110,26 @@ _Static_assert(sizeof(struct ioregionfd_resp) == 32, "ioregionfd_resp is 32 byte
 #endif /* !KVM_SET_IOREGION */
 
 /*
+ * The kernel's KVM_EXIT_IOREGIONFD_FAILURE payload, at the start of the
+ * kvm_run exit union (run->ioregionfd_failure in the series' headers),
+ * for programs compiled against headers without it: read it from
+ * run->padding. reason is a positive errno (EPIPE, EPROTO, EBADMSG,
+ * ETIMEDOUT, or EINTR for a fatal signal).
+ */
+struct kvm_ioregionfd_failure_exit {
+	__u64 addr;		/* guest physical address, or the port */
+	__u64 data;		/* the value of a write, 0 for a read */
+	__u32 len;
+	__u8 is_write;
+	__u8 pio;
+	__u8 pad[2];
+	__u32 reason;
+};
+
+_Static_assert(sizeof(struct kvm_ioregionfd_failure_exit) == 32,
+	       "the failure exit payload is 32 bytes");
+
+/*
  * How a failed ioregion access reaches the VMM until a failure exit exists
  * in a kernel: exit_reason KVM_EXIT_INTERNAL_ERROR with this suberror
  * (PROVISIONAL; upstream suberrors reach 4) and ndata 5:

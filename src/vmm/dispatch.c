@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "dispatch.h"
+#include "iofd/kvm-unmerged.h"
+
 #include "error.h"
 #include "ioeventfd.h"
 #include "ioregion_io.h"
+#include "ioregion_kvm.h"
 #include "irqline.h"
 #include "rcu.h"
 #include "space.h"
@@ -139,6 +142,14 @@ static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 						  run->io.direction == KVM_EXIT_IO_OUT,
 						  (char *)run + run->io.data_offset,
 						  info);
+		break;
+	case KVM_EXIT_IOREGIONFD_FAILURE:
+		/* The kernel's ioregion failed; its access is complete. The
+		 * number is provisional: trust it only where the probe did. */
+		if (vcpu->vm->ioregion_kernel)
+			status = iofd_kvm_ioregion_failure(run, __atomic_load_n(
+				&vcpu->vm->ioregion_timeout_ms, __ATOMIC_RELAXED),
+				info);
 		break;
 	case KVM_EXIT_IOAPIC_EOI:
 		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */

@@ -9,10 +9,16 @@
  * section and does the (blocking) I/O after leaving it; the region, its
  * channel and the channel's fds are released when the last reference is
  * gone and a grace period has passed.
+ *
+ * Where the kernel serves ioregionfd (vm->ioregion_kernel), a region is
+ * registered there too and iofd keeps only its record: the overlap checks,
+ * the fd pairing, the path query and dups of the fds. The kernel owns the
+ * wire then; iofd never writes to those fds itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -25,6 +31,7 @@
 #include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
+#include "ioregion_kvm.h"
 #include "space.h"
 #include "tsan.h"
 #include "vm.h"
@@ -99,6 +106,10 @@ static int region_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
 {
 	struct iofd_region *r = region_of(obj);
 
+	/* The kernel's: an access it left to userspace is the VMM's, as for
+	 * any access a kernel ioregion does not take. */
+	if (r->kernel)
+		return IOFD_NOT_CLAIMED;
 	if (iofd_region_claims(r, a->addr, a->len, a->is_write) &&
 	    iofd_region_tryget(r))
 		*defer = obj;
@@ -124,6 +135,34 @@ static void region_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 	iofd_region_put(r);
 }
 
+/* The region as KVM_SET_IOREGION names it. */
+static struct iofd_ioregion region_args(const struct iofd_region *r)
+{
+	struct iofd_ioregion a = {
+		.guest_paddr = r->start,
+		.memory_size = r->size,
+		.user_data = r->user_data,
+		.flags = r->flags,
+	};
+
+	return a;
+}
+
+/* Remove the kernel's registration; the kernel has it unless someone
+ * removed it behind iofd's back, which is only logged. */
+static void kernel_deassign(struct iofd_vm *vm, struct iofd_region *r)
+{
+	struct iofd_ioregion a = region_args(r);
+	int err;
+
+	a.flags |= IOFD_IOREGION_FLAG_DEASSIGN;
+	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, -1, -1);
+	if (err)
+		iofd_log(IOFD_LOG_WARNING, err, "KVM_SET_IOREGION deassign of "
+			 "0x%llx failed: %s (removed outside iofd?)",
+			 (unsigned long long)r->start, strerror(-err));
+}
+
 static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
 {
 	struct iofd_chan **pp;
@@ -144,6 +183,8 @@ static void region_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
 	struct iofd_region *r = region_of(obj);
 
+	if (r->kernel)
+		kernel_deassign(vm, r);
 	if (--r->chan->registered == 0)
 		chan_unlink(vm, r->chan);
 }
@@ -302,6 +343,11 @@ static int validate_assign(const struct iofd_ioregion *args)
 		return iofd_fail(-EINVAL, "ioregion 0x%llx + 0x%llx overflows",
 				 (unsigned long long)args->guest_paddr,
 				 (unsigned long long)args->memory_size);
+	/* The kernel's limit (its io bus keeps lengths in an int), kept in
+	 * userspace too so that both paths answer alike. */
+	if (args->memory_size > INT_MAX)
+		return iofd_fail(-EINVAL, "ioregion memory_size 0x%llx is above "
+				 "INT_MAX", (unsigned long long)args->memory_size);
 	if (doorbell && !(args->flags & IOFD_IOREGION_FLAG_POSTED_WRITES))
 		return iofd_fail(-EINVAL, "an ioregion of memory_size 0 (doorbell) "
 				 "needs POSTED_WRITES");
@@ -309,6 +355,27 @@ static int validate_assign(const struct iofd_ioregion *args)
 	if (!err && !doorbell)
 		err = check_fd(args->read_fd, false, "read_fd");
 	return err;
+}
+
+/* Register r in the kernel, with iofd's dups of the fds; on failure take
+ * it out of the pending array again. */
+static int kernel_assign(struct iofd_vm *vm, struct iofd_region *r,
+			 const struct iofd_range *range)
+{
+	struct iofd_space *sp = &vm->bus[r->bus];
+	struct iofd_ioregion a = region_args(r);
+	long idx;
+	int err;
+
+	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->rfd, r->chan->wfd);
+	if (!err)
+		return 0;
+	idx = iofd_ranges_find(sp->pending, range->start);
+	if (idx >= 0)
+		iofd_ranges_delete(sp->pending, (size_t)idx);
+	return iofd_fail(err, "KVM_SET_IOREGION refused [0x%llx, +0x%llx) on "
+			 "bus %d: %s", (unsigned long long)r->start,
+			 (unsigned long long)r->size, r->bus, strerror(-err));
 }
 
 static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
@@ -340,6 +407,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	r->user_data = args->user_data;
 	r->flags = args->flags;
 	r->bus = bus;
+	r->kernel = vm->ioregion_kernel;
 	atomic_init(&r->refs, 1);
 	err = chan_get(vm, args->write_fd, doorbell ? -1 : args->read_fd, &r->chan);
 	if (err) {
@@ -351,6 +419,8 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	iofd_tsan_publish(r);
 	err = arr ? iofd_ranges_insert(&sp->pending, &range)
 		  : iofd_fail(-ENOMEM, "out of memory for the range array");
+	if (!err && r->kernel)
+		err = kernel_assign(vm, r, &range);
 	if (err) {
 		if (--r->chan->registered == 0)
 			chan_unlink(vm, r->chan);
@@ -409,10 +479,46 @@ IOFD_EXPORT int iofd_set_ioregion(struct iofd_vm *vm,
 	return err;
 }
 
+IOFD_EXPORT int iofd_ioregion_path(struct iofd_vm *vm,
+				   const struct iofd_ioregion *args)
+{
+	const struct iofd_range_array *view;
+	struct iofd_region *r = NULL;
+	long idx;
+	int ret;
+
+	if (!vm || !args)
+		return iofd_fail(-EINVAL, "NULL vm or args");
+	if (args->flags & ~IOFD_IOREGION_VALID_FLAGS)
+		return iofd_fail(-EINVAL, "ioregion flags 0x%x has unknown bits",
+				 args->flags);
+	iofd_writer_lock(vm);
+	view = iofd_space_ranges_view(&vm->bus[region_bus(args->flags)]);
+	idx = iofd_ranges_find(view, args->guest_paddr);
+	if (idx >= 0 && view->r[idx].obj->ops == &region_ops)
+		r = region_of(view->r[idx].obj);
+	if (r && r->start == args->guest_paddr && r->size == args->memory_size)
+		ret = r->kernel ? IOFD_PATH_KERNEL : IOFD_PATH_USERSPACE;
+	else
+		ret = iofd_fail(-ENOENT, "no ioregion at 0x%llx of size 0x%llx",
+				(unsigned long long)args->guest_paddr,
+				(unsigned long long)args->memory_size);
+	iofd_writer_unlock(vm);
+	return ret;
+}
+
 IOFD_EXPORT int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms)
 {
+	int err;
+
 	if (!vm)
 		return iofd_fail(-EINVAL, "NULL vm");
+	if (vm->ioregion_kernel) {
+		err = iofd_kvm_ioregion_timeout(vm->kvm_fd, ms ? ms : IOFD_TIMEOUT_FOREVER);
+		if (err)
+			return iofd_fail(err, "KVM_ENABLE_CAP(KVM_CAP_IOREGIONFD): %s",
+					 strerror(-err));
+	}
 	__atomic_store_n(&vm->ioregion_timeout_ms, ms ? ms : IOFD_TIMEOUT_FOREVER,
 			 __ATOMIC_RELAXED);
 	return 0;

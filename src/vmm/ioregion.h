@@ -44,6 +44,7 @@ struct iofd_region {
 	uint32_t flags;			/* IOFD_IOREGION_FLAG_* */
 	enum iofd_bus bus;
 	struct iofd_chan *chan;
+	bool kernel;			/* registered in the kernel, served there */
 	atomic_uint refs;		/* registration + accesses in progress */
 	atomic_bool dead;		/* deassigned (published) */
 	struct rcu_head rcu;

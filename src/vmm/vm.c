@@ -11,6 +11,7 @@
 #include "error.h"
 #include "fault.h"
 #include "ioeventfd.h"
+#include "ioregion_kvm.h"
 #include "irqfd.h"
 #include "rcu.h"
 #include "space.h"
@@ -48,6 +49,26 @@ static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
 	if (vm->kvm_run_size <= 0)
 		return iofd_fail(-EINVAL, "KVM_GET_VCPU_MMAP_SIZE failed");
 	return 0;
+}
+
+/*
+ * Offload ioregions to the kernel if it has them and the VMM allows it;
+ * the kernel then bounds the waits, so it gets a timeout set in the
+ * options (its default is iofd's).
+ */
+static int vm_probe_ioregion(struct iofd_vm *vm)
+{
+	int err;
+
+	if (vm->flags & IOFD_VM_NO_OFFLOAD)
+		return 0;
+	vm->ioregion_kernel = iofd_kvm_ioregion_probe(vm->kvm_fd);
+	if (!vm->ioregion_kernel ||
+	    vm->ioregion_timeout_ms == IOFD_TIMEOUT_DEFAULT_MS)
+		return 0;
+	err = iofd_kvm_ioregion_timeout(vm->kvm_fd, vm->ioregion_timeout_ms);
+	return err ? iofd_fail(err, "KVM_ENABLE_CAP(KVM_CAP_IOREGIONFD): %s",
+			       strerror(-err)) : 0;
 }
 
 /* The ABI: sizes of the structs iofd defines stay put; new fields go into
@@ -93,6 +114,8 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 		err = iofd_irq_vm_init(vm);
 	if (!err && opts->kvm_vm_fd != IOFD_KVM_NONE)
 		err = vm_attach_kvm(vm, opts->kvm_vm_fd);
+	if (!err && vm->kvm_fd >= 0)
+		err = vm_probe_ioregion(vm);
 	if (err) {
 		iofd_vm_destroy(vm);
 		return err;
@@ -252,5 +275,7 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 		caps->flags |= IOFD_CAP_IRQFD;
 	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
 		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
+	if (vm->ioregion_kernel)
+		caps->flags |= IOFD_CAP_IOREGIONFD_OFFLOAD;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct iofd_vm {
 	bool own_kvm_fd;
 	uint32_t flags;			/* IOFD_VM_* */
 	uint32_t ioregion_timeout_ms;	/* read and set with __atomic */
+	bool ioregion_kernel;		/* the kernel serves ioregions (probed) */
 	pthread_mutex_t lock;		/* serializes every writer */
 	bool in_batch;			/* writer view (lock held) */
 	_Atomic bool batch_active;	/* same, readable without the lock */
