@@ -16,6 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "iofd/kvm-unmerged.h"
+
 #include "host.h"
 
 /* The runner, flattened and embedded at build time. */
@@ -450,7 +452,8 @@ int guest_run(struct guest_vm *g, guest_exit_fn fn, void *opaque, uint64_t *exit
 		    is_runner_port(g, GUEST_HLT_PORT)) {
 			ret = call_handler(g, fn, opaque);	/* GOP_HLT */
 		} else if (run->exit_reason == KVM_EXIT_MMIO ||
-			   run->exit_reason == KVM_EXIT_IO) {
+			   run->exit_reason == KVM_EXIT_IO ||
+			   run->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE) {
 			seen++;
 			ret = call_handler(g, fn, opaque);
 		} else if (run->exit_reason == KVM_EXIT_INTR) {

@@ -70,7 +70,8 @@ typedef int (*guest_exit_fn)(struct guest_vm *g, struct kvm_run *run, void *opaq
  * Run with plain KVM_RUN until the guest reaches END (KVM_EXIT_HLT after END,
  * or the GUEST_DONE_PORT exit with GUEST_VM_IRQCHIP) or the handler stops it.
  * Every MMIO/IO exit goes to `fn` (NULL: writes are ignored and reads return
- * 0). A GOP_HLT stop (KVM_EXIT_HLT, or the GUEST_HLT_PORT exit) also goes to
+ * 0), and so does the in-kernel ioregionfd failure exit (iofd/kvm-unmerged.h;
+ * its access is complete already, so returning 0 resumes the guest). A GOP_HLT stop (KVM_EXIT_HLT, or the GUEST_HLT_PORT exit) also goes to
  * `fn`, which returns 0 to go on (NULL: go on). Returns 0 at END, the
  * handler's value, or -errno: -EINTR when a signal interrupted KVM_RUN (call
  * again to continue), -EIO for an exit the runner never causes on purpose
