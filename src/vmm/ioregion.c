@@ -198,7 +198,18 @@ static const struct iofd_bus_ops region_ops = {
 
 /* ---- fds and channels ---- */
 
-/* Check that fd can carry one direction of the protocol. */
+/* Is fd open at all? (checked before overlap, as the kernel does) */
+static int check_open(int fd, const char *name)
+{
+	struct iofd_fd_kind k;
+
+	if (iofd_fd_kind(fd, &k) < 0)
+		return iofd_fail(-EBADF, "ioregion %s %d is not an open fd", name, fd);
+	return 0;
+}
+
+/* Check that fd can carry one direction of the protocol (after the
+ * overlap check, as the kernel does). */
 static int check_fd(int fd, bool for_write, const char *name)
 {
 	struct iofd_fd_kind k;
@@ -351,8 +362,18 @@ static int validate_assign(const struct iofd_ioregion *args)
 	if (doorbell && !(args->flags & IOFD_IOREGION_FLAG_POSTED_WRITES))
 		return iofd_fail(-EINVAL, "an ioregion of memory_size 0 (doorbell) "
 				 "needs POSTED_WRITES");
-	err = check_fd(args->write_fd, true, "write_fd");
+	err = check_open(args->write_fd, "write_fd");
 	if (!err && !doorbell)
+		err = check_open(args->read_fd, "read_fd");
+	return err;
+}
+
+/* The fds' directions and kinds, checked once the range is free. */
+static int check_fds(const struct iofd_ioregion *args)
+{
+	int err = check_fd(args->write_fd, true, "write_fd");
+
+	if (!err && args->memory_size)
 		err = check_fd(args->read_fd, false, "read_fd");
 	return err;
 }
@@ -397,6 +418,9 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 				 "overlaps another registration",
 				 (unsigned long long)start, (unsigned long long)end,
 				 bus);
+	err = check_fds(args);
+	if (err)
+		return err;
 	r = iofd_calloc(1, sizeof(*r));
 	if (!r)
 		return iofd_fail(-ENOMEM, "out of memory for an ioregion");
