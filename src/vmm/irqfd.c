@@ -269,7 +269,18 @@ static void irqfd_free_rcu(struct rcu_head *head)
 	free(obj);
 }
 
-void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
+/* KVM_IRQFD deassign of an irqfd the kernel serves: 0 or -errno. */
+static int kernel_deassign(struct iofd_vm *vm, const struct iofd_irqfd_obj *obj)
+{
+	struct kvm_irqfd d = { .fd = (uint32_t)obj->trigger->fd, .gsi = obj->gsi,
+			       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+	return kvm_irqfd_ioctl(vm, &d);
+}
+
+/* Take obj out of the VM; with kernel, its kernel registration too. */
+static void unlink_irqfd(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
+			 bool kernel)
 {
 	struct iofd_irq *irq = vm->irq;
 	struct iofd_irqfd_obj **pp;
@@ -283,10 +294,14 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 	if (obj->intx)
 		iofd_intx_unplug(obj->intx);
 	if (obj->offloaded) {
-		struct kvm_irqfd d = { .fd = (uint32_t)obj->trigger->fd, .gsi = obj->gsi,
-				       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+		int err = kernel ? kernel_deassign(vm, obj) : 0;
 
-		kvm_irqfd_ioctl(vm, &d);
+		/* Nobody to return it to: the kernel's irqfd stays until
+		 * the VM fd closes, and the log says so. */
+		if (err)
+			iofd_log(IOFD_LOG_WARNING, err, "KVM_IRQFD deassign of "
+				 "GSI %u failed (%s): the kernel keeps it",
+				 obj->gsi, strerror(-err));
 	} else {
 		iofd_irq_watch_del(irq, obj->trigger->fd);
 		if (obj->resample)
@@ -300,6 +315,11 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 	release_trigger(obj->trigger);
 	iofd_tsan_retire(obj);
 	urcu_memb_call_rcu(&obj->rcu, irqfd_free_rcu);
+}
+
+void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
+{
+	unlink_irqfd(vm, obj, true);
 }
 
 static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
@@ -316,10 +336,15 @@ static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
 	pthread_mutex_unlock(&triggers_lock);
 	for (obj = vm->irq->irqfds; efd && obj; obj = next) {
 		next = obj->next;
-		if (obj->trigger == efd && obj->gsi == args->gsi) {
-			iofd_irqfd_remove_locked(vm, obj);
-			found = true;
-		}
+		if (obj->trigger != efd || obj->gsi != args->gsi)
+			continue;
+		/* The kernel first: if it refuses, nothing has changed. */
+		err = obj->offloaded ? kernel_deassign(vm, obj) : 0;
+		if (err)
+			return iofd_fail(err, "KVM_IRQFD deassign of GSI %u: %s",
+					 obj->gsi, strerror(-err));
+		unlink_irqfd(vm, obj, false);
+		found = true;
 	}
 	/* One the VMM registered with the kernel itself: the kernel's answer. */
 	if (!found && vm->kvm_fd >= 0)
