@@ -53,9 +53,10 @@ if [ ! -f "$LOG" ]; then
 	exit 1
 fi
 # -- uapi shim: the acceptance and overhead lines the tests/shim programs
-# print on stderr, and the fault-injection totals of tests/fault (meson
-# keeps them in its text log).
-grep -hE '^(uapi shim|shim overhead|fault injection): ' "$BUILD/meson-logs/testlog.txt" 2>/dev/null
+# print on stderr (meson keeps them in its text log).
+grep -hE '^(uapi shim|shim overhead): ' "$BUILD/meson-logs/testlog.txt" 2>/dev/null
+# -- fault injection: each program's figure and the total (tests/fault).
+python3 "$here/fault-total.py" "$LOG"
 # --
 python3 "$here/count-tests.py" "$LOG"
 crc=$?
