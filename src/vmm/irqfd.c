@@ -114,7 +114,8 @@ static int irqchip_vm(int kvm)
 /*
  * Ask the kernel once per process: one eventfd, an irqfd in one scratch VM,
  * then the same eventfd in a second VM. -EBUSY is the rule across VMs; 0
- * the older rule within one VM. Everything made here is closed again.
+ * the older rule within one VM; any other failure tells nothing, and the
+ * default stays. Everything made here is closed again.
  */
 static void probe_busy_rule(void)
 {
@@ -125,8 +126,12 @@ static void probe_busy_rule(void)
 	struct kvm_irqfd args = { .fd = (uint32_t)efd, .gsi = 0 };
 	int made[] = { efd, b, a, kvm };
 
-	if (b >= 0 && efd >= 0 && iofd_ioctl(a, KVM_IRQFD, &args) == 0)
-		rule_across_vms = iofd_ioctl(b, KVM_IRQFD, &args) < 0 && errno == EBUSY;
+	if (b >= 0 && efd >= 0 && iofd_ioctl(a, KVM_IRQFD, &args) == 0) {
+		if (iofd_ioctl(b, KVM_IRQFD, &args) == 0)
+			rule_across_vms = false;
+		else if (errno == EBUSY)
+			rule_across_vms = true;
+	}
 	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (made[i] >= 0)
 			close(made[i]);
