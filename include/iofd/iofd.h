@@ -455,8 +455,9 @@ int iofd_intx_trigger_fd(const struct iofd_intx *intx);
 
 /**
  * iofd_intx_destroy() - deassign the helper's irqfd (if still there) and
- * free it with its fds. Callable before or after iofd_vm_destroy(); not
- * from inside an iofd callback. NULL is accepted.
+ * free it with its fds (a KVM_IRQFD deassign the kernel refuses is logged
+ * as a warning, as in iofd_vm_destroy()). Callable before or after
+ * iofd_vm_destroy(); not from inside an iofd callback. NULL is accepted.
  */
 void iofd_intx_destroy(struct iofd_intx *intx);
 
