@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -159,10 +160,19 @@ int tdev_start(struct tdev *d, bool process)
 		return -1;
 	if (!process)
 		return pthread_create(&d->thread, NULL, tdev_thread_main, d) ? -1 : 0;
+	pid_t parent = getpid();
+
 	d->pid = fork();
 	if (d->pid < 0)
 		return -1;
 	if (d->pid == 0) {
+		/* The child holds copies of the test's own ends too, so it
+		 * never sees EOF: when a failed assertion ends the test
+		 * without stopping the device, it must die with its parent,
+		 * or it keeps the test runner's output pipe open forever. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
 		tdev_loop(d);
 		_exit(0);
 	}
