@@ -148,19 +148,25 @@ static struct iofd_ioregion region_args(const struct iofd_region *r)
 	return a;
 }
 
-/* Remove the kernel's registration; the kernel has it unless someone
- * removed it behind iofd's back, which is only logged. */
-static void kernel_deassign(struct iofd_vm *vm, struct iofd_region *r)
+/* Remove the kernel's registration (once): 0, or the kernel's -errno;
+ * -ENOENT (removed outside iofd) counts as done and is only logged. */
+static int kernel_deassign(struct iofd_vm *vm, struct iofd_region *r)
 {
 	struct iofd_ioregion a = region_args(r);
 	int err;
 
+	if (!r->in_kernel)
+		return 0;
 	a.flags |= IOFD_IOREGION_FLAG_DEASSIGN;
 	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, -1, -1);
-	if (err)
+	if (err == -ENOENT)
 		iofd_log(IOFD_LOG_WARNING, err, "KVM_SET_IOREGION deassign of "
-			 "0x%llx failed: %s (removed outside iofd?)",
-			 (unsigned long long)r->start, strerror(-err));
+			 "0x%llx: the kernel's region was removed outside iofd",
+			 (unsigned long long)r->start);
+	if (err && err != -ENOENT)
+		return err;
+	r->in_kernel = false;
+	return 0;
 }
 
 static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
@@ -183,8 +189,14 @@ static void region_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 {
 	struct iofd_region *r = region_of(obj);
 
-	if (r->kernel)
-		kernel_deassign(vm, r);
+	int err = kernel_deassign(vm, r);
+
+	/* Nobody to return it to (a teardown): the kernel keeps the region
+	 * until the VM fd closes, and the log says so. */
+	if (err)
+		iofd_log(IOFD_LOG_WARNING, err, "KVM_SET_IOREGION deassign of "
+			 "0x%llx failed (%s): the kernel keeps it",
+			 (unsigned long long)r->start, strerror(-err));
 	if (--r->chan->registered == 0)
 		chan_unlink(vm, r->chan);
 }
@@ -389,8 +401,10 @@ static int kernel_assign(struct iofd_vm *vm, struct iofd_region *r,
 	int err;
 
 	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->rfd, r->chan->wfd);
-	if (!err)
+	if (!err) {
+		r->in_kernel = true;
 		return 0;
+	}
 	idx = iofd_ranges_find(sp->pending, range->start);
 	if (idx >= 0)
 		iofd_ranges_delete(sp->pending, (size_t)idx);
@@ -463,6 +477,7 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	long idx = iofd_ranges_find(view, args->guest_paddr);
 	struct iofd_region *r = NULL;
+	int err;
 
 	if (idx >= 0 && view->r[idx].obj->ops == &region_ops)
 		r = region_of(view->r[idx].obj);
@@ -473,6 +488,10 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	arr = iofd_space_ranges_writable(sp);
 	if (!arr)
 		return iofd_fail(-ENOMEM, "out of memory for the range array");
+	err = kernel_deassign(vm, r);
+	if (err)		/* nothing changed: say so */
+		return iofd_fail(err, "KVM_SET_IOREGION deassign of 0x%llx: %s",
+				 (unsigned long long)r->start, strerror(-err));
 	iofd_range_retire(vm, &r->obj);
 	iofd_ranges_delete(arr, (size_t)idx);
 	iofd_publish(vm);

@@ -45,6 +45,7 @@ struct iofd_region {
 	enum iofd_bus bus;
 	struct iofd_chan *chan;
 	bool kernel;			/* registered in the kernel, served there */
+	bool in_kernel;			/* the kernel still has it (writer lock) */
 	atomic_uint refs;		/* registration + accesses in progress */
 	atomic_bool dead;		/* deassigned (published) */
 	struct rcu_head rcu;
