@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "ioeventfd.h"
 #include "irqfd.h"
+#include "post.h"
 #include "rcu.h"
 #include "space.h"
 #include "tsan.h"
@@ -252,5 +253,9 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 		caps->flags |= IOFD_CAP_IRQFD;
 	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
 		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
+	iofd_writer_lock(vm);		/* the probe's result is the writers' */
+	if (iofd_post_kernel(vm))
+		caps->flags |= IOFD_CAP_POST_WRITE_OFFLOAD;
+	iofd_writer_unlock(vm);
 	return 0;
 }
