@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Check the kernel series (kernel/) in the emulated host:
 #   1. build the patched modules and the KVM selftests (kernel-build.sh);
-#   2. run kernel/kvm-selftests.list plus the series' two selftests on the
+#   2. run kernel/kvm-selftests.list plus the series' own selftests on the
 #      stock 6.12 modules, then on the patched ones (scripts/emuhost);
 #   3. require every listed test to pass on both, and the series' tests to
 #      pass on the patched kernel (on stock they skip: no capability).
@@ -12,7 +12,7 @@ set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 list=$top/kernel/kvm-selftests.list
-own="ioeventfd_post_write_test ioeventfd_post_write_fault_test"
+own="ioeventfd_post_write_test ioeventfd_post_write_fault_test ioregionfd_test"
 
 die() { echo "check-kernel: $*" >&2; exit 1; }
 

@@ -9,6 +9,9 @@
 # 'emulated'). IOFD_KVM picks which run: 'native' or 'emulated' alone,
 # 'all' for both, 'none' for neither (tests without KVM only), and 'auto'
 # (the default) for native where /dev/kvm works and emulated elsewhere.
+# The kernel series' tests (suite 'series': the patched kernel, its
+# selftests) run in every mode but 'none'; its modules and selftests are
+# built first (scripts/kernel-build.sh, cached).
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 LOG="$BUILD/meson-logs/testlog.json"
@@ -22,10 +25,23 @@ case $kvm in
 native) select="--no-suite emulated" ;;
 emulated) select="--no-suite native" ;;
 all) select="" ;;
-none) select="--no-suite native --no-suite emulated" ;;
+none) select="--no-suite native --no-suite emulated --no-suite series" ;;
 *) echo "IOFD_KVM must be auto, native, emulated, all or none, not '$kvm'" >&2; exit 2 ;;
 esac
 echo "KVM tests: $kvm"
+
+# Build the kernel series before its tests, not inside their time limits.
+# A failed build is reported here, and the tests that need it then fail.
+case "$kvm $*" in
+none*|*"--no-suite series"*) ;;
+*)
+	if command -v qemu-system-x86_64 >/dev/null; then
+		"$here/kernel-build.sh" modules >/dev/null &&
+			"$here/kernel-build.sh" selftests >/dev/null ||
+			echo "the kernel series did not build: its tests will fail" >&2
+	fi
+	;;
+esac
 
 rm -f "$LOG"
 # shellcheck disable=SC2086
