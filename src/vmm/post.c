@@ -198,9 +198,10 @@ bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
  * Does this VM's kernel serve POST_WRITE? Capability 248 is claimed by
  * other series too, so its answer only decides whether to try: a POST_WRITE
  * registration must then assign and deassign. A kernel without the series
- * refuses bit 5 with -EINVAL.
+ * refuses bit 5 with -EINVAL. Returns 1 (yes), -1 (no), or 0 when a
+ * transient failure (no memory, no eventfd) left the question open.
  */
-static bool kernel_serves_post_write(int vm_fd)
+static int kernel_serves_post_write(int vm_fd)
 {
 	static uint64_t scratch;	/* never written: no guest reaches the port */
 	struct kvm_ioeventfd_post k = {
@@ -208,20 +209,21 @@ static bool kernel_serves_post_write(int vm_fd)
 		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_POST_WRITE,
 		.post_addr = (uint64_t)(uintptr_t)&scratch,
 	};
-	bool ok;
+	int r = iofd_ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE);
 
-	if (iofd_ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE) != 1)
-		return false;
+	if (r != 1)
+		return r < 0 && errno == ENOMEM ? 0 : -1;
 	k.fd = eventfd(0, EFD_CLOEXEC);
 	if (k.fd < 0)
-		return false;
-	ok = iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0;
-	if (ok) {
+		return 0;
+	r = iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0 ? 1 : (errno == ENOMEM ? 0 : -1);
+	if (r > 0) {
 		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
-		ok = iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0;
+		if (iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) < 0)
+			r = -1;		/* it would not let go: do not trust it */
 	}
 	close(k.fd);
-	return ok;
+	return r;
 }
 
 bool iofd_post_kernel(struct iofd_vm *vm)
@@ -229,11 +231,12 @@ bool iofd_post_kernel(struct iofd_vm *vm)
 	if (vm->kvm_fd < 0 || (vm->flags & IOFD_VM_NO_OFFLOAD))
 		return false;
 	if (!vm->post_kernel) {
-		vm->post_kernel = kernel_serves_post_write(vm->kvm_fd) ? 1 : -1;
-		iofd_log(IOFD_LOG_INFO, 0, "post-write ioeventfds: %s",
-			 vm->post_kernel > 0 ? "the kernel serves them (offloaded)"
-					     : "served in userspace (the kernel "
-					       "lacks POST_WRITE)");
+		vm->post_kernel = (int8_t)kernel_serves_post_write(vm->kvm_fd);
+		if (vm->post_kernel)
+			iofd_log(IOFD_LOG_INFO, 0, "post-write ioeventfds: %s",
+				 vm->post_kernel > 0 ?
+				 "the kernel serves them (offloaded)" :
+				 "served in userspace (the kernel lacks POST_WRITE)");
 	}
 	return vm->post_kernel > 0;
 }

@@ -43,8 +43,9 @@ struct iofd_vm;
 struct kvm_ioeventfd_post;
 
 /* Does the VM's kernel serve POST_WRITE ioeventfds (capability 248 and a
- * probe registration that assigns and deassigns)? Probed once per VM, with
- * the writer lock held; false with IOFD_VM_NO_OFFLOAD or without KVM. */
+ * probe registration that assigns and deassigns)? Probed once per VM (again
+ * after a transient failure such as -ENOMEM), with the writer lock held;
+ * false with IOFD_VM_NO_OFFLOAD or without KVM. */
 bool iofd_post_kernel(struct iofd_vm *vm);
 /* Add e's post-write part (flag, post_addr) to its KVM_IOEVENTFD struct. */
 void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
