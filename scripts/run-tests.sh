@@ -55,6 +55,8 @@ fi
 # -- uapi shim: the acceptance and overhead lines the tests/shim programs
 # print on stderr (meson keeps them in its text log).
 grep -hE '^(uapi shim|shim overhead): ' "$BUILD/meson-logs/testlog.txt" 2>/dev/null
+# -- fault injection: each program's figure and the total (tests/fault).
+python3 "$here/fault-total.py" "$LOG"
 # --
 python3 "$here/count-tests.py" "$LOG"
 crc=$?

@@ -113,9 +113,11 @@ int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
  * iofd_vm_destroy() - deassign everything, wait for a grace period, free.
  *
  * All fds iofd kept for this VM are closed when it returns (kernel-side
- * registrations made by iofd are removed first). vCPUs created or adopted
- * through this VM must be destroyed before. A batch the calling thread left
- * open is closed too (its changes go with everything else). NULL is accepted.
+ * registrations made by iofd are removed first; one the kernel refuses to
+ * remove is logged as a warning and stays until the VM fd closes). vCPUs
+ * created or adopted through this VM must be destroyed before. A batch the
+ * calling thread left open is closed too (its changes go with everything
+ * else). NULL is accepted.
  */
 void iofd_vm_destroy(struct iofd_vm *vm);
 
@@ -459,8 +461,9 @@ int iofd_intx_trigger_fd(const struct iofd_intx *intx);
 
 /**
  * iofd_intx_destroy() - deassign the helper's irqfd (if still there) and
- * free it with its fds. Callable before or after iofd_vm_destroy(); not
- * from inside an iofd callback. NULL is accepted.
+ * free it with its fds (a KVM_IRQFD deassign the kernel refuses is logged
+ * as a warning, as in iofd_vm_destroy()). Callable before or after
+ * iofd_vm_destroy(); not from inside an iofd callback. NULL is accepted.
  */
 void iofd_intx_destroy(struct iofd_intx *intx);
 

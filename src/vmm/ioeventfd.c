@@ -130,10 +130,15 @@ static int offload(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e,
 /* Drop what an entry holds (kernel registration, eventfd reference). */
 static void entry_drop(struct iofd_vm *vm, struct iofd_ioeventfd_entry *e)
 {
-	if (e->offloaded) {
-		kernel_ioeventfd(vm, e, true);
-		e->offloaded = false;
-	}
+	int err = e->offloaded ? kernel_ioeventfd(vm, e, true) : 0;
+
+	/* Nobody to return it to: the kernel entry stays until the VM fd
+	 * closes, and the log says so. */
+	if (err && err != -ENOENT)
+		iofd_log(IOFD_LOG_WARNING, err, "KVM_IOEVENTFD deassign of 0x%llx "
+			 "failed (%s): the kernel keeps it",
+			 (unsigned long long)e->addr, strerror(-err));
+	e->offloaded = false;
 	/* Readers that found e before it was unlinked may still signal
 	 * e->efd: keep the pointer. The dup is closed only after a grace
 	 * period, which those readers finish first. */
@@ -261,10 +266,13 @@ static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 		return err;
 	if (e->offloaded) {
 		err = kernel_ioeventfd(vm, e, true);
+		if (err && err != -ENOENT)	/* nothing changed: say so */
+			return iofd_fail(err, "KVM_IOEVENTFD deassign of 0x%llx: %s",
+					 (unsigned long long)e->addr, strerror(-err));
 		if (err)
 			iofd_log(IOFD_LOG_WARNING, err, "KVM_IOEVENTFD deassign "
-				 "failed: %s (the kernel entry was removed "
-				 "outside iofd?)", strerror(-err));
+				 "of 0x%llx: the kernel entry was removed outside "
+				 "iofd", (unsigned long long)e->addr);
 		e->offloaded = false;
 	}
 	iofd_space_remove_entry(vm, e);

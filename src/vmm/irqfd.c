@@ -114,7 +114,8 @@ static int irqchip_vm(int kvm)
 /*
  * Ask the kernel once per process: one eventfd, an irqfd in one scratch VM,
  * then the same eventfd in a second VM. -EBUSY is the rule across VMs; 0
- * the older rule within one VM. Everything made here is closed again.
+ * the older rule within one VM; any other failure tells nothing, and the
+ * default stays. Everything made here is closed again.
  */
 static void probe_busy_rule(void)
 {
@@ -125,8 +126,12 @@ static void probe_busy_rule(void)
 	struct kvm_irqfd args = { .fd = (uint32_t)efd, .gsi = 0 };
 	int made[] = { efd, b, a, kvm };
 
-	if (b >= 0 && efd >= 0 && iofd_ioctl(a, KVM_IRQFD, &args) == 0)
-		rule_across_vms = iofd_ioctl(b, KVM_IRQFD, &args) < 0 && errno == EBUSY;
+	if (b >= 0 && efd >= 0 && iofd_ioctl(a, KVM_IRQFD, &args) == 0) {
+		if (iofd_ioctl(b, KVM_IRQFD, &args) == 0)
+			rule_across_vms = false;
+		else if (errno == EBUSY)
+			rule_across_vms = true;
+	}
 	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++)
 		if (made[i] >= 0)
 			close(made[i]);
@@ -269,7 +274,18 @@ static void irqfd_free_rcu(struct rcu_head *head)
 	free(obj);
 }
 
-void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
+/* KVM_IRQFD deassign of an irqfd the kernel serves: 0 or -errno. */
+static int kernel_deassign(struct iofd_vm *vm, const struct iofd_irqfd_obj *obj)
+{
+	struct kvm_irqfd d = { .fd = (uint32_t)obj->trigger->fd, .gsi = obj->gsi,
+			       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+
+	return kvm_irqfd_ioctl(vm, &d);
+}
+
+/* Take obj out of the VM; with kernel, its kernel registration too. */
+static void unlink_irqfd(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
+			 bool kernel)
 {
 	struct iofd_irq *irq = vm->irq;
 	struct iofd_irqfd_obj **pp;
@@ -283,10 +299,14 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 	if (obj->intx)
 		iofd_intx_unplug(obj->intx);
 	if (obj->offloaded) {
-		struct kvm_irqfd d = { .fd = (uint32_t)obj->trigger->fd, .gsi = obj->gsi,
-				       .flags = KVM_IRQFD_FLAG_DEASSIGN };
+		int err = kernel ? kernel_deassign(vm, obj) : 0;
 
-		kvm_irqfd_ioctl(vm, &d);
+		/* Nobody to return it to: the kernel's irqfd stays until
+		 * the VM fd closes, and the log says so. */
+		if (err)
+			iofd_log(IOFD_LOG_WARNING, err, "KVM_IRQFD deassign of "
+				 "GSI %u failed (%s): the kernel keeps it",
+				 obj->gsi, strerror(-err));
 	} else {
 		iofd_irq_watch_del(irq, obj->trigger->fd);
 		if (obj->resample)
@@ -300,6 +320,11 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 	release_trigger(obj->trigger);
 	iofd_tsan_retire(obj);
 	urcu_memb_call_rcu(&obj->rcu, irqfd_free_rcu);
+}
+
+void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
+{
+	unlink_irqfd(vm, obj, true);
 }
 
 static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
@@ -316,10 +341,15 @@ static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
 	pthread_mutex_unlock(&triggers_lock);
 	for (obj = vm->irq->irqfds; efd && obj; obj = next) {
 		next = obj->next;
-		if (obj->trigger == efd && obj->gsi == args->gsi) {
-			iofd_irqfd_remove_locked(vm, obj);
-			found = true;
-		}
+		if (obj->trigger != efd || obj->gsi != args->gsi)
+			continue;
+		/* The kernel first: if it refuses, nothing has changed. */
+		err = obj->offloaded ? kernel_deassign(vm, obj) : 0;
+		if (err)
+			return iofd_fail(err, "KVM_IRQFD deassign of GSI %u: %s",
+					 obj->gsi, strerror(-err));
+		unlink_irqfd(vm, obj, false);
+		found = true;
 	}
 	/* One the VMM registered with the kernel itself: the kernel's answer. */
 	if (!found && vm->kvm_fd >= 0)

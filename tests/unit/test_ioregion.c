@@ -460,6 +460,10 @@ static void expect_failure(struct fixture *f, bool is_write, int err,
 /* Deassign and register again on fresh fds: served again. */
 static void recover(struct fixture *f, bool process)
 {
+	/* The failing case may have set a short timeout; a new device process
+	 * on a loaded machine (or under TSan) can take longer than that to
+	 * answer its first command, and recovery is not what is timed here. */
+	iofd_vm_set_ioregion_timeout(f->vm, 5000);
 	assert_int_equal(del_region(f, BASE, 0x1000, 0), 0);
 	iofd_quiesce(f->vm);
 	tdev_stop(&f->dev);

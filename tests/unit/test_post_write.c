@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -177,6 +178,7 @@ static void stores_exactly_len_bytes(void **state)
 struct tear_ctx {
 	_Atomic uint64_t *slot;
 	_Atomic bool stop;
+	_Atomic bool reading;	/* the reader is in its loop */
 	uint64_t torn, reads;
 };
 
@@ -190,6 +192,7 @@ static void *tear_reader(void *arg)
 		if (v != 0 && v != UINT64_MAX)
 			c->torn++;
 		c->reads++;
+		atomic_store_explicit(&c->reading, true, memory_order_relaxed);
 	}
 	return NULL;
 }
@@ -207,6 +210,10 @@ static void aligned_store_is_one_atomic_store(void **state)
 	*(uint64_t *)(f->page + 128) = 0;
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
 	assert_int_equal(pthread_create(&t, NULL, tear_reader, &c), 0);
+	/* On a loaded machine the reader may not run at all before the
+	 * writer is done: start writing once it reads. */
+	while (!atomic_load_explicit(&c.reading, memory_order_relaxed))
+		sched_yield();
 	for (int i = 0; i < 200000; i++)
 		assert_int_equal(mmio_write(f->vm, 0x4000, 8, i & 1 ? UINT64_MAX : 0),
 				 IOFD_SERVED);
@@ -429,8 +436,6 @@ static void memfd_form_stores_and_deassigns(void **state)
 	close(other);
 }
 
-/* On a KVM VM a plain registration goes to the kernel; a post-write one at
- * the same place never does, and the capabilities say post-write exists. */
 /* iofd says it serves post-write even without KVM (the kernel half of the
  * offload question is asserted with a guest in tests/kvm). */
 static void caps_say_post_write(void **state)
