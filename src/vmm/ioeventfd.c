@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <iofd/kvm-unmerged.h>
+
 #include "error.h"
 #include "fault.h"
 #include "eventfd.h"
@@ -65,18 +67,24 @@ static int validate_assign(const struct iofd_ioeventfd *args, uint32_t allowed)
 	return iofd_post_validate(args);
 }
 
+/* Kernel where the kernel has it: post-write only where it was probed. */
 static bool may_offload(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 {
-	return vm->kvm_fd >= 0 && !(vm->flags & IOFD_VM_NO_OFFLOAD) &&
-	       !(args->flags & (IOFD_IOEVENTFD_FLAG_NO_OFFLOAD |
-				IOFD_IOEVENTFD_FLAG_POST_WRITE));
+	if (vm->kvm_fd < 0 || (vm->flags & IOFD_VM_NO_OFFLOAD) ||
+	    (args->flags & IOFD_IOEVENTFD_FLAG_NO_OFFLOAD))
+		return false;
+	return !(args->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE) ||
+	       iofd_post_kernel(vm);
 }
 
-/* KVM_IOEVENTFD with our dup of the eventfd; returns 0 or -errno. */
+/*
+ * KVM_IOEVENTFD with our dup of the eventfd (and, for post-write, the
+ * series' layout of the same 64-byte struct); returns 0 or -errno.
+ */
 static int kernel_ioeventfd(struct iofd_vm *vm, const struct iofd_ioeventfd_entry *e,
 			    bool deassign)
 {
-	struct kvm_ioeventfd k = {
+	struct kvm_ioeventfd_post k = {
 		.datamatch = e->datamatch,
 		.addr = e->addr,
 		.len = e->len,
@@ -84,6 +92,7 @@ static int kernel_ioeventfd(struct iofd_vm *vm, const struct iofd_ioeventfd_entr
 		.flags = e->flags & IOFD_IOEVENTFD_KERNEL_FLAGS,
 	};
 
+	iofd_post_to_kernel(e, &k);
 	if (deassign)
 		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
 	return iofd_ioctl(vm->kvm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;

@@ -11,9 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <iofd/kvm-unmerged.h>
 
 #include "error.h"
 #include "fault.h"
@@ -184,4 +188,65 @@ bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
 		return e->post_ptr == (void *)(uintptr_t)key->post_addr;
 	return key->dev == e->post_map->dev && key->ino == e->post_map->ino &&
 	       key->post_addr == e->post_map->offset;
+}
+
+/* A PIO "port" no guest can write (ports are 16 bits): the probe's
+ * registration can never fire, and never collides with a real one. */
+#define PROBE_PORT	(UINT64_MAX - 15)
+
+/*
+ * Does this VM's kernel serve POST_WRITE? Capability 248 is claimed by
+ * other series too, so its answer only decides whether to try: a POST_WRITE
+ * registration must then assign and deassign. A kernel without the series
+ * refuses bit 5 with -EINVAL. Returns 1 (yes), -1 (no), or 0 when a
+ * transient failure (no memory, no eventfd) left the question open.
+ */
+static int kernel_serves_post_write(int vm_fd)
+{
+	static uint64_t scratch;	/* never written: no guest reaches the port */
+	struct kvm_ioeventfd_post k = {
+		.addr = PROBE_PORT, .len = 8,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_POST_WRITE,
+		.post_addr = (uint64_t)(uintptr_t)&scratch,
+	};
+	int r = iofd_ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE);
+
+	if (r != 1)
+		return r < 0 && errno == ENOMEM ? 0 : -1;
+	k.fd = eventfd(0, EFD_CLOEXEC);
+	if (k.fd < 0)
+		return 0;
+	r = iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0 ? 1 : (errno == ENOMEM ? 0 : -1);
+	if (r > 0) {
+		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+		if (iofd_ioctl(vm_fd, KVM_IOEVENTFD, &k) < 0)
+			r = -1;		/* it would not let go: do not trust it */
+	}
+	close(k.fd);
+	return r;
+}
+
+bool iofd_post_kernel(struct iofd_vm *vm)
+{
+	if (vm->kvm_fd < 0 || (vm->flags & IOFD_VM_NO_OFFLOAD))
+		return false;
+	if (!vm->post_kernel) {
+		vm->post_kernel = (int8_t)kernel_serves_post_write(vm->kvm_fd);
+		if (vm->post_kernel)
+			iofd_log(IOFD_LOG_INFO, 0, "post-write ioeventfds: %s",
+				 vm->post_kernel > 0 ?
+				 "the kernel serves them (offloaded)" :
+				 "served in userspace (the kernel lacks POST_WRITE)");
+	}
+	return vm->post_kernel > 0;
+}
+
+void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
+			 struct kvm_ioeventfd_post *k)
+{
+	if (!(e->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE))
+		return;
+	k->flags |= KVM_IOEVENTFD_FLAG_POST_WRITE;
+	/* The memfd form: the address of iofd's own mapping of the slot. */
+	k->post_addr = (uint64_t)(uintptr_t)e->post_ptr;
 }

@@ -39,6 +39,18 @@ int iofd_post_key(const struct iofd_ioeventfd *args, struct iofd_post_key *key);
 bool iofd_post_same(const struct iofd_ioeventfd_entry *e,
 		    const struct iofd_post_key *key);
 
+struct iofd_vm;
+struct kvm_ioeventfd_post;
+
+/* Does the VM's kernel serve POST_WRITE ioeventfds (capability 248 and a
+ * probe registration that assigns and deassigns)? Probed once per VM (again
+ * after a transient failure such as -ENOMEM), with the writer lock held;
+ * false with IOFD_VM_NO_OFFLOAD or without KVM. */
+bool iofd_post_kernel(struct iofd_vm *vm);
+/* Add e's post-write part (flag, post_addr) to its KVM_IOEVENTFD struct. */
+void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
+			 struct kvm_ioeventfd_post *k);
+
 /*
  * Store the len bytes at src to dst: one atomic store when dst is naturally
  * aligned, a byte copy otherwise. The release fence that follows orders the

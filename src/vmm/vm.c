@@ -13,6 +13,7 @@
 #include "ioeventfd.h"
 #include "ioregion_kvm.h"
 #include "irqfd.h"
+#include "post.h"
 #include "rcu.h"
 #include "space.h"
 #include "tsan.h"
@@ -277,5 +278,9 @@ IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
 	if (vm->ioregion_kernel)
 		caps->flags |= IOFD_CAP_IOREGIONFD_OFFLOAD;
+	iofd_writer_lock(vm);		/* the probe's result is the writers' */
+	if (iofd_post_kernel(vm))
+		caps->flags |= IOFD_CAP_POST_WRITE_OFFLOAD;
+	iofd_writer_unlock(vm);
 	return 0;
 }

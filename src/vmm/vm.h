@@ -32,6 +32,7 @@ struct iofd_vm {
 	struct iofd_bus_obj *retired;	/* ranges: release at publish */
 	struct iofd_chan *chans;	/* ioregion fd pairs in use (writer) */
 	int kvm_run_size;
+	int8_t post_kernel;		/* POST_WRITE in KVM: 0 unprobed, 1, -1 */
 	struct iofd_irq *irq;		/* interrupts (irqline.h) */
 };
 

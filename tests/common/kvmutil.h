@@ -10,6 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <iofd/kvm-unmerged.h>
 
 #include "host.h"
 #include "testutil.h"
@@ -52,6 +57,35 @@ static inline int ku_guest_adopted(struct guest_vm *g, uint32_t vm_flags,
 		return -1;
 	}
 	return ku_adopt(g, vm_flags, vm, vcpu);
+}
+
+/*
+ * Does the kernel behind VM fd vm_fd serve POST_WRITE ioeventfds? Asked of
+ * the kernel directly (capability 248, then a raw assign and deassign at a
+ * PIO port no guest reaches), so tests can hold iofd to the rule "kernel
+ * path where the kernel has it" without trusting iofd's own probe.
+ */
+static inline bool ku_kernel_has_post_write(int vm_fd)
+{
+	static uint64_t slot;
+	struct kvm_ioeventfd_post k = {
+		.addr = UINT64_MAX - 31, .len = 4,
+		.flags = KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_POST_WRITE,
+		.post_addr = (uint64_t)(uintptr_t)&slot,
+	};
+	bool has;
+
+	if (ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD_POST_WRITE) != 1)
+		return false;
+	k.fd = eventfd(0, EFD_CLOEXEC);
+	has = k.fd >= 0 && ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0;
+	if (has) {
+		k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+		has = ioctl(vm_fd, KVM_IOEVENTFD, &k) == 0;
+	}
+	if (k.fd >= 0)
+		close(k.fd);
+	return has;
 }
 
 /* One access the VMM saw in kvm_run. */

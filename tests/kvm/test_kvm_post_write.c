@@ -3,8 +3,11 @@
  * Post-write ("shadow") ioeventfd with a real guest: the guest's store
  * lands at post_addr (exactly its width, neighbours untouched), the value
  * is visible before the eventfd moves (100,000 doorbells), DATAMATCH still
- * decides, every such write is served in userspace (never offloaded), and
- * the memfd form reaches a device in another process.
+ * decides, deassign stops it, the memfd form reaches a device in another
+ * process, and the path is the kernel where the kernel serves POST_WRITE
+ * (no exit at all), userspace elsewhere (one exit per write, served by
+ * iofd). Whether the kernel has it is asked of the kernel directly, so
+ * every count below states the rule: exits are 0 or the number of writes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,7 +34,11 @@ struct fixture {
 	uint8_t *shadow;	/* a page of VMM memory for post targets */
 	uint64_t served, unclaimed;
 	uint64_t vmm_writes[8];	/* values of unclaimed writes */
+	bool kernel_pw;		/* the kernel serves POST_WRITE (raw probe) */
 };
+
+/* Writes iofd serves itself: none where the kernel has POST_WRITE. */
+#define USER(f, n)	((f)->kernel_pw ? 0 : (n))
 
 static int setup(void **state)
 {
@@ -46,6 +53,7 @@ static int setup(void **state)
 	f.before = tu_snapshot();
 	if (ku_guest_adopted(&f.g, 0, &f.vm, &f.vcpu))
 		return -1;
+	f.kernel_pw = ku_kernel_has_post_write(f.g.vm_fd);
 	f.efd = eventfd(0, EFD_CLOEXEC);
 	f.shadow = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -142,7 +150,8 @@ static void widths_leave_neighbours_untouched(void **state)
 		}
 	}
 	run_script(f, ops, n);
-	assert_int_equal(f->served, 8);
+	assert_int_equal(f->served, USER(f, 8));
+	assert_int_equal(f->unclaimed, 0);
 	assert_memory_equal(f->shadow, expect, sizeof(expect));
 	assert_int_equal(tu_efd_count(f->efd), 8);
 }
@@ -193,12 +202,14 @@ static void doorbells_value_before_signal(void **state)
 	run_script(f, ops, N);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	pthread_join(t, NULL);
-	assert_int_equal(f->served, N);
+	assert_int_equal(f->served, USER(f, N));
+	assert_int_equal(f->unclaimed, 0);
 	assert_int_equal(w.total, N);
 	assert_int_equal(w.behind, 0);
 	assert_int_equal(*(uint64_t *)(f->shadow + 64), N);
-	print_message("# %d guest doorbells in %.0f ms, %llu device wake-ups, the "
-		      "value never behind the counter\n", N,
+	print_message("# %d guest doorbells (%s) in %.0f ms, %llu device wake-ups, "
+		      "the value never behind the counter\n", N,
+		      f->kernel_pw ? "kernel" : "userspace",
 		      (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6,
 		      (unsigned long long)w.wakeups);
 }
@@ -219,16 +230,19 @@ static void datamatch_decides(void **state)
 	assert_int_equal(*(uint32_t *)(f->shadow + 128), 0xeeeeeeee);
 	assert_int_equal(tu_efd_count(f->efd), 0);
 	run_script(f, ops + 1, 2);
-	assert_int_equal(f->served, 1);
+	assert_int_equal(f->served, USER(f, 1));
 	assert_int_equal(f->unclaimed, 1);		/* other width */
 	assert_int_equal(*(uint32_t *)(f->shadow + 128), 0x42);
 	assert_int_equal(f->shadow[132], 0xee);
 	assert_int_equal(tu_efd_count(f->efd), 1);
 }
 
-/* A plain ioeventfd on this VM goes to the kernel (no exit at all); a
- * post-write one never does: every write is an exit iofd serves. */
-static void never_offloaded(void **state)
+/*
+ * A plain ioeventfd on this VM goes to the kernel (no exit at all); a
+ * post-write one goes there exactly when the kernel serves POST_WRITE, and
+ * caps say so; elsewhere every write to it is an exit iofd serves.
+ */
+static void kernel_path_where_the_kernel_has_it(void **state)
 {
 	struct fixture *f = *state;
 	struct iofd_ioeventfd plain, pw;
@@ -237,6 +251,8 @@ static void never_offloaded(void **state)
 	uint64_t exits;
 
 	KU_REQUIRE_GUEST(f->kvm);
+	print_message("# this kernel %s POST_WRITE ioeventfds\n",
+		      f->kernel_pw ? "serves" : "does not serve");
 	ops[0].count = ops[1].count = 50;
 	memset(&plain, 0, sizeof(plain));
 	plain.addr = DOORBELL;
@@ -249,17 +265,76 @@ static void never_offloaded(void **state)
 	pw.flags = POST;
 	pw.post_addr = (uint64_t)(uintptr_t)(f->shadow + 256);
 	assert_int_equal(iofd_ioeventfd_path(f->vm, &plain), IOFD_PATH_KERNEL);
-	assert_int_equal(iofd_ioeventfd_path(f->vm, &pw), IOFD_PATH_USERSPACE);
+	assert_int_equal(iofd_ioeventfd_path(f->vm, &pw),
+			 f->kernel_pw ? IOFD_PATH_KERNEL : IOFD_PATH_USERSPACE);
 	assert_int_equal(iofd_query_caps(f->vm, &caps), 0);
 	assert_true(caps.flags & IOFD_CAP_POST_WRITE);
+	assert_int_equal(!!(caps.flags & IOFD_CAP_POST_WRITE_OFFLOAD), f->kernel_pw);
 	assert_int_equal(guest_script_set(&f->g, ops, 2), 0);
 	assert_int_equal(guest_vm_reset_cpu(&f->g), 0);
 	f->served = 0;
 	assert_int_equal(guest_run(&f->g, dispatch, f, &exits), 0);
-	assert_int_equal(exits, 50);		/* only the post-write ones */
-	assert_int_equal(f->served, 50);
+	assert_int_equal(exits, USER(f, 50));	/* only userspace post-writes exit */
+	assert_int_equal(f->served, USER(f, 50));
 	assert_int_equal(tu_efd_count(f->efd), 100);
 	assert_int_equal(*(uint32_t *)(f->shadow + 256), 2);
+}
+
+/* NO_OFFLOAD keeps a post-write registration in userspace on any kernel. */
+static void no_offload_forces_userspace(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op op = gwrite(DOORBELL, 8, 0x1122334455667788ull);
+	struct iofd_ioeventfd a;
+
+	KU_REQUIRE_GUEST(f->kvm);
+	assert_int_equal(post(f, DOORBELL, 8, IOFD_IOEVENTFD_FLAG_NO_OFFLOAD,
+			      f->shadow + 512, 0), 0);
+	memset(&a, 0, sizeof(a));
+	a.addr = DOORBELL;
+	a.len = 8;
+	a.fd = f->efd;
+	a.flags = POST | IOFD_IOEVENTFD_FLAG_NO_OFFLOAD;
+	a.post_addr = (uint64_t)(uintptr_t)(f->shadow + 512);
+	assert_int_equal(iofd_ioeventfd_path(f->vm, &a), IOFD_PATH_USERSPACE);
+	op.count = 10;
+	run_script(f, &op, 1);
+	assert_int_equal(f->served, 10);
+	assert_int_equal(*(uint64_t *)(f->shadow + 512), 0x1122334455667788ull);
+	assert_int_equal(tu_efd_count(f->efd), 10);
+}
+
+/* After deassign (which names post_addr too) the write is the VMM's again,
+ * on either path: no signal, the target untouched. A deassign naming
+ * another post_addr removes nothing. */
+static void deassign_stops_posting(void **state)
+{
+	struct fixture *f = *state;
+	struct guest_op op = gwrite(DOORBELL, 4, 7);
+	struct iofd_ioeventfd a;
+
+	KU_REQUIRE_GUEST(f->kvm);
+	memset(f->shadow + 768, 0, 8);
+	assert_int_equal(post(f, DOORBELL, 4, 0, f->shadow + 768, 0), 0);
+	memset(&a, 0, sizeof(a));
+	a.addr = DOORBELL;
+	a.len = 4;
+	a.fd = f->efd;
+	a.flags = POST | IOFD_IOEVENTFD_FLAG_DEASSIGN;
+	a.post_addr = (uint64_t)(uintptr_t)(f->shadow + 776);
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -ENOENT);
+	run_script(f, &op, 1);
+	assert_int_equal(tu_efd_count(f->efd), 1);
+	assert_int_equal(*(uint32_t *)(f->shadow + 768), 7);
+	a.post_addr = (uint64_t)(uintptr_t)(f->shadow + 768);
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+	op.value = 9;
+	run_script(f, &op, 1);
+	assert_int_equal(f->served, 0);
+	assert_int_equal(f->unclaimed, 1);
+	assert_int_equal(f->vmm_writes[0], 9);
+	assert_int_equal(tu_efd_count(f->efd), 0);
+	assert_int_equal(*(uint32_t *)(f->shadow + 768), 7);
 }
 
 /* The memfd form: a device process maps the memfd on its own and checks,
@@ -311,7 +386,7 @@ static void memfd_form_reaches_a_device_process(void **state)
 	for (uint64_t i = 0; i < N; i++)
 		ops[i] = gwrite(DOORBELL, 8, i + 1);
 	run_script(f, ops, N);
-	assert_int_equal(f->served, N);
+	assert_int_equal(f->served, USER(f, N));
 	assert_int_equal(read(report[0], result, sizeof(result)), sizeof(result));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -326,7 +401,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(widths_leave_neighbours_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(doorbells_value_before_signal, setup, teardown),
 		cmocka_unit_test_setup_teardown(datamatch_decides, setup, teardown),
-		cmocka_unit_test_setup_teardown(never_offloaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(kernel_path_where_the_kernel_has_it, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(no_offload_forces_userspace, setup, teardown),
+		cmocka_unit_test_setup_teardown(deassign_stops_posting, setup, teardown),
 		cmocka_unit_test_setup_teardown(memfd_form_reaches_a_device_process, setup, teardown),
 	};
 

@@ -61,6 +61,10 @@ struct bench_row {
 	bool vs_hop;		/* target: >= 1.5x faster than the hop */
 	unsigned ops_div;	/* slow rows run ops / ops_div (0 = 1) */
 	bool needs_kvm;
+	/* Optional: can this host measure the row? false with the reason in
+	 * why (the row is skipped, e.g. a kernel without the POST_WRITE
+	 * series). Asked once per run, after the /dev/kvm check. */
+	bool (*available)(char *why, size_t len);
 	const void *param;	/* the family's own data */
 	bench_measure_fn measure;
 };

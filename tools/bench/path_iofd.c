@@ -7,7 +7,8 @@
  *     the VMM's exit handler, or inside iofd_vcpu_run();
  *   - iosignalfd group mode (a wildcard item that fires and a trigger item
  *     that must not);
- *   - post-write ioeventfd, into the VMM's memory and into a sealed memfd.
+ *   - post-write ioeventfd, into the VMM's memory and into a sealed memfd,
+ *     served by iofd (NO_OFFLOAD) or offloaded to a kernel with POST_WRITE.
  * Each setup checks that iofd really chose the path the row is named for.
  */
 #define _GNU_SOURCE
@@ -37,6 +38,7 @@ enum iofd_shape { SHAPE_OFFLOAD, SHAPE_USER, SHAPE_GROUP, SHAPE_POST, SHAPE_MEMF
 struct iofd_arg {
 	enum iofd_shape shape;
 	bool dispatch_in_handler;	/* iofd_dispatch_exit() vs iofd_vcpu_run() */
+	bool kernel;			/* post-write: offloaded, not NO_OFFLOAD */
 };
 
 static const struct iofd_arg *arg_of(const struct path_ctx *c)
@@ -115,6 +117,18 @@ static int open_memfd(struct path_ctx *c, struct iofd_state *s)
 	return fd;
 }
 
+/* Post-write rows: iofd's own path (NO_OFFLOAD) or the kernel's. */
+static uint32_t post_flags(const struct path_ctx *c)
+{
+	return IOFD_IOEVENTFD_FLAG_POST_WRITE |
+	       (arg_of(c)->kernel ? 0 : IOFD_IOEVENTFD_FLAG_NO_OFFLOAD);
+}
+
+static int post_path(const struct path_ctx *c)
+{
+	return arg_of(c)->kernel ? IOFD_PATH_KERNEL : IOFD_PATH_USERSPACE;
+}
+
 static int register_shape(struct path_ctx *c, struct iofd_state *s)
 {
 	struct iofd_ioeventfd a = doorbell_args(c, s->efd);
@@ -129,17 +143,17 @@ static int register_shape(struct path_ctx *c, struct iofd_state *s)
 	case SHAPE_GROUP:
 		return register_group(c, s);
 	case SHAPE_POST:
-		a.flags |= IOFD_IOEVENTFD_FLAG_POST_WRITE;
+		a.flags |= post_flags(c);
 		a.post_addr = (uint64_t)(uintptr_t)&s->slot;
-		return register_ioeventfd(c, &a, false, IOFD_PATH_USERSPACE);
+		return register_ioeventfd(c, &a, false, post_path(c));
 	case SHAPE_MEMFD:
 		memfd = open_memfd(c, s);
 		if (memfd < 0)
 			return memfd;
-		a.flags |= IOFD_IOEVENTFD_FLAG_POST_WRITE | IOFD_IOEVENTFD_FLAG_POST_MEMFD;
+		a.flags |= post_flags(c) | IOFD_IOEVENTFD_FLAG_POST_MEMFD;
 		a.post_fd = memfd;
 		a.post_addr = MEMFD_SLOT_OFFSET;
-		return register_ioeventfd(c, &a, false, IOFD_PATH_USERSPACE);
+		return register_ioeventfd(c, &a, false, post_path(c));
 	}
 	return -EINVAL;
 }
@@ -210,14 +224,16 @@ static void iofd_teardown(struct path_ctx *c)
 		munmap(s->memfd_map, (size_t)sysconf(_SC_PAGESIZE));
 }
 
-#define IOFD_PATH(name, shape_, in_handler, rt)                                  \
-	static const struct iofd_arg name##_arg = { shape_, in_handler };       \
+#define IOFD_PATH_K(name, shape_, in_handler, rt, kernel_)                      \
+	static const struct iofd_arg name##_arg = { shape_, in_handler, kernel_ }; \
 	const struct bench_path name = {                                         \
 		.with_iofd = true, .roundtrip = rt,                              \
 		.priv_size = sizeof(struct iofd_state),                          \
 		.setup = iofd_setup, .run = iofd_run, .observed = iofd_observed, \
 		.teardown = iofd_teardown, .arg = &name##_arg,                   \
 	}
+#define IOFD_PATH(name, shape_, in_handler, rt) \
+	IOFD_PATH_K(name, shape_, in_handler, rt, false)
 
 IOFD_PATH(path_iofd_offload, SHAPE_OFFLOAD, false, false);
 IOFD_PATH(path_iofd_offload_rt, SHAPE_OFFLOAD, false, true);
@@ -227,3 +243,25 @@ IOFD_PATH(path_iofd_user_run_rt, SHAPE_USER, false, true);
 IOFD_PATH(path_iofd_group, SHAPE_GROUP, false, false);
 IOFD_PATH(path_iofd_post_addr, SHAPE_POST, false, false);
 IOFD_PATH(path_iofd_post_memfd, SHAPE_MEMFD, false, false);
+IOFD_PATH_K(path_iofd_post_kernel, SHAPE_POST, false, false, true);
+IOFD_PATH_K(path_iofd_post_memfd_kernel, SHAPE_MEMFD, false, false, true);
+
+bool bench_kernel_post_write(char *why, size_t len)
+{
+	struct iofd_vm_options opts = { .kvm_vm_fd = IOFD_KVM_CREATE };
+	struct iofd_caps caps = { 0 };
+	struct iofd_vm *vm;
+	int err = iofd_vm_create(&opts, &vm);
+
+	if (err) {
+		snprintf(why, len, "cannot create a VM: %s", iofd_last_error());
+		return false;
+	}
+	err = iofd_query_caps(vm, &caps);
+	iofd_vm_destroy(vm);
+	if (!err && (caps.flags & IOFD_CAP_POST_WRITE_OFFLOAD))
+		return true;
+	snprintf(why, len, "the kernel does not serve POST_WRITE ioeventfds "
+		 "(needs the kernel/post-write series)");
+	return false;
+}

@@ -10,12 +10,16 @@
  *                                        round trip for its reads)
  * each socket floor to a device thread and to a device process;
  *   - KVM_IOEVENTFD                    (floor of an offloaded ioeventfd)
+ *   - KVM_IOEVENTFD with POST_WRITE    (floor of an offloaded post-write;
+ *                                       a kernel with the series only)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <iofd/kvm-unmerged.h>
 
 #include "paths.h"
 
@@ -190,6 +194,44 @@ static int kvm_run_guest(struct path_ctx *c, uint64_t *exits)
 {
 	return path_run_handler(c, offload_handler, exits);
 }
+
+/* The same doorbell as a POST_WRITE ioeventfd into s->slot. */
+static int kvm_post_setup(struct path_ctx *c)
+{
+	struct raw_state *s = c->priv;
+	struct kvm_ioeventfd_post k = {
+		.addr = c->bg.bus == BENCH_PIO ? BENCH_DOORBELL_PORT : BENCH_DOORBELL_MMIO,
+		.len = BENCH_DOORBELL_LEN,
+		.flags = KVM_IOEVENTFD_FLAG_POST_WRITE |
+			 (c->bg.bus == BENCH_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0),
+		.post_addr = (uint64_t)(uintptr_t)&s->slot,
+	};
+	int fd = path_keep_fd(c, bench_eventfd(!c->path->roundtrip));
+
+	if (fd < 0)
+		return path_fail(c, fd, "eventfd: %s", strerror(-fd));
+	s->efd = k.fd = fd;
+	if (ioctl(c->bg.g.vm_fd, KVM_IOEVENTFD, &k) < 0)
+		return path_fail(c, -errno, "KVM_IOEVENTFD with POST_WRITE: %s",
+				 strerror(errno));
+	return path_start_device(c, fd, DEV_POLL_EVENTFD, DEV_ANSWER_EVENTFD);
+}
+
+/* Doorbells seen, plus one if the posted value is not the doorbell's. */
+static uint64_t kvm_post_observed(struct path_ctx *c)
+{
+	struct raw_state *s = c->priv;
+	uint64_t n = bench_device_observed(&c->dev);
+
+	if (n && __atomic_load_n(&s->slot, __ATOMIC_ACQUIRE) != BENCH_DOORBELL_VALUE)
+		n++;
+	return n + c->stray;
+}
+
+const struct bench_path path_raw_kvm_post_write = {
+	.priv_size = sizeof(struct raw_state),
+	.setup = kvm_post_setup, .run = kvm_run_guest, .observed = kvm_post_observed,
+};
 
 const struct bench_path path_raw_kvm_ioeventfd = {
 	.priv_size = sizeof(struct raw_state),

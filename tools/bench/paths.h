@@ -18,6 +18,7 @@ extern const struct bench_path path_raw_socket_write, path_raw_socket_write_proc
 extern const struct bench_path path_raw_socket_rt, path_raw_socket_rt_proc;
 extern const struct bench_path path_raw_socket_read, path_raw_socket_read_proc;
 extern const struct bench_path path_raw_kvm_ioeventfd, path_raw_kvm_ioeventfd_rt;
+extern const struct bench_path path_raw_kvm_post_write;
 
 /* path_hop.c: a synchronous hop through a VMM main-loop thread. */
 extern const struct bench_path path_hop, path_hop_rt;
@@ -28,6 +29,10 @@ extern const struct bench_path path_iofd_user_dispatch;
 extern const struct bench_path path_iofd_user_run, path_iofd_user_run_rt;
 extern const struct bench_path path_iofd_group;
 extern const struct bench_path path_iofd_post_addr, path_iofd_post_memfd;
+extern const struct bench_path path_iofd_post_kernel, path_iofd_post_memfd_kernel;
+/* Row availability: does iofd offload post-write ioeventfds on this host
+ * (IOFD_CAP_POST_WRITE_OFFLOAD of a fresh VM)? */
+bool bench_kernel_post_write(char *why, size_t len);
 
 /* path_ioregion.c: ioregionfd to a device thread or process. */
 extern const struct bench_path path_ioregion_posted, path_ioregion_posted_proc;

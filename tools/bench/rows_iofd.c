@@ -11,6 +11,13 @@
 	  .floor = floor_, .floor_limit = limit_, .vs_hop = true,             \
 	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
 
+/* Rows that need the kernel's POST_WRITE (skipped elsewhere). */
+#define IOFD_K(name_, bus_, what_, path_, floor_, limit_)                       \
+	{ .name = name_, .section = "iofd doorbell", .bus = bus_, .what = what_, \
+	  .floor = floor_, .floor_limit = limit_, .vs_hop = true,             \
+	  .needs_kvm = true, .available = bench_kernel_post_write,             \
+	  .param = &path_, .measure = bench_measure_path }
+
 static const struct bench_row iofd_rows[] = {
 	IOFD("iofd-offload-mmio", BENCH_MMIO,
 	     "iofd_ioeventfd(), offloaded to KVM_IOEVENTFD; iofd_vcpu_run()",
@@ -36,11 +43,22 @@ static const struct bench_row iofd_rows[] = {
 	     "iosignalfd group: wildcard item fires, a trigger item must not",
 	     path_iofd_group, "raw-eventfd-mmio", BENCH_LIMIT_USERSPACE),
 	IOFD("iofd-post-mmio", BENCH_MMIO,
-	     "post-write ioeventfd into the VMM's memory, then the eventfd",
+	     "post-write ioeventfd into the VMM's memory, then the eventfd "
+	     "(served by iofd: NO_OFFLOAD)",
 	     path_iofd_post_addr, "raw-store-eventfd-mmio", BENCH_LIMIT_USERSPACE),
 	IOFD("iofd-post-memfd-mmio", BENCH_MMIO,
-	     "post-write ioeventfd into a sealed memfd slot, then the eventfd",
+	     "post-write ioeventfd into a sealed memfd slot, then the eventfd "
+	     "(served by iofd: NO_OFFLOAD)",
 	     path_iofd_post_memfd, "raw-store-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD_K("iofd-post-kernel-mmio", BENCH_MMIO,
+	       "post-write ioeventfd into the VMM's memory, offloaded to the "
+	       "kernel's POST_WRITE",
+	       path_iofd_post_kernel, "raw-kvm-post-write-mmio", BENCH_LIMIT_OFFLOAD),
+	IOFD_K("iofd-post-kernel-memfd-mmio", BENCH_MMIO,
+	       "post-write ioeventfd into a sealed memfd slot (iofd's mapping), "
+	       "offloaded to the kernel's POST_WRITE",
+	       path_iofd_post_memfd_kernel, "raw-kvm-post-write-mmio",
+	       BENCH_LIMIT_OFFLOAD),
 };
 
 void bench_rows_iofd(void)

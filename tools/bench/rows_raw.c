@@ -39,6 +39,12 @@ static const struct bench_row raw_rows[] = {
 	RAW("raw-kvm-ioeventfd-pio", BENCH_PIO,
 	    "KVM_IOEVENTFD on the PIO doorbell: no userspace exit",
 	    path_raw_kvm_ioeventfd, 1),
+	{ .name = "raw-kvm-post-write-mmio", .section = "raw floor",
+	  .bus = BENCH_MMIO, .needs_kvm = true,
+	  .what = "KVM_IOEVENTFD with POST_WRITE (kernel series): the kernel "
+		  "stores the value, no exit",
+	  .available = bench_kernel_post_write,
+	  .param = &path_raw_kvm_post_write, .measure = bench_measure_path },
 };
 
 void bench_rows_raw(void)

@@ -209,9 +209,14 @@ int bench_run_rows(const struct bench_options *opt, struct bench_results *res)
 	for (size_t i = 0; i < res->n; i++) {
 		struct bench_result *r = &res->r[i];
 
+		char why[128] = "";
+
 		if (r->row->needs_kvm && !kvm) {
 			r->skipped = true;
 			snprintf(r->note, sizeof(r->note), "SKIP: %s", kvm_why);
+		} else if (r->row->available && !r->row->available(why, sizeof(why))) {
+			r->skipped = true;
+			snprintf(r->note, sizeof(r->note), "SKIP: %s", why);
 		}
 	}
 	if (!kvm)
