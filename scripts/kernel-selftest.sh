@@ -35,9 +35,9 @@ if [ "$kernel" = native ]; then
 	exec "$here/uapi-shim-run.sh" --shim "$shim" "$st/$1"
 fi
 if [ -n "$shim" ]; then
-	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --with "$st/$1" \
+	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
 		--with "$shim" --with "$libgcc_s" -- \
 		"$here/uapi-shim-run.sh" --shim "$shim" "$st/$1"
 fi
-exec "$here/emuhost" --kernel "$kernel" --timeout 600 --with "$st/$1" \
+exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
 	--with "$libgcc_s" -- "$here/uapi-shim-run.sh" --patched "$st/$1"
