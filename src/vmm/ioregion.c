@@ -475,7 +475,7 @@ static int region_deassign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	enum iofd_bus bus = region_bus(args->flags);
 	struct iofd_space *sp = &vm->bus[bus];
 	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
-	long idx = iofd_ranges_find(view, args->guest_paddr);
+	long idx = iofd_ranges_find_start(view, args->guest_paddr);
 	struct iofd_region *r = NULL;
 	int err;
 
@@ -537,7 +537,7 @@ IOFD_EXPORT int iofd_ioregion_path(struct iofd_vm *vm,
 				 args->flags);
 	iofd_writer_lock(vm);
 	view = iofd_space_ranges_view(&vm->bus[region_bus(args->flags)]);
-	idx = iofd_ranges_find(view, args->guest_paddr);
+	idx = iofd_ranges_find_start(view, args->guest_paddr);
 	if (idx >= 0 && view->r[idx].obj->ops == &region_ops)
 		r = region_of(view->r[idx].obj);
 	if (r && r->start == args->guest_paddr && r->size == args->memory_size)

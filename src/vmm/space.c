@@ -200,6 +200,23 @@ long iofd_ranges_find(const struct iofd_range_array *arr, uint64_t addr)
 	return -1;
 }
 
+long iofd_ranges_find_start(const struct iofd_range_array *arr, uint64_t start)
+{
+	size_t lo = 0, hi = arr ? arr->h.n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (arr->r[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!arr || lo >= arr->h.n || arr->r[lo].start != start)
+		return -1;
+	return (long)lo;
+}
+
 long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
 			 uint64_t end)
 {

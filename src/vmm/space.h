@@ -112,6 +112,10 @@ int iofd_ranges_insert(struct iofd_range_array **arr, const struct iofd_range *r
 void iofd_ranges_delete(struct iofd_range_array *arr, size_t idx);
 /* Index of the range containing addr in arr, or -1. */
 long iofd_ranges_find(const struct iofd_range_array *arr, uint64_t addr);
+/* Index of the range that starts at start, or -1. Unlike iofd_ranges_find()
+ * it also finds a doorbell at the top of the address space, whose end
+ * saturates to its start. */
+long iofd_ranges_find_start(const struct iofd_range_array *arr, uint64_t start);
 /* Does [start, end) overlap any range? Returns the index or -1. */
 long iofd_ranges_overlap(const struct iofd_range_array *arr, uint64_t start,
 			 uint64_t end);
