@@ -5,14 +5,17 @@
 #   2. run kernel/kvm-selftests.list plus the series' own selftests on the
 #      stock 6.12 modules, then on the patched ones (scripts/emuhost);
 #   3. require every listed test to pass on both, and the series' tests to
-#      pass on the patched kernel (on stock they skip: no capability).
+#      pass on the patched kernel (on stock the post-write and ioregionfd
+#      ones skip: no capability; io_bus_order_test fails there: it shows the
+#      io bus bug that kernel/io-bus fixes).
 # Prints both runs and one verdict line; exit 0 when all holds, 1 if not,
 # 77 when the emulated host is unavailable.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 list=$top/kernel/kvm-selftests.list
-own="ioeventfd_post_write_test ioeventfd_post_write_fault_test ioregionfd_test"
+own="io_bus_order_test ioeventfd_post_write_test ioeventfd_post_write_fault_test
+ioregionfd_test"
 
 die() { echo "check-kernel: $*" >&2; exit 1; }
 
@@ -34,7 +37,7 @@ libgcc_s=$(gcc -print-file-name=libgcc_s.so.1)
 [ -f "$libgcc_s" ] || libgcc_s=$work/list
 
 run() {
-	"$top/scripts/emuhost" --kernel "$1" --timeout 900 --with "$work/bin" \
+	"$top/scripts/emuhost" --kernel "$1" --timeout 900 --rmmod --with "$work/bin" \
 		--with "$work/list" --with "$(readlink -f "$libgcc_s")" -- \
 		"$top/scripts/kvm-selftests.sh" "$work/bin" "$work/list" \
 		>"$work/$1.out"
@@ -52,9 +55,12 @@ while read -r t; do
 	[ -n "$t" ] || continue
 	s=$(awk -v t="$t" '$2 == t { print $1 }' "$work/stock-6.12.out")
 	p=$(awk -v t="$t" '$2 == t { print $1 }' "$work/patched-6.12.out")
-	case " $own " in
-	*" $t "*) want_s=skip ;;
-	*) want_s=ok ;;
+	case $t in
+	io_bus_order_test) want_s=FAIL ;;
+	*) case " $(echo $own) " in
+		*" $t "*) want_s=skip ;;
+		*) want_s=ok ;;
+		esac ;;
 	esac
 	if [ "$s" != "$want_s" ] || [ "$p" != ok ]; then
 		echo "check-kernel: $t: stock ${s:-no result} (want $want_s)," \
@@ -65,7 +71,8 @@ done <"$work/list"
 n=$(grep -c . "$work/list")
 if [ $bad -eq 0 ]; then
 	echo "check-kernel: $n tests, same results on stock and patched 6.12" \
-		"(the series' own tests skip on stock and pass patched)"
+		"(the series' own tests skip on stock and pass patched; the io" \
+		"bus test fails on stock and passes patched)"
 	exit 0
 fi
 echo "check-kernel: $bad of $n tests differ from what is expected"

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
-# Build the kernel side of iofd: the series in kernel/ (post-write, then
-# ioregionfd on top of it) applied to the pinned Debian 6.12 source, and
-# print where the results are:
+# Build the kernel side of iofd: the series in kernel/ (the io-bus fix,
+# post-write, then ioregionfd on top of them) applied to the pinned Debian
+# 6.12 source, and print where the results are:
 #   scripts/kernel-build.sh modules    dir with kvm.ko and kvm-amd.ko built
 #                                      from the patched source (uncompressed;
 #                                      irqbypass and ccp come from the image)
@@ -29,7 +29,7 @@ set -eu
 
 SERIES=6.12
 # The patch series, in the order they apply (each a kernel/<dir>/series).
-SERIES_DIRS="post-write ioregionfd"
+SERIES_DIRS="io-bus post-write ioregionfd"
 JOBS=${IOFD_KERNEL_JOBS:-2}
 # Run from make (make kernel), the environment says "sub-make": the
 # selftests' Makefile then leaves OUTPUT empty and writes to /. Start clean.
@@ -210,8 +210,8 @@ build_selftests() {
 			cp "$f" "$W/selftests.tmp/"
 		fi
 	done
-	for t in ioeventfd_post_write_test ioeventfd_post_write_fault_test \
-		ioregionfd_test; do
+	for t in io_bus_order_test ioeventfd_post_write_test \
+		ioeventfd_post_write_fault_test ioregionfd_test; do
 		[ -x "$W/selftests.tmp/$t" ] || die "selftest $t was not built"
 	done
 	mv "$W/selftests.tmp" "$W/selftests"
