@@ -11,7 +11,7 @@ PREFIX ?= /usr/local
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps setup check check-emulated check-kernel kernel bench fuzz install \
+.PHONY: all deps setup check check-emulated check-kernel kernel bench bench-kernel fuzz install \
 	clean
 
 all: setup
@@ -43,6 +43,10 @@ check-kernel: deps
 
 bench: all
 	@sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)
+
+# The guest rows on the kernel series (emulated host, patched 6.12).
+bench-kernel: all
+	@IOFD_BENCH_KERNEL=patched-6.12 sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)
 
 # libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS each; see fuzz/README.md.
 fuzz: deps

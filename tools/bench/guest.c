@@ -12,9 +12,10 @@
 #include "guest.h"
 
 int bench_guest_open(struct bench_guest *bg, enum bench_bus bus, bool with_iofd,
-		     unsigned guest_flags, char *why, size_t len)
+		     unsigned guest_flags, uint32_t iofd_flags, char *why,
+		     size_t len)
 {
-	struct iofd_vm_options opts = { .kvm_vm_fd = -1 };
+	struct iofd_vm_options opts = { .kvm_vm_fd = -1, .flags = iofd_flags };
 	int err;
 
 	memset(bg, 0, sizeof(*bg));

@@ -30,9 +30,10 @@ struct bench_guest {
 };
 
 /* Create the guest (guest_flags: GUEST_VM_*), and adopt it into iofd
- * when with_iofd. */
+ * when with_iofd, with iofd_flags (IOFD_VM_*) for its iofd VM. */
 int bench_guest_open(struct bench_guest *bg, enum bench_bus bus, bool with_iofd,
-		     unsigned guest_flags, char *why, size_t len);
+		     unsigned guest_flags, uint32_t iofd_flags, char *why,
+		     size_t len);
 void bench_guest_close(struct bench_guest *bg);
 
 /* Script: n doorbells (a write of BENCH_DOORBELL_VALUE each). */

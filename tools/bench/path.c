@@ -133,7 +133,8 @@ int bench_measure_path(const struct bench_row *row, uint64_t ops,
 	int err;
 
 	c.dev.fd = c.dev.peer_fd = -1;
-	err = bench_guest_open(&c.bg, row->bus, p->with_iofd, 0, why, whylen);
+	err = bench_guest_open(&c.bg, row->bus, p->with_iofd, 0, p->iofd_flags,
+			       why, whylen);
 	if (err)
 		return err;
 	if (p->priv_size && !(c.priv = calloc(1, p->priv_size)))

@@ -31,6 +31,7 @@ struct path_ctx {
 
 struct bench_path {
 	bool with_iofd;			/* adopt the guest into iofd */
+	uint32_t iofd_flags;		/* IOFD_VM_* of that iofd VM */
 	bool roundtrip;			/* the guest waits for each answer */
 	bool reads;			/* the guest reads the register instead */
 	bool process;			/* the device is a child process */
@@ -54,6 +55,9 @@ int bench_measure_path(const struct bench_row *row, uint64_t ops,
 int path_run_iofd(struct path_ctx *c, uint64_t *exits);
 /* Run with guest_run() and an exit handler (opaque = c). */
 int path_run_handler(struct path_ctx *c, guest_exit_fn fn, uint64_t *exits);
+/* Run where the kernel serves the doorbell: an exit for it counts in
+ * c->unclaimed, any other in c->stray (path_raw.c). */
+int path_run_offloaded(struct path_ctx *c, uint64_t *exits);
 /* Start the device the path needs on fd: a poller for doorbells, an
  * answerer for round trips and reads (answer_kind), with c->bg's answer
  * slot; a thread, or a process when the path says so. */

@@ -246,7 +246,9 @@ IOFD_PATH(path_iofd_post_memfd, SHAPE_MEMFD, false, false);
 IOFD_PATH_K(path_iofd_post_kernel, SHAPE_POST, false, false, true);
 IOFD_PATH_K(path_iofd_post_memfd_kernel, SHAPE_MEMFD, false, false, true);
 
-bool bench_kernel_post_write(char *why, size_t len)
+/* Does a fresh iofd VM report cap (IOFD_CAP_*)? If not, why says so,
+ * naming the kernel feature (what). */
+static bool kernel_offers(uint32_t cap, const char *what, char *why, size_t len)
 {
 	struct iofd_vm_options opts = { .kvm_vm_fd = IOFD_KVM_CREATE };
 	struct iofd_caps caps = { 0 };
@@ -259,9 +261,20 @@ bool bench_kernel_post_write(char *why, size_t len)
 	}
 	err = iofd_query_caps(vm, &caps);
 	iofd_vm_destroy(vm);
-	if (!err && (caps.flags & IOFD_CAP_POST_WRITE_OFFLOAD))
+	if (!err && (caps.flags & cap))
 		return true;
-	snprintf(why, len, "the kernel does not serve POST_WRITE ioeventfds "
-		 "(needs the kernel/post-write series)");
+	snprintf(why, len, "the kernel does not serve %s", what);
 	return false;
+}
+
+bool bench_kernel_post_write(char *why, size_t len)
+{
+	return kernel_offers(IOFD_CAP_POST_WRITE_OFFLOAD, "POST_WRITE ioeventfds "
+			     "(needs the kernel/post-write series)", why, len);
+}
+
+bool bench_kernel_ioregionfd(char *why, size_t len)
+{
+	return kernel_offers(IOFD_CAP_IOREGIONFD_OFFLOAD, "ioregionfd (needs "
+			     "the kernel/ioregionfd series)", why, len);
 }

@@ -222,8 +222,8 @@ int bench_measure_irqfd(const struct bench_row *row, uint64_t ops,
 	uint64_t warm = ops / 10 < 50 ? 50 : ops / 10, ns = 0, acked;
 	int err;
 
-	err = bench_guest_open(&x.bg, row->bus, x.shape != IRQ_RAW, GUEST_VM_IRQCHIP,
-			       why, whylen);
+	err = bench_guest_open(&x.bg, row->bus, x.shape != IRQ_RAW,
+			       GUEST_VM_IRQCHIP, 0, why, whylen);
 	if (err)
 		return err;
 	err = register_shape(&x);

@@ -190,7 +190,7 @@ static int kvm_setup(struct path_ctx *c)
 	return path_start_device(c, fd, DEV_POLL_EVENTFD, DEV_ANSWER_EVENTFD);
 }
 
-static int kvm_run_guest(struct path_ctx *c, uint64_t *exits)
+int path_run_offloaded(struct path_ctx *c, uint64_t *exits)
 {
 	return path_run_handler(c, offload_handler, exits);
 }
@@ -230,15 +230,16 @@ static uint64_t kvm_post_observed(struct path_ctx *c)
 
 const struct bench_path path_raw_kvm_post_write = {
 	.priv_size = sizeof(struct raw_state),
-	.setup = kvm_post_setup, .run = kvm_run_guest, .observed = kvm_post_observed,
+	.setup = kvm_post_setup, .run = path_run_offloaded,
+	.observed = kvm_post_observed,
 };
 
 const struct bench_path path_raw_kvm_ioeventfd = {
 	.priv_size = sizeof(struct raw_state),
-	.setup = kvm_setup, .run = kvm_run_guest,
+	.setup = kvm_setup, .run = path_run_offloaded,
 };
 
 const struct bench_path path_raw_kvm_ioeventfd_rt = {
 	.roundtrip = true, .priv_size = sizeof(struct raw_state),
-	.setup = kvm_setup, .run = kvm_run_guest,
+	.setup = kvm_setup, .run = path_run_offloaded,
 };

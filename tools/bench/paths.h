@@ -19,6 +19,12 @@ extern const struct bench_path path_raw_socket_rt, path_raw_socket_rt_proc;
 extern const struct bench_path path_raw_socket_read, path_raw_socket_read_proc;
 extern const struct bench_path path_raw_kvm_ioeventfd, path_raw_kvm_ioeventfd_rt;
 extern const struct bench_path path_raw_kvm_post_write;
+extern const struct bench_path path_raw_kvm_ioregion_posted;
+extern const struct bench_path path_raw_kvm_ioregion_posted_proc;
+extern const struct bench_path path_raw_kvm_ioregion_write;
+extern const struct bench_path path_raw_kvm_ioregion_write_proc;
+extern const struct bench_path path_raw_kvm_ioregion_read;
+extern const struct bench_path path_raw_kvm_ioregion_read_proc;
 
 /* path_hop.c: a synchronous hop through a VMM main-loop thread. */
 extern const struct bench_path path_hop, path_hop_rt;
@@ -33,12 +39,21 @@ extern const struct bench_path path_iofd_post_kernel, path_iofd_post_memfd_kerne
 /* Row availability: does iofd offload post-write ioeventfds on this host
  * (IOFD_CAP_POST_WRITE_OFFLOAD of a fresh VM)? */
 bool bench_kernel_post_write(char *why, size_t len);
+/* Row availability: does iofd offload ioregions (IOFD_CAP_IOREGIONFD_OFFLOAD)? */
+bool bench_kernel_ioregionfd(char *why, size_t len);
 
 /* path_ioregion.c: ioregionfd to a device thread or process. */
 extern const struct bench_path path_ioregion_posted, path_ioregion_posted_proc;
 extern const struct bench_path path_ioregion_write, path_ioregion_write_proc;
 extern const struct bench_path path_ioregion_read, path_ioregion_read_proc;
 extern const struct bench_path path_ioregion_posted_lib, path_ioregion_read_lib;
+/* ... the same regions served by the kernel's ioregionfd (iofd offloads). */
+extern const struct bench_path path_ioregion_kernel_posted;
+extern const struct bench_path path_ioregion_kernel_posted_proc;
+extern const struct bench_path path_ioregion_kernel_write;
+extern const struct bench_path path_ioregion_kernel_write_proc;
+extern const struct bench_path path_ioregion_kernel_read;
+extern const struct bench_path path_ioregion_kernel_read_proc;
 
 /* path_irqfd.c: irqfd -> guest acknowledge -> resamplefd round trips. The
  * row's param points to one of these shapes. */

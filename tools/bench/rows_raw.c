@@ -7,6 +7,14 @@
 	  .needs_kvm = true, .param = &path_, .ops_div = div_,                 \
 	  .measure = bench_measure_path }
 
+/* KVM_SET_IOREGION (kernel series), no iofd: the kernel serves the region
+ * from the vCPU thread, no exit. */
+#define RAW_IOR(name_, what_, path_, div_)                                      \
+	{ .name = name_, .section = "raw floor", .bus = BENCH_MMIO,            \
+	  .what = "KVM_SET_IOREGION (kernel series), " what_,                  \
+	  .needs_kvm = true, .available = bench_kernel_ioregionfd,            \
+	  .param = &path_, .ops_div = div_, .measure = bench_measure_path }
+
 static const struct bench_row raw_rows[] = {
 	RAW("raw-eventfd-mmio", BENCH_MMIO,
 	    "MMIO exit + eventfd write() in the handler", path_raw_eventfd, 1),
@@ -45,6 +53,24 @@ static const struct bench_row raw_rows[] = {
 		  "stores the value, no exit",
 	  .available = bench_kernel_post_write,
 	  .param = &path_raw_kvm_post_write, .measure = bench_measure_path },
+	RAW_IOR("raw-kvm-ioregion-posted-mmio",
+		"posted write: one command on the socket to a device thread",
+		path_raw_kvm_ioregion_posted, 1),
+	RAW_IOR("raw-kvm-ioregion-posted-proc-mmio",
+		"posted write: one command on the socket to a device process",
+		path_raw_kvm_ioregion_posted_proc, 1),
+	RAW_IOR("raw-kvm-ioregion-write-mmio",
+		"synchronous write: command, then the device thread's reply",
+		path_raw_kvm_ioregion_write, 4),
+	RAW_IOR("raw-kvm-ioregion-write-proc-mmio",
+		"synchronous write: command, then the device process's reply",
+		path_raw_kvm_ioregion_write_proc, 4),
+	RAW_IOR("raw-kvm-ioregion-read-mmio",
+		"read: command, then the device thread's reply with the value",
+		path_raw_kvm_ioregion_read, 4),
+	RAW_IOR("raw-kvm-ioregion-read-proc-mmio",
+		"read: command, then the device process's reply with the value",
+		path_raw_kvm_ioregion_read_proc, 4),
 };
 
 void bench_rows_raw(void)

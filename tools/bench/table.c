@@ -26,7 +26,7 @@ static const char *status_of(const struct bench_result *r)
 	return "";
 }
 
-static void print_row(FILE *f, const struct bench_result *r)
+static void print_row(FILE *f, const struct bench_result *r, int width)
 {
 	char ops[16], us[16], ex[16], vexit[16], vfloor[16], vhop[16], seen[32];
 
@@ -38,10 +38,10 @@ static void print_row(FILE *f, const struct bench_result *r)
 	fmt_num(vhop, sizeof(vhop), r->ratio_vs_hop, "%.2f");
 	snprintf(seen, sizeof(seen), "%llu/%llu", (unsigned long long)r->observed,
 		 (unsigned long long)r->expected);
-	fprintf(f, "%c %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n",
+	fprintf(f, "%c %-*s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n",
 		(r->failed || (r->has_target && !r->target_met && !r->target_unknown &&
 			       !r->skipped)) ? '!' : ' ',
-		r->row->name, ops, us, ex, vexit, vfloor, vhop,
+		width, r->row->name, ops, us, ex, vexit, vfloor, vhop,
 		r->skipped ? "-" : seen, status_of(r), r->skipped ? "" : r->target);
 	if (r->note[0])
 		fprintf(f, "    %s\n", r->note);
@@ -58,9 +58,21 @@ static bool all_skipped(FILE *f, const struct bench_results *res)
 	return true;
 }
 
+/* The row-name column: as wide as the longest name, at least 26. */
+static int name_width(const struct bench_results *res)
+{
+	size_t w = 26;
+
+	for (size_t i = 0; i < res->n; i++)
+		if (strlen(res->r[i].row->name) > w)
+			w = strlen(res->r[i].row->name);
+	return (int)w;
+}
+
 void bench_print_table(FILE *f, const struct bench_results *res)
 {
 	const char *section = NULL;
+	int width = name_width(res);
 
 	if (all_skipped(f, res))
 		return;
@@ -81,9 +93,9 @@ void bench_print_table(FILE *f, const struct bench_results *res)
 		"PIO), 'vs floor' with the row's raw floor,\n'vs hop' with the "
 		"synchronous main-loop hop; 'doorbells' is what the device saw "
 		"over what the guest made.\n\n");
-	fprintf(f, "  %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n", "row", "ops/s",
+	fprintf(f, "  %-*s %9s %8s %6s %6s %7s %6s %17s  %-4s %s\n", width, "row", "ops/s",
 		"us/op", "exits", "vs", "vs", "vs", "doorbells", "", "target");
-	fprintf(f, "  %-26s %9s %8s %6s %6s %7s %6s %17s  %-4s\n", "", "", "",
+	fprintf(f, "  %-*s %9s %8s %6s %6s %7s %6s %17s  %-4s\n", width, "", "", "",
 		"/op", "exit", "floor", "hop", "seen/made", "");
 	for (size_t i = 0; i < res->n; i++) {
 		const struct bench_result *r = &res->r[i];
@@ -92,7 +104,7 @@ void bench_print_table(FILE *f, const struct bench_results *res)
 			section = r->row->section;
 			fprintf(f, "-- %s\n", section);
 		}
-		print_row(f, r);
+		print_row(f, r, width);
 	}
 }
 
