@@ -148,6 +148,18 @@ static int dispatch(struct guest_vm *g, struct kvm_run *run, void *opaque)
 	return -EIO;
 }
 
+/* The guest runs ops (n of them) from the start: all ran, none failed. */
+static bool guest_runs(struct fx *f, const struct guest_op *ops, size_t n)
+{
+	uint64_t exits;
+
+	f->failed = 0;
+	if (guest_script_set(&f->g, ops, n) || guest_vm_reset_cpu(&f->g) ||
+	    guest_run(&f->g, dispatch, f, &exits))
+		return false;
+	return !f->failed;
+}
+
 /* The guest writes the baseline's addresses once each: both eventfds fire. */
 static bool guest_reaches_baseline(struct fx *f)
 {
@@ -155,15 +167,10 @@ static bool guest_reaches_baseline(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A0, .len = 4, .value = 1, .count = 1 },
 		{ .kind = GOP_OUT, .addr = P0, .len = 4, .value = 2, .count = 1 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
 	tu_efd_count(f->efd[0]);
 	tu_efd_count(f->efd[1]);
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && tu_efd_count(f->efd[0]) == 1 &&
+	return guest_runs(f, ops, 2) && tu_efd_count(f->efd[0]) == 1 &&
 	       tu_efd_count(f->efd[1]) == 1;
 }
 
@@ -204,8 +211,8 @@ static int fx_setup(struct fx *f)
 	return 0;
 }
 
-/* iofd goes; then the kernel must hold nothing iofd registered. */
-static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
+/* iofd's INTx helper, vCPU and VM go (the guest stays). */
+static void iofd_goes(struct fx *f)
 {
 	iofd_intx_destroy(f->intx);
 	f->intx = NULL;
@@ -213,6 +220,12 @@ static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
 	iofd_vm_destroy(f->vm);
 	f->vcpu = NULL;
 	f->vm = NULL;
+}
+
+/* iofd goes; then the kernel must hold nothing iofd registered. */
+static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
+{
+	iofd_goes(f);
 	if (!f->g.run || kept)
 		return;		/* a kept registration was logged */
 	CHECK(!kernel_has_ioeventfd(f, A0, f->efd[0], 0), "%s, point %lu: the "
@@ -389,13 +402,8 @@ static bool end_datamatch(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A1, .len = 4, .value = 7, .count = 2 },
 		{ .kind = GOP_WRITE, .addr = A1, .len = 4, .value = 8, .count = 3 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && tu_efd_count(f->efd[3]) == 2 &&
+	return guest_runs(f, ops, 2) && tu_efd_count(f->efd[3]) == 2 &&
 	       tu_efd_count(f->efd[4]) == 3;
 }
 
@@ -447,15 +455,10 @@ static bool end_group_post(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A1 + 0x100, .len = 4, .value = 1,
 		  .count = 1 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
 	post_slot = 0;
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && post_slot == 0x55 && tu_efd_count(f->efd[3]) == 1 &&
-	       tu_efd_count(f->efd[5]) == 1;
+	return guest_runs(f, ops, 2) && post_slot == 0x55 &&
+	       tu_efd_count(f->efd[3]) == 1 && tu_efd_count(f->efd[5]) == 1;
 }
 
 /* A VM iofd makes itself (IOFD_KVM_CREATE): offload, a vCPU, destroy. */
@@ -639,23 +642,13 @@ static int op_destroy_in_batch(struct fx *f)
 		err = fc_ioeventfd(f->vm, P1 + 8, f->efd[5], KVM_IOEVENTFD_FLAG_PIO);
 	if (!err)
 		err = fc_ioeventfd(f->vm, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
-	iofd_intx_destroy(f->intx);
-	f->intx = NULL;
-	iofd_vcpu_destroy(f->vcpu);
-	iofd_vm_destroy(f->vm);
-	f->vcpu = NULL;
-	f->vm = NULL;
+	iofd_goes(f);
 	return err;
 }
 
 static int op_destroy(struct fx *f)
 {
-	iofd_intx_destroy(f->intx);
-	f->intx = NULL;
-	iofd_vcpu_destroy(f->vcpu);
-	iofd_vm_destroy(f->vm);
-	f->vcpu = NULL;
-	f->vm = NULL;
+	iofd_goes(f);
 	return 0;
 }
 
