@@ -28,6 +28,7 @@
 #include <iofd/iofd.h>
 
 #include "fault.h"
+#include "fault_check.h"
 #include "testutil.h"
 
 #define A0 0x1000ull	/* baseline ioeventfd (userspace) */
@@ -46,26 +47,7 @@ struct fx {
 	struct iofd_device *dev;
 };
 
-static unsigned long points, bad;
-
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			bad++;                                           \
-			printf("# inconsistency: " __VA_ARGS__);         \
-			printf(" (%s)\n", #cond);                        \
-		}                                                        \
-	} while (0)
-
 /* ---- helpers --------------------------------------------------------------- */
-
-static int ioeventfd(struct fx *f, uint64_t addr, int fd, uint32_t flags)
-{
-	struct iofd_ioeventfd a = { .addr = addr, .len = 4, .fd = fd,
-				    .flags = flags };
-
-	return iofd_ioeventfd_ext(f->vm, &a);
-}
 
 static int group(struct fx *f, uint64_t addr, int fd, uint32_t flags)
 {
@@ -121,7 +103,7 @@ static int fx_setup(struct fx *f, bool kvm)
 		f->efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv) < 0 ||
 	    iofd_vm_create(&o, &f->vm) ||
-	    ioeventfd(f, A0, f->efd[0], IOFD_IOEVENTFD_FLAG_NO_OFFLOAD) ||
+	    fc_ioeventfd(f->vm, A0, f->efd[0], IOFD_IOEVENTFD_FLAG_NO_OFFLOAD) ||
 	    group(f, G0, f->efd[1], 0))
 		return -1;
 	return 0;
@@ -147,12 +129,12 @@ static void fx_teardown(struct fx *f)
 
 static int op_ioeventfd_user(struct fx *f)
 {
-	return ioeventfd(f, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_NO_OFFLOAD);
+	return fc_ioeventfd(f->vm, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_NO_OFFLOAD);
 }
 
 static int op_ioeventfd_kernel(struct fx *f)
 {
-	return ioeventfd(f, A1, f->efd[2], 0);
+	return fc_ioeventfd(f->vm, A1, f->efd[2], 0);
 }
 
 static int prep_a1(struct fx *f)
@@ -162,7 +144,7 @@ static int prep_a1(struct fx *f)
 
 static int op_ioeventfd_deassign(struct fx *f)
 {
-	return ioeventfd(f, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	return fc_ioeventfd(f->vm, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_DEASSIGN);
 }
 
 static uint32_t post_slot;
@@ -217,7 +199,7 @@ static int op_batch(struct fx *f)
 
 	if (err)
 		return err;
-	err = ioeventfd(f, A1, f->efd[2], 0);
+	err = fc_ioeventfd(f->vm, A1, f->efd[2], 0);
 	if (!err)
 		err = group(f, G1, f->efd[3], 0);
 	if (!err)
@@ -225,7 +207,7 @@ static int op_batch(struct fx *f)
 	if (err) {
 		iofd_batch_commit(f->vm);
 		/* undo what got in, so the repeat starts afresh */
-		ioeventfd(f, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+		fc_ioeventfd(f->vm, A1, f->efd[2], IOFD_IOEVENTFD_FLAG_DEASSIGN);
 		group(f, G1, f->efd[3], IOFD_IOSIGNALFD_FLAG_DEASSIGN);
 		return err;
 	}
@@ -290,7 +272,7 @@ static int op_vm_life(struct fx *f)
 	if (err)
 		return err;
 	f->vm = vm;
-	err = ioeventfd(f, A1, f->efd[2], 0);
+	err = fc_ioeventfd(f->vm, A1, f->efd[2], 0);
 	if (!err)
 		err = group(f, G1, f->efd[3], 0);
 	if (!err)
@@ -325,7 +307,7 @@ static int op_big_batch(struct fx *f)
 	int err = iofd_batch_begin(f->vm);
 
 	for (int i = 0; !err && i < 8; i++)
-		err = ioeventfd(f, A1 + 8 * i, f->efd[2 + (i & 1)], 0);
+		err = fc_ioeventfd(f->vm, A1 + 8 * i, f->efd[2 + (i & 1)], 0);
 	if (!err)
 		err = group(f, G1, f->efd[3], 0);
 	if (!err)
@@ -335,8 +317,8 @@ static int op_big_batch(struct fx *f)
 	if (err) {
 		iofd_batch_commit(f->vm);
 		for (int i = 0; i < 8; i++)
-			ioeventfd(f, A1 + 8 * i, f->efd[2 + (i & 1)],
-				  IOFD_IOEVENTFD_FLAG_DEASSIGN);
+			fc_ioeventfd(f->vm, A1 + 8 * i, f->efd[2 + (i & 1)],
+					 IOFD_IOEVENTFD_FLAG_DEASSIGN);
 		group(f, G1, f->efd[3], IOFD_IOSIGNALFD_FLAG_DEASSIGN);
 		group(f, G1, f->efd[2], IOFD_IOSIGNALFD_FLAG_DEASSIGN);
 		return err;
@@ -401,7 +383,7 @@ static int op_vm_kvm_life(struct fx *f)
 	f->vm = vm;
 	err = iofd_query_caps(vm, &caps);
 	if (!err)
-		err = ioeventfd(f, A1, f->efd[2], 0);
+		err = fc_ioeventfd(f->vm, A1, f->efd[2], 0);
 	if (!err)
 		err = op_vcpu(f);
 	f->vm = keep;
@@ -576,26 +558,18 @@ static bool run_one(const struct path *p, unsigned long k)
 	}
 	iofd_fault_arm(k);
 	rc = p->op(&f);
-	fired = iofd_fault_fired();
-	iofd_fault_arm(0);
-	if (fired) {
-		points++;
-		CHECK(rc <= 0, "%s, point %lu: returned %d", p->name, k, rc);
-		if (rc < 0) {
-			again = p->op(&f);
-			CHECK(again >= 0, "%s, point %lu: failed with %d, then %d "
-			      "without a fault", p->name, k, rc, again);
-		}
-	} else {
-		CHECK(rc >= 0, "%s: %d without a fault", p->name, rc);
+	fired = fc_judge(p->name, k, rc);
+	if (fired && rc < 0) {
+		again = p->op(&f);
+		CHECK(again >= 0, "%s, point %lu: failed with %d, then %d "
+		      "without a fault", p->name, k, rc, again);
 	}
 	CHECK(writes_signal(&f, A0, f.efd[0]), "%s, point %lu: the ioeventfd "
 	      "is not served", p->name, k);
 	CHECK(writes_signal(&f, G0, f.efd[1]), "%s, point %lu: the group is "
 	      "not served", p->name, k);
 	fx_teardown(&f);
-	CHECK(tu_open_fds() == before, "%s, point %lu: %d fds before, %d after",
-	      p->name, k, before, tu_open_fds());
+	fc_check_fds(p->name, k, before);
 	return fired;
 }
 
@@ -605,7 +579,7 @@ int main(void)
 
 	tu_warm_up();
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		unsigned long k, start = points;
+		unsigned long k, start = fc_points;
 
 		if (paths[i].kvm && !kvm) {
 			printf("# %s: skipped (no /dev/kvm)\n", paths[i].name);
@@ -613,9 +587,7 @@ int main(void)
 		}
 		for (k = 1; run_one(&paths[i], k); k++)
 			;
-		printf("# %s: %lu failure points\n", paths[i].name, points - start);
+		fc_path_done(paths[i].name, start);
 	}
-	printf("fault injection: %lu failure points, %lu inconsistencies\n",
-	       points, bad);
-	return bad ? 1 : 0;
+	return fc_summary();
 }

@@ -33,6 +33,7 @@
 #include <iofd/iofd.h>
 
 #include "fault.h"
+#include "fault_check.h"
 #include "host.h"
 #include "testutil.h"
 
@@ -57,7 +58,6 @@ struct fx {
 	int vcpu_id;		/* the last vCPU id iofd_vcpu_create() took */
 };
 
-static unsigned long points, bad;
 /* Warnings that a kernel registration stayed behind (iofd_vm_destroy()
  * documents it: a teardown has nobody to return the failure to). */
 static unsigned long kept, kept_points;
@@ -71,24 +71,7 @@ static void on_log(void *opaque, enum iofd_log_level level, int err,
 		kept++;
 }
 
-#define CHECK(cond, ...)                                                 \
-	do {                                                             \
-		if (!(cond)) {                                           \
-			bad++;                                           \
-			printf("# inconsistency: " __VA_ARGS__);         \
-			printf(" (%s)\n", #cond);                        \
-		}                                                        \
-	} while (0)
-
 /* ---- registrations and raw kernel probes -------------------------------- */
-
-static int ioeventfd(struct fx *f, uint64_t addr, int fd, uint32_t flags)
-{
-	struct iofd_ioeventfd a = { .addr = addr, .len = 4, .fd = fd,
-				    .flags = flags };
-
-	return iofd_ioeventfd_ext(f->vm, &a);
-}
 
 static int ioeventfd_path(struct fx *f, uint64_t addr, int fd, uint32_t flags)
 {
@@ -165,6 +148,18 @@ static int dispatch(struct guest_vm *g, struct kvm_run *run, void *opaque)
 	return -EIO;
 }
 
+/* The guest runs ops (n of them) from the start: all ran, none failed. */
+static bool guest_runs(struct fx *f, const struct guest_op *ops, size_t n)
+{
+	uint64_t exits;
+
+	f->failed = 0;
+	if (guest_script_set(&f->g, ops, n) || guest_vm_reset_cpu(&f->g) ||
+	    guest_run(&f->g, dispatch, f, &exits))
+		return false;
+	return !f->failed;
+}
+
 /* The guest writes the baseline's addresses once each: both eventfds fire. */
 static bool guest_reaches_baseline(struct fx *f)
 {
@@ -172,15 +167,10 @@ static bool guest_reaches_baseline(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A0, .len = 4, .value = 1, .count = 1 },
 		{ .kind = GOP_OUT, .addr = P0, .len = 4, .value = 2, .count = 1 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
 	tu_efd_count(f->efd[0]);
 	tu_efd_count(f->efd[1]);
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && tu_efd_count(f->efd[0]) == 1 &&
+	return guest_runs(f, ops, 2) && tu_efd_count(f->efd[0]) == 1 &&
 	       tu_efd_count(f->efd[1]) == 1;
 }
 
@@ -213,16 +203,16 @@ static int fx_setup(struct fx *f)
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, f->sv) < 0 ||
 	    adopt(f, &f->vm, &f->vcpu) ||
-	    ioeventfd(f, A0, f->efd[0], 0) ||
-	    ioeventfd(f, P0, f->efd[1], KVM_IOEVENTFD_FLAG_PIO |
-					IOFD_IOEVENTFD_FLAG_NO_OFFLOAD) ||
+	    fc_ioeventfd(f->vm, A0, f->efd[0], 0) ||
+	    fc_ioeventfd(f->vm, P0, f->efd[1], KVM_IOEVENTFD_FLAG_PIO |
+					       IOFD_IOEVENTFD_FLAG_NO_OFFLOAD) ||
 	    irqfd(f, f->efd[2], GSI0, 0, 0))
 		return -1;
 	return 0;
 }
 
-/* iofd goes; then the kernel must hold nothing iofd registered. */
-static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
+/* iofd's INTx helper, vCPU and VM go (the guest stays). */
+static void iofd_goes(struct fx *f)
 {
 	iofd_intx_destroy(f->intx);
 	f->intx = NULL;
@@ -230,6 +220,12 @@ static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
 	iofd_vm_destroy(f->vm);
 	f->vcpu = NULL;
 	f->vm = NULL;
+}
+
+/* iofd goes; then the kernel must hold nothing iofd registered. */
+static void fx_teardown_iofd(struct fx *f, const char *name, unsigned long k)
+{
+	iofd_goes(f);
 	if (!f->g.run || kept)
 		return;		/* a kept registration was logged */
 	CHECK(!kernel_has_ioeventfd(f, A0, f->efd[0], 0), "%s, point %lu: the "
@@ -256,7 +252,7 @@ static void fx_close(struct fx *f)
 
 static int op_ioeventfd_mmio(struct fx *f)
 {
-	return ioeventfd(f, A1, f->efd[3], 0);
+	return fc_ioeventfd(f->vm, A1, f->efd[3], 0);
 }
 
 static bool end_ioeventfd_mmio(struct fx *f)
@@ -270,7 +266,7 @@ static bool end_ioeventfd_mmio(struct fx *f)
 
 static int op_ioeventfd_pio(struct fx *f)
 {
-	return ioeventfd(f, P1, f->efd[3], KVM_IOEVENTFD_FLAG_PIO);
+	return fc_ioeventfd(f->vm, P1, f->efd[3], KVM_IOEVENTFD_FLAG_PIO);
 }
 
 static bool end_ioeventfd_pio(struct fx *f)
@@ -284,7 +280,7 @@ static bool end_ioeventfd_pio(struct fx *f)
 
 static int op_ioeventfd_deassign(struct fx *f)
 {
-	return ioeventfd(f, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	return fc_ioeventfd(f->vm, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
 }
 
 /* Gone from iofd and from the kernel. */
@@ -310,20 +306,21 @@ static int op_batch(struct fx *f)
 
 	if (err)
 		return err;
-	err = ioeventfd(f, A1, f->efd[3], 0);
+	err = fc_ioeventfd(f->vm, A1, f->efd[3], 0);
 	if (!err)
-		err = ioeventfd(f, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO);
+		err = fc_ioeventfd(f->vm, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO);
 	if (!err)
-		err = ioeventfd(f, A1 + 8, f->efd[4], IOFD_IOEVENTFD_FLAG_NO_OFFLOAD);
+		err = fc_ioeventfd(f->vm, A1 + 8, f->efd[4],
+				   IOFD_IOEVENTFD_FLAG_NO_OFFLOAD);
 	if (!err)
 		err = iofd_iosignalfd(f->vm, &g);
 	if (err) {
 		/* undo what got in, so the repeat starts afresh */
 		iofd_batch_commit(f->vm);
-		ioeventfd(f, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
-		ioeventfd(f, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO |
-					    IOFD_IOEVENTFD_FLAG_DEASSIGN);
-		ioeventfd(f, A1 + 8, f->efd[4], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+		fc_ioeventfd(f->vm, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+		fc_ioeventfd(f->vm, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO |
+						   IOFD_IOEVENTFD_FLAG_DEASSIGN);
+		fc_ioeventfd(f->vm, A1 + 8, f->efd[4], IOFD_IOEVENTFD_FLAG_DEASSIGN);
 		return err;
 	}
 	return iofd_batch_commit(f->vm);
@@ -356,11 +353,11 @@ static int op_batch_deassign(struct fx *f)
 	if (err)
 		return err;
 	/* each deassign is tried: a repeat finds the others gone (-ENOENT) */
-	err = ioeventfd(f, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
-	e2 = ioeventfd(f, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO |
-					 IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	err = fc_ioeventfd(f->vm, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	e2 = fc_ioeventfd(f->vm, P1, f->efd[4], KVM_IOEVENTFD_FLAG_PIO |
+						IOFD_IOEVENTFD_FLAG_DEASSIGN);
 	err = err && err != -ENOENT ? err : e2 != -ENOENT ? e2 : 0;
-	e2 = ioeventfd(f, A1 + 8, f->efd[4], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	e2 = fc_ioeventfd(f->vm, A1 + 8, f->efd[4], IOFD_IOEVENTFD_FLAG_DEASSIGN);
 	err = err ? err : e2 != -ENOENT ? e2 : 0;
 	e2 = iofd_iosignalfd(f->vm, &g);	/* a group not there: -EINVAL */
 	err = err ? err : e2 != -EINVAL ? e2 : 0;
@@ -405,13 +402,8 @@ static bool end_datamatch(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A1, .len = 4, .value = 7, .count = 2 },
 		{ .kind = GOP_WRITE, .addr = A1, .len = 4, .value = 8, .count = 3 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && tu_efd_count(f->efd[3]) == 2 &&
+	return guest_runs(f, ops, 2) && tu_efd_count(f->efd[3]) == 2 &&
 	       tu_efd_count(f->efd[4]) == 3;
 }
 
@@ -422,8 +414,8 @@ static int prep_p1(struct fx *f)
 
 static int op_ioeventfd_pio_deassign(struct fx *f)
 {
-	return ioeventfd(f, P1, f->efd[3], KVM_IOEVENTFD_FLAG_PIO |
-					   IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	return fc_ioeventfd(f->vm, P1, f->efd[3], KVM_IOEVENTFD_FLAG_PIO |
+						  IOFD_IOEVENTFD_FLAG_DEASSIGN);
 }
 
 static bool end_p1_gone(struct fx *f)
@@ -463,15 +455,10 @@ static bool end_group_post(struct fx *f)
 		{ .kind = GOP_WRITE, .addr = A1 + 0x100, .len = 4, .value = 1,
 		  .count = 1 },
 	};
-	uint64_t exits;
 
-	f->failed = 0;
 	post_slot = 0;
-	if (guest_script_set(&f->g, ops, 2) || guest_vm_reset_cpu(&f->g) ||
-	    guest_run(&f->g, dispatch, f, &exits))
-		return false;
-	return !f->failed && post_slot == 0x55 && tu_efd_count(f->efd[3]) == 1 &&
-	       tu_efd_count(f->efd[5]) == 1;
+	return guest_runs(f, ops, 2) && post_slot == 0x55 &&
+	       tu_efd_count(f->efd[3]) == 1 && tu_efd_count(f->efd[5]) == 1;
 }
 
 /* A VM iofd makes itself (IOFD_KVM_CREATE): offload, a vCPU, destroy. */
@@ -652,26 +639,16 @@ static int op_destroy_in_batch(struct fx *f)
 	int err = iofd_batch_begin(f->vm);
 
 	if (!err)
-		err = ioeventfd(f, P1 + 8, f->efd[5], KVM_IOEVENTFD_FLAG_PIO);
+		err = fc_ioeventfd(f->vm, P1 + 8, f->efd[5], KVM_IOEVENTFD_FLAG_PIO);
 	if (!err)
-		err = ioeventfd(f, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
-	iofd_intx_destroy(f->intx);
-	f->intx = NULL;
-	iofd_vcpu_destroy(f->vcpu);
-	iofd_vm_destroy(f->vm);
-	f->vcpu = NULL;
-	f->vm = NULL;
+		err = fc_ioeventfd(f->vm, A1, f->efd[3], IOFD_IOEVENTFD_FLAG_DEASSIGN);
+	iofd_goes(f);
 	return err;
 }
 
 static int op_destroy(struct fx *f)
 {
-	iofd_intx_destroy(f->intx);
-	f->intx = NULL;
-	iofd_vcpu_destroy(f->vcpu);
-	iofd_vm_destroy(f->vm);
-	f->vcpu = NULL;
-	f->vm = NULL;
+	iofd_goes(f);
 	return 0;
 }
 
@@ -771,19 +748,12 @@ static bool run_one(const struct path *p, unsigned long k)
 	kept = 0;
 	iofd_fault_arm(k);
 	rc = p->op(&f);
-	fired = iofd_fault_fired();
-	iofd_fault_arm(0);
-	if (fired) {
-		points++;
-		CHECK(rc <= 0, "%s, point %lu: returned %d", p->name, k, rc);
-		if (rc < 0 && !p->destroys) {
-			again = p->op(&f);
-			CHECK(again >= 0, "%s, point %lu: failed with %d, then %d "
-			      "without a fault (%s)", p->name, k, rc, again,
-			      iofd_last_error());
-		}
-	} else {
-		CHECK(rc >= 0, "%s: %d without a fault", p->name, rc);
+	fired = fc_judge(p->name, k, rc);
+	if (fired && rc < 0 && !p->destroys) {
+		again = p->op(&f);
+		CHECK(again >= 0, "%s, point %lu: failed with %d, then %d "
+		      "without a fault (%s)", p->name, k, rc, again,
+		      iofd_last_error());
 	}
 	if (!p->destroys) {
 		if (p->end && again >= 0 && !kept)
@@ -804,8 +774,7 @@ static bool run_one(const struct path *p, unsigned long k)
 		       "(logged, as iofd_vm_destroy() documents)\n", p->name, k);
 	}
 	fx_close(&f);
-	CHECK(tu_open_fds() == before, "%s, point %lu: %d fds before, %d after",
-	      p->name, k, before, tu_open_fds());
+	fc_check_fds(p->name, k, before);
 	return fired;
 }
 
@@ -833,16 +802,14 @@ int main(void)
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		unsigned long k, start = points;
+		unsigned long k, start = fc_points;
 
 		for (k = 1; run_one(&paths[i], k); k++)
 			;
-		printf("# %s: %lu failure points\n", paths[i].name, points - start);
+		fc_path_done(paths[i].name, start);
 		fflush(stdout);
 	}
 	printf("# %lu failure points left a kernel registration behind in a "
 	       "teardown, logged\n", kept_points);
-	printf("fault injection: %lu failure points, %lu inconsistencies\n",
-	       points, bad);
-	return bad ? 1 : 0;
+	return fc_summary();
 }

@@ -44,6 +44,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "conformance.h"
 #include "kvmutil.h"
 
 #define PHASE1_OPS	10000
@@ -53,8 +54,8 @@
 #define NR_SLOTS	8	/* caller fd numbers the operations name */
 #define MAX_OBJS	200	/* eventfd objects over the whole run */
 #define HIST		64	/* recent successful assigns, for deassigns */
+#define DEFAULT_SEED	0x10fdc0f0ull
 
-enum side { KSIDE = 0, USIDE = 1 };
 enum slot_kind { SLOT_CLOSED, SLOT_EVENTFD, SLOT_PIPE };
 
 /* fd selectors other than a slot index */
@@ -96,30 +97,15 @@ struct conf {
 	bool spaced;			/* phase 2 address layout */
 	uint64_t rng;
 	/* results */
-	uint64_t ops, mismatches, signals, writes;
+	uint64_t ops, signals, writes;
+	struct cf_mismatches mm;
 	uint64_t layout_errors;		/* reserved fd numbers taken by others */
-	char first[768];
 	double kernel_s;
 	/* recent successful assigns (fd as a selector) */
 	struct kvm_ioeventfd hist[HIST];
 	int hist_fd[HIST];
 	int nhist;
 };
-
-static uint64_t rnd(struct conf *c)
-{
-	/* splitmix64 */
-	uint64_t z = (c->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t pick(struct conf *c, uint64_t n)
-{
-	return rnd(c) % n;
-}
 
 static double now_s(void)
 {
@@ -131,7 +117,7 @@ static double now_s(void)
 
 /* ---- the mirrored fd tables ---------------------------------------------- */
 
-static int fd_for(const struct conf *c, enum side s, int sel)
+static int fd_for(const struct conf *c, enum cf_side s, int sel)
 {
 	switch (sel) {
 	case FD_MINUS1: return -1;
@@ -216,23 +202,9 @@ static const char *fd_desc(const struct conf *c, int sel, char *buf, size_t n)
 	}
 }
 
-static void mismatch(struct conf *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void mismatch(struct conf *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->mismatches++ == 0) {
-		va_start(ap, fmt);
-		vsnprintf(c->first, sizeof(c->first), fmt, ap);
-		va_end(ap);
-	}
-}
-
 static void remember(struct conf *c, const struct kvm_ioeventfd *a, int sel)
 {
-	int i = c->nhist < HIST ? c->nhist++ : (int)pick(c, HIST);
+	int i = c->nhist < HIST ? c->nhist++ : (int)cf_pick(&c->rng, HIST);
 
 	c->hist[i] = *a;
 	c->hist_fd[i] = sel;
@@ -258,13 +230,14 @@ static void apply(struct conf *c, const struct kvm_ioeventfd *a, int sel)
 	ur = iofd_ioeventfd(c->vm, &u);
 	c->ops++;
 	if (kr != ur)
-		mismatch(c, "operation %llu: %s addr 0x%llx len %u flags 0x%x "
-			 "datamatch 0x%llx fd %s: kernel %d (%s), iofd %d (%s: %s)",
-			 (unsigned long long)c->ops,
-			 a->flags & DEASSIGN ? "deassign" : "assign",
-			 (unsigned long long)a->addr, a->len, a->flags,
-			 (unsigned long long)a->datamatch, fd_desc(c, sel, buf, sizeof(buf)),
-			 kr, strerror(-kr), ur, strerror(-ur), ur ? iofd_last_error() : "");
+		cf_mismatch(&c->mm, "operation %llu: %s addr 0x%llx len %u flags 0x%x "
+			    "datamatch 0x%llx fd %s: kernel %d (%s), iofd %d (%s: %s)",
+			    (unsigned long long)c->ops,
+			    a->flags & DEASSIGN ? "deassign" : "assign",
+			    (unsigned long long)a->addr, a->len, a->flags,
+			    (unsigned long long)a->datamatch,
+			    fd_desc(c, sel, buf, sizeof(buf)), kr, strerror(-kr), ur,
+			    strerror(-ur), ur ? iofd_last_error() : "");
 	if (kr == 0 && !(a->flags & DEASSIGN))
 		remember(c, a, sel);
 }
@@ -273,26 +246,27 @@ static uint32_t random_bus_flags(struct conf *c)
 {
 	static const uint32_t buses[] = { 0, 0, 0, PIO, PIO, CCW, PIO | CCW };
 
-	return buses[pick(c, ARRAY_SIZE(buses))];
+	return buses[cf_pick(&c->rng, ARRAY_SIZE(buses))];
 }
 
 static uint64_t random_addr(struct conf *c, uint32_t flags)
 {
 	uint64_t base = flags & (PIO | CCW) ? PORT_BASE : MMIO_BASE;
 
-	if (pick(c, 100) < 3)
-		return wrap_addrs[pick(c, ARRAY_SIZE(wrap_addrs))];
+	if (cf_pick(&c->rng, 100) < 3)
+		return wrap_addrs[cf_pick(&c->rng, ARRAY_SIZE(wrap_addrs))];
 	if (c->spaced)
-		return base + spaced_offsets[pick(c, ARRAY_SIZE(spaced_offsets))];
-	return base + addr_offsets[pick(c, ARRAY_SIZE(addr_offsets))];
+		return base +
+		       spaced_offsets[cf_pick(&c->rng, ARRAY_SIZE(spaced_offsets))];
+	return base + addr_offsets[cf_pick(&c->rng, ARRAY_SIZE(addr_offsets))];
 }
 
 static int random_fd(struct conf *c)
 {
-	uint64_t r = pick(c, 100);
+	uint64_t r = cf_pick(&c->rng, 100);
 
 	if (r < 84)
-		return (int)pick(c, NR_SLOTS);
+		return (int)cf_pick(&c->rng, NR_SLOTS);
 	if (r < 90)
 		return FD_MINUS1;
 	if (r < 93)
@@ -307,19 +281,25 @@ static void random_ioeventfd(struct conf *c)
 	struct kvm_ioeventfd a = { 0 };
 	int sel;
 
-	if (c->nhist && pick(c, 100) < 40) {
+	if (c->nhist && cf_pick(&c->rng, 100) < 40) {
 		/* deassign something that was assigned, sometimes altered */
-		int i = (int)pick(c, (uint64_t)c->nhist);
+		int i = (int)cf_pick(&c->rng, (uint64_t)c->nhist);
 
 		a = c->hist[i];
 		sel = c->hist_fd[i];
 		a.flags |= DEASSIGN;
-		switch (pick(c, 12)) {
-		case 0: a.len = (uint32_t[]){ 0, 1, 2, 4, 8, 3 }[pick(c, 6)]; break;
-		case 1: a.datamatch = dm_pool[pick(c, ARRAY_SIZE(dm_pool))]; break;
+		switch (cf_pick(&c->rng, 12)) {
+		case 0:
+			a.len = (uint32_t[]){ 0, 1, 2, 4, 8, 3 }[cf_pick(&c->rng, 6)];
+			break;
+		case 1:
+			a.datamatch = dm_pool[cf_pick(&c->rng, ARRAY_SIZE(dm_pool))];
+			break;
 		case 2: a.flags ^= DM; break;
 		case 3: sel = random_fd(c); break;
-		case 4: a.flags |= bad_bits[pick(c, ARRAY_SIZE(bad_bits))]; break;
+		case 4:
+			a.flags |= bad_bits[cf_pick(&c->rng, ARRAY_SIZE(bad_bits))];
+			break;
 		case 5: a.flags ^= CCW; break;
 		default: break;
 		}
@@ -327,32 +307,33 @@ static void random_ioeventfd(struct conf *c)
 		return;
 	}
 	a.flags = random_bus_flags(c);
-	if (pick(c, 2))
+	if (cf_pick(&c->rng, 2))
 		a.flags |= DM;
-	if (pick(c, 5) == 0)
+	if (cf_pick(&c->rng, 5) == 0)
 		a.flags |= FAST;
-	if (pick(c, 7) == 0)
+	if (cf_pick(&c->rng, 7) == 0)
 		a.flags |= DEASSIGN;
-	if (pick(c, 20) == 0)
-		a.flags |= bad_bits[pick(c, ARRAY_SIZE(bad_bits))];
-	a.len = pick(c, 100) < 85 ? (uint32_t[]){ 0, 1, 2, 4, 8 }[pick(c, 5)]
-				  : bad_lens[pick(c, ARRAY_SIZE(bad_lens))];
+	if (cf_pick(&c->rng, 20) == 0)
+		a.flags |= bad_bits[cf_pick(&c->rng, ARRAY_SIZE(bad_bits))];
+	a.len = cf_pick(&c->rng, 100) < 85
+		? (uint32_t[]){ 0, 1, 2, 4, 8 }[cf_pick(&c->rng, 5)]
+		: bad_lens[cf_pick(&c->rng, ARRAY_SIZE(bad_lens))];
 	a.addr = random_addr(c, a.flags);
-	a.datamatch = dm_pool[pick(c, ARRAY_SIZE(dm_pool))];
+	a.datamatch = dm_pool[cf_pick(&c->rng, ARRAY_SIZE(dm_pool))];
 	apply(c, &a, random_fd(c));
 }
 
 /* One random step: mostly KVM_IOEVENTFD, sometimes an fd-table change. */
 static void random_step(struct conf *c)
 {
-	uint64_t r = pick(c, 1000);
-	int s = (int)pick(c, NR_SLOTS);
+	uint64_t r = cf_pick(&c->rng, 1000);
+	int s = (int)cf_pick(&c->rng, NR_SLOTS);
 
 	if (r < 12) {
 		if (!fd_new(c, s))
 			fd_close(c, s);
 	} else if (r < 27) {
-		fd_dup(c, (int)pick(c, NR_SLOTS), s);
+		fd_dup(c, (int)cf_pick(&c->rng, NR_SLOTS), s);
 	} else if (r < 34) {
 		fd_pipe(c, s);
 	} else if (r < 49) {
@@ -364,35 +345,19 @@ static void random_step(struct conf *c)
 
 /* ---- guest writes ------------------------------------------------------ */
 
-static int iofd_side_exit(struct guest_vm *g, struct kvm_run *run, void *opaque)
-{
-	struct conf *c = opaque;
-	struct iofd_exit info;
-	int st;
-
-	(void)g;
-	(void)run;
-	st = iofd_dispatch_exit(c->vcpu, &info);
-	if (st == IOFD_SERVED || st == IOFD_NOT_CLAIMED)
-		return 0;	/* unclaimed writes are simply ignored */
-	print_message("# iofd_dispatch_exit: status %d: %s\n", st, info.reason);
-	return -EIO;
-}
-
 static void random_writes(struct conf *c, struct guest_op *ops, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		bool pio = pick(c, 5) < 2;
-		uint64_t off = spaced_offsets[pick(c, ARRAY_SIZE(spaced_offsets))] +
-			       write_offsets[pick(c, ARRAY_SIZE(write_offsets))];
+		bool pio = cf_pick(&c->rng, 5) < 2;
+		uint64_t off =
+			spaced_offsets[cf_pick(&c->rng, ARRAY_SIZE(spaced_offsets))] +
+			write_offsets[cf_pick(&c->rng, ARRAY_SIZE(write_offsets))];
 
 		ops[i] = (struct guest_op){
 			.kind = pio ? GOP_OUT : GOP_WRITE,
-			.len = pio ? (uint32_t[]){ 1, 2, 4 }[pick(c, 3)]
-				   : (uint32_t[]){ 1, 2, 4, 8 }[pick(c, 4)],
+			.len = cf_write_len(&c->rng, pio),
 			.addr = (pio ? PORT_BASE : MMIO_BASE) + off,
-			.value = pick(c, 10) < 6 ? dm_pool[pick(c, ARRAY_SIZE(dm_pool))]
-						 : rnd(c),
+			.value = cf_write_value(&c->rng, dm_pool, ARRAY_SIZE(dm_pool)),
 		};
 	}
 }
@@ -403,18 +368,7 @@ static void guest_round(struct conf *c, int round)
 	struct guest_op ops[WRITES_PER_ROUND];
 
 	random_writes(c, ops, WRITES_PER_ROUND);
-	for (int side = 0; side < 2; side++) {
-		int err;
-
-		assert_int_equal(guest_script_set(&c->g[side], ops, WRITES_PER_ROUND), 0);
-		err = guest_run(&c->g[side], side == USIDE ? iofd_side_exit : NULL, c, NULL);
-		if (err)
-			print_message("# guest_run (%s side): %d %s\n",
-				      side == USIDE ? "iofd" : "kernel", err,
-				      guest_last_error());
-		assert_int_equal(err, 0);
-		assert_int_equal(guest_vm_reset_cpu(&c->g[side]), 0);
-	}
+	cf_run_both(c->g, c->vcpu, ops, WRITES_PER_ROUND);
 	c->writes += WRITES_PER_ROUND;
 	for (int o = 0; o < c->nobjs; o++) {
 		uint64_t kc = tu_efd_count(c->obj_base[KSIDE] + o);
@@ -422,21 +376,14 @@ static void guest_round(struct conf *c, int round)
 
 		c->signals += kc;
 		if (kc != uc)
-			mismatch(c, "round %d (after operation %llu): eventfd object %d "
-				 "signalled %llu times by the kernel, %llu by iofd",
-				 round, (unsigned long long)c->ops, o,
-				 (unsigned long long)kc, (unsigned long long)uc);
+			cf_mismatch(&c->mm, "round %d (after operation %llu): eventfd "
+				    "object %d signalled %llu times by the kernel, %llu "
+				    "by iofd", round, (unsigned long long)c->ops, o,
+				    (unsigned long long)kc, (unsigned long long)uc);
 	}
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
-
-static uint64_t conformance_seed(void)
-{
-	const char *s = getenv("IOFD_CONFORMANCE_SEED");
-
-	return s && *s ? strtoull(s, NULL, 0) : 0x10fdc0f0ull;
-}
 
 /* Reserve the top of the fd table for the twins' fixed numbers. */
 static int reserve_fd_numbers(struct conf *c)
@@ -501,7 +448,7 @@ static int setup(void **state)
 	}
 	if (vms_create(&c))
 		return -1;
-	c.rng = conformance_seed();
+	c.rng = cf_seed(DEFAULT_SEED);
 	for (int s = 0; s < NR_SLOTS; s++)
 		fd_new(&c, s);
 	return 0;
@@ -528,7 +475,7 @@ static int teardown(void **state)
 static void ioeventfd_agrees_with_the_kernel(void **state)
 {
 	struct conf *c = *state;
-	uint64_t seed = conformance_seed();
+	uint64_t seed = cf_seed(DEFAULT_SEED);
 	double t0, t1;
 
 	if (!c->g[KSIDE].run) {
@@ -558,19 +505,9 @@ static void ioeventfd_agrees_with_the_kernel(void **state)
 		      "counted on each side, %.1f s\n", ROUNDS,
 		      (unsigned long long)c->writes, (unsigned long long)c->signals,
 		      now_s() - t1);
-	print_message("# ioeventfd conformance: %llu operations, %llu mismatches\n",
-		      (unsigned long long)c->ops, (unsigned long long)c->mismatches);
-	/* The summary line, verbatim; on stderr so the TAP stream stays clean. */
-	fprintf(stderr, "ioeventfd conformance: %llu operations, %llu mismatches\n",
-		(unsigned long long)c->ops, (unsigned long long)c->mismatches);
-	if (c->mismatches) {
-		print_message("# first mismatch (seed 0x%llx): %s\n",
-			      (unsigned long long)seed, c->first);
-		fprintf(stderr, "first mismatch (seed 0x%llx): %s\n",
-			(unsigned long long)seed, c->first);
-	}
+	cf_report("ioeventfd", c->ops, &c->mm, seed);
 	assert_int_equal(c->layout_errors, 0);
-	assert_int_equal(c->mismatches, 0);
+	assert_int_equal(c->mm.n, 0);
 	/* the guests really exercised the registrations */
 	assert_true(c->signals > 0);
 }

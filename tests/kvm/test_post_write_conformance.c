@@ -39,6 +39,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "conformance.h"
 #include "kvmutil.h"
 
 #define TOTAL_OPS	12000
@@ -47,8 +48,8 @@
 #define NR_EFDS		6
 #define HIST		64
 #define PAGE		4096
+#define DEFAULT_SEED	0x9057c0f0ull
 
-enum side { KSIDE = 0, USIDE = 1 };
 /* fd selectors beyond the eventfds 0..NR_EFDS-1 */
 enum { FD_PIPE = NR_EFDS, FD_VMFD, FD_MINUS1, FD_BEYOND, NR_FDSEL };
 
@@ -95,46 +96,18 @@ struct conf {
 	int efd[2][NR_EFDS], pipe_rd[2];
 	uint8_t *page[2];
 	uint64_t rng;
-	uint64_t ops, mismatches, signals, posted_writes, writes, post_assigns;
-	char first[768];
+	uint64_t ops, signals, posted_writes, writes, post_assigns;
+	struct cf_mismatches mm;
 	struct op hist[HIST];
 	int nhist;
 };
-
-static uint64_t rnd(struct conf *c)
-{
-	uint64_t z = (c->rng += 0x9e3779b97f4a7c15ull);	/* splitmix64 */
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static uint64_t pick(struct conf *c, uint64_t n)
-{
-	return rnd(c) % n;
-}
 
 static struct kvm_ioeventfd_post *img(struct op *o)
 {
 	return (struct kvm_ioeventfd_post *)o->image;
 }
 
-static void mismatch(struct conf *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void mismatch(struct conf *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (c->mismatches++ == 0) {
-		va_start(ap, fmt);
-		vsnprintf(c->first, sizeof(c->first), fmt, ap);
-		va_end(ap);
-	}
-}
-
-static int fd_for(const struct conf *c, enum side s, int sel)
+static int fd_for(const struct conf *c, enum cf_side s, int sel)
 {
 	switch (sel) {
 	case FD_PIPE: return c->pipe_rd[s];
@@ -146,7 +119,7 @@ static int fd_for(const struct conf *c, enum side s, int sel)
 }
 
 /* The 64 bytes a side hands over: its fd and its own target page. */
-static void realize(const struct conf *c, enum side s, const struct op *o,
+static void realize(const struct conf *c, enum cf_side s, const struct op *o,
 		    void *out)
 {
 	struct kvm_ioeventfd_post k;
@@ -160,7 +133,7 @@ static void realize(const struct conf *c, enum side s, const struct op *o,
 
 static void remember(struct conf *c, const struct op *o)
 {
-	int i = c->nhist < HIST ? c->nhist++ : (int)pick(c, HIST);
+	int i = c->nhist < HIST ? c->nhist++ : (int)cf_pick(&c->rng, HIST);
 
 	c->hist[i] = *o;
 }
@@ -179,16 +152,16 @@ static void apply(struct conf *c, const struct op *o)
 	ur = iofd_ioeventfd_ext(c->vm, &u);
 	c->ops++;
 	if (kr != ur)
-		mismatch(c, "operation %llu: %s addr 0x%llx len %u flags 0x%x datamatch "
-			 "0x%llx fd selector %d post %s 0x%llx: kernel %d (%s), iofd %d "
-			 "(%s)", (unsigned long long)c->ops,
-			 k.flags & DEASSIGN ? "deassign" : "assign",
-			 (unsigned long long)k.addr, k.len, k.flags,
-			 (unsigned long long)k.datamatch, o->fdsel,
-			 o->post >= 0 ? "offset" : "value",
-			 (unsigned long long)(o->post >= 0 ? post_offsets[o->post]
-							   : k.post_addr),
-			 kr, strerror(-kr), ur, ur ? iofd_last_error() : "");
+		cf_mismatch(&c->mm, "operation %llu: %s addr 0x%llx len %u flags 0x%x "
+			    "datamatch 0x%llx fd selector %d post %s 0x%llx: kernel %d "
+			    "(%s), iofd %d (%s)", (unsigned long long)c->ops,
+			    k.flags & DEASSIGN ? "deassign" : "assign",
+			    (unsigned long long)k.addr, k.len, k.flags,
+			    (unsigned long long)k.datamatch, o->fdsel,
+			    o->post >= 0 ? "offset" : "value",
+			    (unsigned long long)(o->post >= 0 ? post_offsets[o->post]
+							      : k.post_addr),
+			    kr, strerror(-kr), ur, ur ? iofd_last_error() : "");
 	if (kr == 0 && !(k.flags & DEASSIGN)) {
 		remember(c, o);
 		c->post_assigns += !!(k.flags & POSTW);
@@ -198,7 +171,7 @@ static void apply(struct conf *c, const struct op *o)
 static void fill_garbage(struct conf *c, struct op *o)
 {
 	for (size_t i = 0; i < sizeof(o->image); i += 8) {
-		uint64_t r = rnd(c);
+		uint64_t r = cf_rnd(&c->rng);
 
 		memcpy(o->image + i, &r, 8);
 	}
@@ -206,30 +179,35 @@ static void fill_garbage(struct conf *c, struct op *o)
 
 static int random_fdsel(struct conf *c)
 {
-	uint64_t r = pick(c, 100);
+	uint64_t r = cf_pick(&c->rng, 100);
 
-	return r < 90 ? (int)pick(c, NR_EFDS) : NR_EFDS + (int)pick(c, NR_FDSEL - NR_EFDS);
+	return r < 90 ? (int)cf_pick(&c->rng, NR_EFDS)
+		      : NR_EFDS + (int)cf_pick(&c->rng, NR_FDSEL - NR_EFDS);
 }
 
 /* The post-write part: a good target mostly, else a value both refuse. */
 static void random_post(struct conf *c, struct op *o)
 {
-	if (pick(c, 100) < 85) {
-		o->post = (int)pick(c, ARRAY_SIZE(post_offsets));
+	if (cf_pick(&c->rng, 100) < 85) {
+		o->post = (int)cf_pick(&c->rng, ARRAY_SIZE(post_offsets));
 	} else {
 		o->post = -1;
-		img(o)->post_addr = bad_posts[pick(c, ARRAY_SIZE(bad_posts))];
+		img(o)->post_addr = bad_posts[cf_pick(&c->rng, ARRAY_SIZE(bad_posts))];
 	}
 }
 
 /* A deassign of something assigned, sometimes altered. */
 static void random_deassign(struct conf *c, struct op *o)
 {
-	*o = c->hist[pick(c, (uint64_t)c->nhist)];
+	*o = c->hist[cf_pick(&c->rng, (uint64_t)c->nhist)];
 	img(o)->flags |= DEASSIGN;
-	switch (pick(c, 14)) {
-	case 0: img(o)->len = (uint32_t[]){ 0, 1, 2, 4, 8, 3 }[pick(c, 6)]; break;
-	case 1: img(o)->datamatch = dm_pool[pick(c, ARRAY_SIZE(dm_pool))]; break;
+	switch (cf_pick(&c->rng, 14)) {
+	case 0:
+		img(o)->len = (uint32_t[]){ 0, 1, 2, 4, 8, 3 }[cf_pick(&c->rng, 6)];
+		break;
+	case 1:
+		img(o)->datamatch = dm_pool[cf_pick(&c->rng, ARRAY_SIZE(dm_pool))];
+		break;
 	case 2: img(o)->flags ^= DM; break;
 	case 3: o->fdsel = random_fdsel(c); break;
 	case 4:				/* another post_addr */
@@ -245,12 +223,15 @@ static void random_deassign(struct conf *c, struct op *o)
 		break;
 	case 6:				/* new garbage where nothing is read */
 		if (!(img(o)->flags & POSTW)) {
-			img(o)->post_addr = rnd(c);
-			memset(img(o)->pad, (int)pick(c, 256), sizeof(img(o)->pad));
+			img(o)->post_addr = cf_rnd(&c->rng);
+			memset(img(o)->pad, (int)cf_pick(&c->rng, 256),
+			       sizeof(img(o)->pad));
 		}
 		img(o)->pad0[0] ^= 0x5a;
 		break;
-	case 7: img(o)->flags |= bad_bits[pick(c, ARRAY_SIZE(bad_bits))]; break;
+	case 7:
+		img(o)->flags |= bad_bits[cf_pick(&c->rng, ARRAY_SIZE(bad_bits))];
+		break;
 	default: break;
 	}
 }
@@ -258,26 +239,27 @@ static void random_deassign(struct conf *c, struct op *o)
 static void random_assign(struct conf *c, struct op *o)
 {
 	struct kvm_ioeventfd_post *k = img(o);
-	bool pio = pick(c, 3) == 0;
+	bool pio = cf_pick(&c->rng, 3) == 0;
 
 	fill_garbage(c, o);		/* padding and an unused post_addr */
 	o->post = -1;
 	k->flags = pio ? PIO : 0;
-	if (pick(c, 2))
+	if (cf_pick(&c->rng, 2))
 		k->flags |= DM;
-	if (pick(c, 100) < 60)
+	if (cf_pick(&c->rng, 100) < 60)
 		k->flags |= POSTW;
-	if (pick(c, 12) == 0)
+	if (cf_pick(&c->rng, 12) == 0)
 		k->flags |= DEASSIGN;
-	if (pick(c, 25) == 0)
-		k->flags |= bad_bits[pick(c, ARRAY_SIZE(bad_bits))];
-	k->len = pick(c, 100) < 85 ? (uint32_t[]){ 0, 1, 2, 4, 8, 8 }[pick(c, 6)]
-				   : bad_lens[pick(c, ARRAY_SIZE(bad_lens))];
+	if (cf_pick(&c->rng, 25) == 0)
+		k->flags |= bad_bits[cf_pick(&c->rng, ARRAY_SIZE(bad_bits))];
+	k->len = cf_pick(&c->rng, 100) < 85
+		 ? (uint32_t[]){ 0, 1, 2, 4, 8, 8 }[cf_pick(&c->rng, 6)]
+		 : bad_lens[cf_pick(&c->rng, ARRAY_SIZE(bad_lens))];
 	k->addr = (pio ? PORT_BASE : MMIO_BASE) +
-		  addr_offsets[pick(c, ARRAY_SIZE(addr_offsets))];
-	if (pick(c, 100) < 2)
-		k->addr = UINT64_MAX - pick(c, 4);	/* addr + len wraps */
-	k->datamatch = dm_pool[pick(c, ARRAY_SIZE(dm_pool))];
+		  addr_offsets[cf_pick(&c->rng, ARRAY_SIZE(addr_offsets))];
+	if (cf_pick(&c->rng, 100) < 2)
+		k->addr = UINT64_MAX - cf_pick(&c->rng, 4);	/* addr + len wraps */
+	k->datamatch = dm_pool[cf_pick(&c->rng, ARRAY_SIZE(dm_pool))];
 	o->fdsel = random_fdsel(c);
 	if (k->flags & POSTW)
 		random_post(c, o);
@@ -287,7 +269,7 @@ static void random_op(struct conf *c)
 {
 	struct op o;
 
-	if (c->nhist && pick(c, 100) < 40)
+	if (c->nhist && cf_pick(&c->rng, 100) < 40)
 		random_deassign(c, &o);
 	else
 		random_assign(c, &o);
@@ -296,34 +278,17 @@ static void random_op(struct conf *c)
 
 /* ---- guest writes ------------------------------------------------------ */
 
-static int iofd_side_exit(struct guest_vm *g, struct kvm_run *run, void *opaque)
-{
-	struct conf *c = opaque;
-	struct iofd_exit info;
-	int st;
-
-	(void)g;
-	(void)run;
-	st = iofd_dispatch_exit(c->vcpu, &info);
-	if (st == IOFD_SERVED || st == IOFD_NOT_CLAIMED)
-		return 0;
-	print_message("# iofd_dispatch_exit: status %d: %s\n", st, info.reason);
-	return -EIO;
-}
-
 static void random_writes(struct conf *c, struct guest_op *ops, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		bool pio = pick(c, 3) == 0;
+		bool pio = cf_pick(&c->rng, 3) == 0;
 
 		ops[i] = (struct guest_op){
 			.kind = pio ? GOP_OUT : GOP_WRITE,
-			.len = pio ? (uint32_t[]){ 1, 2, 4 }[pick(c, 3)]
-				   : (uint32_t[]){ 1, 2, 4, 8 }[pick(c, 4)],
+			.len = cf_write_len(&c->rng, pio),
 			.addr = (pio ? PORT_BASE : MMIO_BASE) +
-				addr_offsets[pick(c, ARRAY_SIZE(addr_offsets))],
-			.value = pick(c, 10) < 6 ? dm_pool[pick(c, ARRAY_SIZE(dm_pool))]
-						 : rnd(c),
+				addr_offsets[cf_pick(&c->rng, ARRAY_SIZE(addr_offsets))],
+			.value = cf_write_value(&c->rng, dm_pool, ARRAY_SIZE(dm_pool)),
 		};
 	}
 }
@@ -334,18 +299,7 @@ static void guest_round(struct conf *c, int round)
 	struct guest_op ops[WRITES_PER_ROUND];
 
 	random_writes(c, ops, WRITES_PER_ROUND);
-	for (int side = 0; side < 2; side++) {
-		int err;
-
-		assert_int_equal(guest_script_set(&c->g[side], ops, WRITES_PER_ROUND), 0);
-		err = guest_run(&c->g[side], side == USIDE ? iofd_side_exit : NULL, c, NULL);
-		if (err)
-			print_message("# guest_run (%s side): %d %s\n",
-				      side == USIDE ? "iofd" : "kernel", err,
-				      guest_last_error());
-		assert_int_equal(err, 0);
-		assert_int_equal(guest_vm_reset_cpu(&c->g[side]), 0);
-	}
+	cf_run_both(c->g, c->vcpu, ops, WRITES_PER_ROUND);
 	c->writes += WRITES_PER_ROUND;
 	for (int i = 0; i < NR_EFDS; i++) {
 		uint64_t kc = tu_efd_count(c->efd[KSIDE][i]);
@@ -353,29 +307,22 @@ static void guest_round(struct conf *c, int round)
 
 		c->signals += kc;
 		if (kc != uc)
-			mismatch(c, "round %d (after operation %llu): eventfd %d signalled "
-				 "%llu times by the kernel, %llu by iofd", round,
-				 (unsigned long long)c->ops, i, (unsigned long long)kc,
-				 (unsigned long long)uc);
+			cf_mismatch(&c->mm, "round %d (after operation %llu): eventfd "
+				    "%d signalled %llu times by the kernel, %llu by "
+				    "iofd", round, (unsigned long long)c->ops, i,
+				    (unsigned long long)kc, (unsigned long long)uc);
 	}
 	for (int b = 0; b < PAGE; b++)
 		if (c->page[KSIDE][b] != c->page[USIDE][b]) {
-			mismatch(c, "round %d (after operation %llu): target byte %d is "
-				 "0x%02x on the kernel side, 0x%02x on iofd's", round,
-				 (unsigned long long)c->ops, b, c->page[KSIDE][b],
-				 c->page[USIDE][b]);
+			cf_mismatch(&c->mm, "round %d (after operation %llu): target "
+				    "byte %d is 0x%02x on the kernel side, 0x%02x on "
+				    "iofd's", round, (unsigned long long)c->ops, b,
+				    c->page[KSIDE][b], c->page[USIDE][b]);
 			break;
 		}
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
-
-static uint64_t conformance_seed(void)
-{
-	const char *s = getenv("IOFD_CONFORMANCE_SEED");
-
-	return s && *s ? strtoull(s, NULL, 0) : 0x9057c0f0ull;
-}
 
 static int sides_create(struct conf *c)
 {
@@ -408,7 +355,7 @@ static int setup(void **state)
 	*state = &c;
 	tu_warm_up();
 	c.before = tu_snapshot();
-	c.rng = conformance_seed();
+	c.rng = cf_seed(DEFAULT_SEED);
 	return sides_create(&c);
 }
 
@@ -432,7 +379,7 @@ static int teardown(void **state)
 static void post_write_agrees_with_the_kernel(void **state)
 {
 	struct conf *c = *state;
-	uint64_t seed = conformance_seed();
+	uint64_t seed = cf_seed(DEFAULT_SEED);
 	struct iofd_ioeventfd any = { 0 };
 	int round = 0;
 
@@ -452,23 +399,15 @@ static void post_write_agrees_with_the_kernel(void **state)
 		realize(c, USIDE, &c->hist[i], &any);
 		p = iofd_ioeventfd_path(c->vm, &any);
 		if (p != -ENOENT && p != IOFD_PATH_USERSPACE)
-			mismatch(c, "iofd's side (NO_OFFLOAD) reports path %d", p);
+			cf_mismatch(&c->mm, "iofd's side (NO_OFFLOAD) reports path %d",
+				    p);
 	}
 	print_message("# %d rounds, %llu guest writes per VM, %llu successful "
 		      "post-write assigns, %llu signals counted on each side\n", round,
 		      (unsigned long long)c->writes, (unsigned long long)c->post_assigns,
 		      (unsigned long long)c->signals);
-	print_message("# post-write conformance: %llu operations, %llu mismatches\n",
-		      (unsigned long long)c->ops, (unsigned long long)c->mismatches);
-	fprintf(stderr, "post-write conformance: %llu operations, %llu mismatches\n",
-		(unsigned long long)c->ops, (unsigned long long)c->mismatches);
-	if (c->mismatches) {
-		print_message("# first mismatch (seed 0x%llx): %s\n",
-			      (unsigned long long)seed, c->first);
-		fprintf(stderr, "first mismatch (seed 0x%llx): %s\n",
-			(unsigned long long)seed, c->first);
-	}
-	assert_int_equal(c->mismatches, 0);
+	cf_report("post-write", c->ops, &c->mm, seed);
+	assert_int_equal(c->mm.n, 0);
 	assert_true(c->ops >= 10000);
 	/* the guests really exercised post-write registrations */
 	assert_true(c->post_assigns > 100);
@@ -488,7 +427,6 @@ static double exits_per_doorbell(uint32_t vm_flags, int expect_path)
 	struct guest_vm g;
 	struct iofd_ioeventfd a = { .addr = MMIO_BASE, .len = 8,
 				    .flags = POSTW };
-	struct conf ctx = { 0 };
 
 	a.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	a.post_addr = (uint64_t)(uintptr_t)&slot;
@@ -497,9 +435,8 @@ static double exits_per_doorbell(uint32_t vm_flags, int expect_path)
 	assert_int_equal(iofd_ioeventfd_path(vm, &a), expect_path);
 	op = (struct guest_op){ .kind = GOP_WRITE, .len = 8, .addr = MMIO_BASE,
 				.value = 0xd00be11ull, .count = N };
-	ctx.vcpu = vcpu;
 	assert_int_equal(guest_script_set(&g, &op, 1), 0);
-	assert_int_equal(guest_run(&g, iofd_side_exit, &ctx, &exits), 0);
+	assert_int_equal(guest_run(&g, cf_iofd_exit, vcpu, &exits), 0);
 	assert_int_equal(tu_efd_count(a.fd), N);
 	assert_int_equal(slot, 0xd00be11ull);
 	iofd_vcpu_destroy(vcpu);
