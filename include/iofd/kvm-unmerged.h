@@ -129,18 +129,4 @@ struct kvm_ioregionfd_failure_exit {
 _Static_assert(sizeof(struct kvm_ioregionfd_failure_exit) == 32,
 	       "the failure exit payload is 32 bytes");
 
-/*
- * How a failed ioregion access reaches the VMM until a failure exit exists
- * in a kernel: exit_reason KVM_EXIT_INTERNAL_ERROR with this suberror
- * (PROVISIONAL; upstream suberrors reach 4) and ndata 5:
- *   data[0] guest address (MMIO) or port (PIO)
- *   data[1] access size in bytes
- *   data[2] 1 for a write, 0 for a read
- *   data[3] the errno of the failure (positive: ETIMEDOUT, EPIPE, EPROTO...)
- *   data[4] 0 for MMIO, 1 for PIO
- * A kernel with KVM_EXIT_IOREGIONFD_FAILURE uses that exit instead.
- */
-#define KVM_INTERNAL_ERROR_IOREGIONFD	100	/* provisional */
-#define KVM_INTERNAL_ERROR_IOREGIONFD_NDATA 5
-
 #endif /* IOFD_KVM_UNMERGED_H */

@@ -18,35 +18,51 @@ int shim_kvm_enter(int fd)
 	return shim_real_ioctl(fd, KVM_RUN, 0);
 }
 
-/* Turn the claimed access that failed into the documented failure exit,
- * keeping the original exit to put back if the program enters again. */
+/* The value a write exit carries (0 for a read), as the failure exit
+ * reports it. */
+static __u64 written_value(const struct kvm_run *run)
+{
+	__u64 v = 0;
+
+	if (run->exit_reason == KVM_EXIT_MMIO && run->mmio.is_write)
+		memcpy(&v, run->mmio.data, run->mmio.len <= 8 ? run->mmio.len : 8);
+	else if (run->exit_reason == KVM_EXIT_IO &&
+		 run->io.direction == KVM_EXIT_IO_OUT)
+		memcpy(&v, (const char *)run + run->io.data_offset,
+		       run->io.size <= 8 ? run->io.size : 8);
+	return v;
+}
+
+/* Turn the claimed access that failed into the kernel series' failure exit,
+ * KVM_EXIT_IOREGIONFD_FAILURE, keeping the original exit to put back when
+ * the program enters again. */
 static void failure_exit(struct shim_vcpu *v, const struct iofd_exit *info)
 {
 	struct kvm_run *run = v->run;
+	struct kvm_ioregionfd_failure_exit f = {
+		.addr = info->addr,
+		.data = written_value(run),
+		.len = info->len,
+		.is_write = info->is_write,
+		.pio = info->bus == IOFD_BUS_PIO,
+		.reason = (__u32)(info->err < 0 ? -info->err : info->err),
+	};
 
 	v->saved_reason = run->exit_reason;
 	memcpy(v->saved, &run->mmio, sizeof(v->saved));
 	v->failed = true;
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	memset(&run->internal, 0, sizeof(run->internal));
-	run->internal.suberror = KVM_INTERNAL_ERROR_IOREGIONFD;
-	run->internal.ndata = KVM_INTERNAL_ERROR_IOREGIONFD_NDATA;
-	run->internal.data[0] = info->addr;
-	run->internal.data[1] = info->len;
-	run->internal.data[2] = info->is_write;
-	run->internal.data[3] = (__u64)(info->err < 0 ? -info->err : info->err);
-	run->internal.data[4] = info->bus == IOFD_BUS_PIO;
+	run->exit_reason = KVM_EXIT_IOREGIONFD_FAILURE;
+	memcpy(run->padding, &f, sizeof(f));
 }
 
-/* The program enters again after a failure exit: complete the access as a
- * bus error (reads see all ones). */
+/* The program enters again after a failure exit: complete the access as
+ * the kernel series does, as a bus error (reads see all ones). */
 static void failure_undo(struct shim_vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
 	v->failed = false;
-	if (run->exit_reason != KVM_EXIT_INTERNAL_ERROR ||
-	    run->internal.suberror != KVM_INTERNAL_ERROR_IOREGIONFD)
+	if (run->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE)
 		return;		/* the program rewrote the exit itself */
 	run->exit_reason = v->saved_reason;
 	memcpy(&run->mmio, v->saved, sizeof(v->saved));

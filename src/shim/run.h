@@ -7,10 +7,10 @@
  *    answers them on each entry, and an ioregion wait the shim was in when
  *    a signal came (or immediate_exit was set) returns -1/EINTR too; the
  *    next KVM_RUN finishes that access before the guest runs again.
- *  - A failed ioregion access becomes exit KVM_EXIT_INTERNAL_ERROR with
- *    suberror KVM_INTERNAL_ERROR_IOREGIONFD (see <iofd/kvm-unmerged.h>).
- *    If the program enters again anyway, the access completes as a bus
- *    error would: the original exit is put back, a read returns all ones.
+ *  - A failed ioregion access becomes the kernel series' failure exit,
+ *    KVM_EXIT_IOREGIONFD_FAILURE with struct kvm_ioregionfd_failure_exit
+ *    (see <iofd/kvm-unmerged.h>). When the program enters again the access
+ *    completes as a bus error, as in the kernel: a read returns all ones.
  *  - Nothing is allocated and no lock is taken but iofd's own.
  */
 #ifndef IOFD_SHIM_RUN_H

@@ -268,18 +268,18 @@ static void check_interrupts(void)
 		     "the next KVM_RUN finishes the read, its command sent once");
 }
 
-/* A failure exit names the address: the provisional exit, or the
- * internal-error suberror that stands for it. */
+/* A failure exit (the provisional KVM_EXIT_IOREGIONFD_FAILURE) names the
+ * 4-byte MMIO read at addr and why it failed. */
 static int failure_exit_at(uint64_t addr)
 {
 	const struct kvm_run *r = vm.run;
+	struct kvm_ioregionfd_failure_exit f;
 
-	if (r->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE)
-		return 1;
-	return r->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
-	       r->internal.suberror == KVM_INTERNAL_ERROR_IOREGIONFD &&
-	       r->internal.ndata >= 5 && r->internal.data[0] == addr &&
-	       r->internal.data[1] == 4 && r->internal.data[2] == 0;
+	if (r->exit_reason != KVM_EXIT_IOREGIONFD_FAILURE)
+		return 0;
+	memcpy(&f, r->padding, sizeof(f));
+	return f.addr == addr && f.len == 4 && !f.is_write && !f.pio &&
+	       f.data == 0 && f.reason != 0;
 }
 
 static void check_failure(void)

@@ -739,6 +739,7 @@ static void run_failure_exit_and_bus_error(void **state)
 		{ KVM_EXIT_HLT, 0, 0, 0, 0, 0 },
 	};
 	struct iofd_ioregion r = { .guest_paddr = 0x8000, .memory_size = 0x10 };
+	struct kvm_ioregionfd_failure_exit f;
 	struct harness h;
 	int s[2];
 
@@ -750,14 +751,14 @@ static void run_failure_exit_and_bus_error(void **state)
 	assert_int_equal(iofd_set_ioregion(h.vm, &r), 0);
 	feed = exits;
 	assert_int_equal(shim_vcpu_run(&h.v, -1), 0);
-	assert_int_equal(feed_run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
-	assert_int_equal(feed_run->internal.suberror, KVM_INTERNAL_ERROR_IOREGIONFD);
-	assert_int_equal(feed_run->internal.ndata, 5);
-	assert_int_equal(feed_run->internal.data[0], 0x8004);
-	assert_int_equal(feed_run->internal.data[1], 4);
-	assert_int_equal(feed_run->internal.data[2], 0);
-	assert_true(feed_run->internal.data[3] > 0);
-	assert_int_equal(feed_run->internal.data[4], 0);
+	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
+	memcpy(&f, feed_run->padding, sizeof(f));
+	assert_int_equal(f.addr, 0x8004);
+	assert_int_equal(f.len, 4);
+	assert_int_equal(f.is_write, 0);
+	assert_int_equal(f.pio, 0);
+	assert_int_equal(f.data, 0);
+	assert_true(f.reason > 0);
 	/* entering again: the original exit is back, the read gets all ones */
 	feed_i = 1;
 	assert_int_equal(h.v.failed, 1);
@@ -770,14 +771,45 @@ static void run_failure_exit_and_bus_error(void **state)
 	harness_close(&h);
 }
 
+/* A failed write's exit carries the value written. */
+static void run_failure_exit_of_a_write(void **state)
+{
+	static const struct recorded exits[] = {
+		{ KVM_EXIT_MMIO, 0x8008, 4, 1, 0xa5a5a5a5u, 0 },
+	};
+	struct iofd_ioregion r = { .guest_paddr = 0x8000, .memory_size = 0x10 };
+	struct kvm_ioregionfd_failure_exit f;
+	struct harness h;
+	int s[2];
+
+	(void)state;
+	harness_open(&h);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	close(s[1]);	/* the device is gone */
+	r.read_fd = r.write_fd = s[0];
+	assert_int_equal(iofd_set_ioregion(h.vm, &r), 0);
+	feed = exits;
+	assert_int_equal(shim_vcpu_run(&h.v, -1), 0);
+	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
+	memcpy(&f, feed_run->padding, sizeof(f));
+	assert_int_equal(f.addr, 0x8008);
+	assert_int_equal(f.len, 4);
+	assert_int_equal(f.is_write, 1);
+	assert_int_equal(f.data, 0xa5a5a5a5u);
+	assert_true(f.reason > 0);
+	close(s[0]);
+	harness_close(&h);
+}
+
 int main(int argc, char **argv)
 {
-	/* Without KVM only the first four run (a per-case skip would print
+	/* Without KVM only the first five run (a per-case skip would print
 	 * "not ok # SKIP", which meson counts as a failure). */
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(classify_links),
 		cmocka_unit_test(run_serves_claimed_exits),
 		cmocka_unit_test(run_failure_exit_and_bus_error),
+		cmocka_unit_test(run_failure_exit_of_a_write),
 		cmocka_unit_test(concurrent_runs_and_closes),
 		cmocka_unit_test(classify_fds),
 		cmocka_unit_test(other_ioctls_pass_through),
@@ -804,8 +836,8 @@ int main(int argc, char **argv)
 	/* the shim's path whatever this kernel has */
 	setenv("IOFD_SHIM_FORCE", "1", 1);
 	if (!have_kvm()) {
-		printf("# SKIP: no usable /dev/kvm: %zu cases not run\n", n - 4);
-		n = 4;
+		printf("# SKIP: no usable /dev/kvm: %zu cases not run\n", n - 5);
+		n = 5;
 	}
 	return _cmocka_run_group_tests("shim", tests, n, NULL, NULL);
 }
