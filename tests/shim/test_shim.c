@@ -732,33 +732,48 @@ static void run_serves_claimed_exits(void **state)
 	harness_close(&h);
 }
 
+/*
+ * Open the harness with a region at 0x8000 whose device has closed, run
+ * the recorded exits until the failure exit, and return its payload; the
+ * region's fd is left in *fd for the caller to close.
+ */
+static struct kvm_ioregionfd_failure_exit
+run_into_failure(struct harness *h, const struct recorded *exits, int *fd)
+{
+	struct iofd_ioregion r = { .guest_paddr = 0x8000, .memory_size = 0x10 };
+	struct kvm_ioregionfd_failure_exit f;
+	int s[2];
+
+	harness_open(h);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
+	close(s[1]);	/* the device is gone */
+	r.read_fd = r.write_fd = *fd = s[0];
+	assert_int_equal(iofd_set_ioregion(h->vm, &r), 0);
+	feed = exits;
+	assert_int_equal(shim_vcpu_run(&h->v, -1), 0);
+	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
+	memcpy(&f, feed_run->padding, sizeof(f));
+	assert_true(f.reason > 0);
+	return f;
+}
+
 static void run_failure_exit_and_bus_error(void **state)
 {
 	static const struct recorded exits[] = {
 		{ KVM_EXIT_MMIO, 0x8004, 4, 0, 0, 0 },
 		{ KVM_EXIT_HLT, 0, 0, 0, 0, 0 },
 	};
-	struct iofd_ioregion r = { .guest_paddr = 0x8000, .memory_size = 0x10 };
 	struct kvm_ioregionfd_failure_exit f;
 	struct harness h;
-	int s[2];
+	int fd;
 
 	(void)state;
-	harness_open(&h);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
-	close(s[1]);	/* the device is gone */
-	r.read_fd = r.write_fd = s[0];
-	assert_int_equal(iofd_set_ioregion(h.vm, &r), 0);
-	feed = exits;
-	assert_int_equal(shim_vcpu_run(&h.v, -1), 0);
-	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
-	memcpy(&f, feed_run->padding, sizeof(f));
+	f = run_into_failure(&h, exits, &fd);
 	assert_int_equal(f.addr, 0x8004);
 	assert_int_equal(f.len, 4);
 	assert_int_equal(f.is_write, 0);
 	assert_int_equal(f.pio, 0);
 	assert_int_equal(f.data, 0);
-	assert_true(f.reason > 0);
 	/* entering again: the original exit is back, the read gets all ones */
 	feed_i = 1;
 	assert_int_equal(h.v.failed, 1);
@@ -767,7 +782,7 @@ static void run_failure_exit_and_bus_error(void **state)
 	assert_int_equal(feed_run->exit_reason, KVM_EXIT_HLT);
 	assert_int_equal(feed_run->mmio.phys_addr, 0x8004);
 	assert_int_equal(feed_run->mmio.data[0], 0xff);
-	close(s[0]);
+	close(fd);
 	harness_close(&h);
 }
 
@@ -777,27 +792,17 @@ static void run_failure_exit_of_a_write(void **state)
 	static const struct recorded exits[] = {
 		{ KVM_EXIT_MMIO, 0x8008, 4, 1, 0xa5a5a5a5u, 0 },
 	};
-	struct iofd_ioregion r = { .guest_paddr = 0x8000, .memory_size = 0x10 };
 	struct kvm_ioregionfd_failure_exit f;
 	struct harness h;
-	int s[2];
+	int fd;
 
 	(void)state;
-	harness_open(&h);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s), 0);
-	close(s[1]);	/* the device is gone */
-	r.read_fd = r.write_fd = s[0];
-	assert_int_equal(iofd_set_ioregion(h.vm, &r), 0);
-	feed = exits;
-	assert_int_equal(shim_vcpu_run(&h.v, -1), 0);
-	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
-	memcpy(&f, feed_run->padding, sizeof(f));
+	f = run_into_failure(&h, exits, &fd);
 	assert_int_equal(f.addr, 0x8008);
 	assert_int_equal(f.len, 4);
 	assert_int_equal(f.is_write, 1);
 	assert_int_equal(f.data, 0xa5a5a5a5u);
-	assert_true(f.reason > 0);
-	close(s[0]);
+	close(fd);
 	harness_close(&h);
 }
 
