@@ -13,7 +13,8 @@
  *   - the reason for the last failure on the calling thread is available
  *     from iofd_last_error(), or is handed to a log callback;
  *   - iofd never prints, never aborts and never exits;
- *   - the ABI is stable within a version node (IOFD_0.2): the structs iofd
+ *   - the ABI only grows: a call keeps the version node it was added in
+ *     (IOFD_0.2, IOFD_0.3: the project's version); the structs iofd
  *     defines (not those of uapi.h, which are the kernel's layouts) end in
  *     reserved space that new fields take, so their sizes never change.
  *     In a struct the caller fills, reserved space must be 0 (a designated
