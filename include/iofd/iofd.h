@@ -21,12 +21,8 @@
  *     initializer does that), else the call fails with -EINVAL; in a struct
  *     iofd fills, iofd writes 0 there;
  *   - every fd iofd creates or keeps is close-on-exec;
- *   - iofd starts no thread of its own; liburcu, which iofd uses for its
- *     lock-free readers, runs one call_rcu worker thread per process that
- *     frees retired memory and closes retired fds after a grace period,
- *     and, while any iofd VM exists, the worker thread its hash tables are
- *     created with. Threads that call iofd are registered with liburcu
- *     automatically (and unregistered when they exit).
+ *   - the threading rules, the ioregion waits (and what they do to the
+ *     thread's signal mask) and the object lifetimes are in iofd(7).
  */
 #ifndef IOFD_IOFD_H
 #define IOFD_IOFD_H
@@ -227,9 +223,8 @@ int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
  * INT_MAX bytes is -EINVAL, as in the kernel. Where the kernel serves
  * ioregionfd (IOFD_CAP_IOREGIONFD_OFFLOAD) the region is registered there
  * (KVM_SET_IOREGION, with the same answers) and iofd keeps a record for
- * its overlap checks; the kernel's failure exit then reaches
- * iofd_dispatch_exit() as IOFD_FAILED, with that access already completed.
- * A failed access poisons the fd pair. See iofd_set_ioregion(3).
+ * its overlap checks. How accesses wait, fail and poison the fd pair:
+ * iofd(7). See iofd_set_ioregion(3).
  */
 int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
 
@@ -281,12 +276,9 @@ int iofd_batch_commit(struct iofd_vm *vm);
  * @data: for a write, the len bytes written; for a read, receives len bytes.
  * @info: optional; filled when the status is not NOT_CLAIMED.
  *
- * Returns an enum iofd_status (>= 0), or -EINVAL for a bad bus or a len not
- * in 1..8. Safe from any number of threads; lock-free except for an
- * ioregion access, which waits for its fd (see iofd_set_ioregion()). With
- * no vCPU to keep an access pending in, signals do not interrupt such a
- * wait here (it is restarted; the timeout still bounds it), so the result
- * is never PENDING.
+ * Returns an enum iofd_status (>= 0; never PENDING), or -EINVAL for a bad
+ * bus or a len not in 1..8. Safe from any number of threads; lock-free
+ * except for an ioregion access, which may wait (iofd(7)).
  */
 int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
 		uint32_t len, bool is_write, void *data, struct iofd_exit *info);
@@ -334,10 +326,8 @@ int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * iofd_dispatch_exit() - serve the exit that KVM_RUN left in kvm_run.
  * @info: optional; receives the details unless the status is SERVED.
  *
- * Returns SERVED (resume the guest), NOT_CLAIMED (the exit is the VMM's),
- * FAILED (an ioregion access failed; the exit is not completed) or PENDING
- * (a wait was interrupted: call again before re-entering the guest), or
- * -EINVAL for a NULL vcpu. See iofd_dispatch_exit(3).
+ * Returns SERVED, NOT_CLAIMED, FAILED or PENDING, or -EINVAL for a NULL
+ * vcpu. What the VMM must do with each: iofd_dispatch_exit(3).
  */
 int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 
