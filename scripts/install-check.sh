@@ -10,7 +10,9 @@
 #     C++, runs against the installed library;
 #   - the installed shim preloaded into a KVM program (the raw post-write
 #     uapi program of BUILD), natively where /dev/kvm works, in the emulated
-#     host on stock 6.12 elsewhere.
+#     host on stock 6.12 elsewhere;
+#   - the README's embedding example (examples/embed) built with pkg-config
+#     iofd and run the same way.
 # Usage: scripts/install-check.sh BUILD (a build dir with the tests built)
 set -u
 BUILD=${1:-build}
@@ -45,7 +47,7 @@ pcdir=$libdir/pkgconfig
 
 # Only the libraries, headers, pkg-config files and manual pages.
 extra=$(cd "$prefix" && find . -type f | grep -vE \
-	'/lib(iofd|iofd-device|iofd-shim)\.so|/include/iofd/[a-z-]+\.h$|/pkgconfig/iofd(-device)?\.pc$|/man/man[37]/iofd[a-z_]*\.[37]$')
+	'/lib(iofd|iofd-device|iofd-shim)\.so|/include/iofd/[a-z-]+\.h$|/pkgconfig/iofd(-device)?\.pc$|/man/man[37]/iofd[a-z_]*\.[37]$|/man/man7/libiofd-shim\.7$')
 if [ -z "$extra" ]; then
 	result ok "only libraries, headers, .pc files and manual pages installed"
 else
@@ -111,6 +113,36 @@ else
 	*)
 		sed 's/^/# /' "$work/raw.log"
 		result fail "the installed shim preloaded into a KVM program (emulated host, stock 6.12)"
+		;;
+	esac
+fi
+
+# The README's embedding example, built as a VMM author builds it.
+embed=$work/embed
+flags=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs iofd) &&
+	# shellcheck disable=SC2086
+	"${CC:-cc}" -Wall -Wextra -Werror -pthread "$top/examples/embed/embed.c" \
+		-o "$embed" $flags -Wl,-rpath,"$libdir" >"$work/embed.log" 2>&1
+if [ $? -ne 0 ]; then
+	sed 's/^/# /' "$work/embed.log"
+	result fail "examples/embed built with pkg-config iofd"
+elif python3 "$here/kvm-native.py" 2>/dev/null; then
+	if env -u LD_LIBRARY_PATH "$embed" >"$work/embed.log" 2>&1; then
+		result ok "examples/embed built with pkg-config iofd runs (native KVM)"
+	else
+		sed 's/^/# /' "$work/embed.log"
+		result fail "examples/embed built with pkg-config iofd runs (native KVM)"
+	fi
+else
+	"$here/emuhost" --kernel stock-6.12 --timeout 300 -- "$embed" \
+		>"$work/embed.log" 2>&1
+	case $? in
+	0) result ok "examples/embed built with pkg-config iofd runs (emulated host, stock 6.12)" ;;
+	77) result skip "examples/embed built with pkg-config iofd runs" \
+		"no KVM: neither /dev/kvm nor the emulated host" ;;
+	*)
+		sed 's/^/# /' "$work/embed.log"
+		result fail "examples/embed built with pkg-config iofd runs (emulated host, stock 6.12)"
 		;;
 	esac
 fi
