@@ -447,16 +447,43 @@ static int open_fds(void)
 	return n;
 }
 
-/* Register the three objects of the guest's address space with iofd. */
-static int vmm_register(struct vmm *m, struct device *d)
+/* An ioregion whose device has gone: its end of the socket is closed. */
+static int add_dead_device(struct vmm *m)
 {
-	struct kvm_ioeventfd bell = { .addr = DOORBELL, .len = 2 };
-	struct iofd_ioregion dev = { .guest_paddr = DEV_BASE,
-				     .memory_size = REGS_SIZE };
 	struct iofd_ioregion dead = { .guest_paddr = DEAD_BASE,
 				      .memory_size = REGS_SIZE };
 	int sv[2], err;
 
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	dead.read_fd = dead.write_fd = sv[0];
+	err = iofd_set_ioregion(m->vm, &dead);
+	close(sv[0]);
+	close(sv[1]);
+	return err;
+}
+
+/*
+ * Adopt the VMM's VM and vCPU into iofd and register the guest's devices:
+ * the doorbell, the device thread's registers, the dead device.
+ */
+static int vmm_adopt(struct vmm *m, struct device *d)
+{
+	struct iofd_vm_options opts = { .kvm_vm_fd = m->vm_fd };
+	struct kvm_ioeventfd bell = { .addr = DOORBELL, .len = 2 };
+	struct iofd_ioregion regs = { .guest_paddr = DEV_BASE,
+				      .memory_size = REGS_SIZE };
+	int err;
+
+	/* The VM fd, the vCPU fd and kvm_run stay the VMM's. */
+	err = iofd_vm_create(&opts, &m->vm);
+	if (err)
+		return err;
+	err = iofd_vcpu_adopt(m->vm, m->vcpu_fd, m->run, &m->vcpu);
+	if (err)
+		return err;
+
+	/* A guest write at DOORBELL adds 1 to the eventfd. */
 	m->doorbell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->doorbell < 0)
 		return -errno;
@@ -465,22 +492,35 @@ static int vmm_register(struct vmm *m, struct device *d)
 	if (err)
 		return err;
 
-	err = device_start(d, &dev.read_fd);
+	/* Accesses to the registers become commands to the device thread. */
+	err = device_start(d, &regs.read_fd);
 	if (err)
 		return err;
-	dev.write_fd = dev.read_fd;
-	err = iofd_set_ioregion(m->vm, &dev);
-	close(dev.read_fd);		/* iofd keeps its own dup */
+	regs.write_fd = regs.read_fd;
+	err = iofd_set_ioregion(m->vm, &regs);
+	close(regs.read_fd);		/* iofd keeps its own dup */
 	if (err)
 		return err;
+	return add_dead_device(m);
+}
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	dead.read_fd = dead.write_fd = sv[0];
-	err = iofd_set_ioregion(m->vm, &dead);
-	close(sv[0]);
-	close(sv[1]);			/* the device end: gone */
-	return err;
+/*
+ * The vCPU before the VM. The VM removes every registration and closes
+ * iofd's fds: the device sees its region closed, and its
+ * iofd_device_run() returns. The VMM's own fds last: iofd used them.
+ */
+static void vmm_teardown(struct vmm *m, struct device *d)
+{
+	iofd_vcpu_destroy(m->vcpu);
+	iofd_vm_destroy(m->vm);
+	pthread_join(d->thread, NULL);
+	iofd_device_destroy(d->dev);
+	close(m->doorbell);
+	munmap(m->run, m->run_size);
+	close(m->vcpu_fd);
+	munmap(m->ram, RAM_SIZE);
+	close(m->vm_fd);
+	close(m->kvm);
 }
 
 int main(void)
@@ -502,14 +542,7 @@ int main(void)
 		printf("Bail out! KVM set-up: %s\n", strerror(-err));
 		return 1;
 	}
-
-	/* Adopt the VMM's VM and vCPU: their fds and kvm_run stay the VMM's. */
-	struct iofd_vm_options opts = { .kvm_vm_fd = m.vm_fd };
-	err = iofd_vm_create(&opts, &m.vm);
-	if (!err)
-		err = iofd_vcpu_adopt(m.vm, m.vcpu_fd, m.run, &m.vcpu);
-	if (!err)
-		err = vmm_register(&m, &d);
+	err = vmm_adopt(&m, &d);
 	if (err) {
 		printf("Bail out! %s\n", iofd_last_error());
 		return 1;
@@ -518,21 +551,7 @@ int main(void)
 	run_guest(&m, run_with_dispatch, "iofd_dispatch_exit");
 	run_guest(&m, run_with_vcpu_run, "iofd_vcpu_run");
 
-	/* Teardown: the vCPU, then the VM (which removes every registration
-	 * and closes iofd's fds, so the device sees its region closed and its
-	 * iofd_device_run() returns), then the device; the VMM's own fds last,
-	 * since iofd used them until here. */
-	iofd_vcpu_destroy(m.vcpu);
-	iofd_vm_destroy(m.vm);
-	pthread_join(d.thread, NULL);
-	iofd_device_destroy(d.dev);
-	close(m.doorbell);
-	munmap(m.run, m.run_size);
-	close(m.vcpu_fd);
-	munmap(m.ram, RAM_SIZE);
-	close(m.vm_fd);
-	close(m.kvm);
-
+	vmm_teardown(&m, &d);
 	check(open_fds() == fds_before, "teardown left no fd open");
 	printf("1..%d\n", tests);
 	return all_ok ? 0 : 1;
