@@ -78,6 +78,9 @@ install: deps
 	@test -f $(INSTALL_BUILD)/build.ninja || meson setup $(INSTALL_BUILD) --prefix=$(PREFIX) \
 		-Dtests=false -Dtools=false $(MESON_OPTS)
 	meson install -C $(INSTALL_BUILD)
+	@# Meson does not refresh the loader's cache: a VMM linked against the
+	@# new libiofd.so.0 finds it at once when root installs (not for DESTDIR).
+	@if [ "$$(id -u)" -eq 0 ] && [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 clean:
 	rm -rf $(BUILD) $(INSTALL_BUILD) $(FUZZ_BUILD)
