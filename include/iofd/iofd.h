@@ -177,7 +177,8 @@ int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
  * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct, rules and
  * errors (checked in the kernel's order): -EINVAL, -EBADF, -EEXIST,
  * -ENOENT (deassign), -ENOMEM. iofd keeps its own dup of the eventfd: the
- * caller may close its fd. Offloaded to the kernel where allowed.
+ * caller may close its fd; that dup costs one fd per distinct eventfd per
+ * VM (-EMFILE past RLIMIT_NOFILE). Offloaded to the kernel where allowed.
  * See iofd_ioeventfd(3).
  */
 int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);

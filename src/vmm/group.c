@@ -187,6 +187,7 @@ static int group_assign(struct iofd_vm *vm, const struct iofd_iosignalfd *args)
 	struct iofd_space *sp = &vm->bus[args->flags & IOFD_IOSIGNALFD_FLAG_PIO ?
 					 IOFD_BUS_PIO : IOFD_BUS_MMIO];
 	struct iofd_group_item item = { 0 };
+	struct iofd_efd_key key;
 	int err;
 
 	if (args->flags & IOFD_IOSIGNALFD_FLAG_TRIGGER) {
@@ -195,7 +196,9 @@ static int group_assign(struct iofd_vm *vm, const struct iofd_iosignalfd *args)
 			return err;
 		item.has_trigger = true;
 	}
-	err = iofd_efd_get(&vm->efds, args->fd, &item.efd);
+	err = iofd_efd_key(args->fd, &key);
+	if (!err)
+		err = iofd_efd_get(&vm->efds, &key, &item.efd);
 	if (err)
 		return err;
 	err = group_add_item(vm, sp, args, &item);
@@ -214,16 +217,17 @@ static int group_deassign(struct iofd_vm *vm, const struct iofd_iosignalfd *args
 	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	long idx = iofd_ranges_find(view, args->addr);
 	struct iofd_group *old = view ? group_at(view, idx) : NULL, *g = NULL;
+	struct iofd_efd_key key;
 	struct iofd_efd *efd;
 	size_t kept = 0;
-	int err = iofd_efd_check(args->fd);
+	int err = iofd_efd_key(args->fd, &key);
 
 	if (err)
 		return err;
 	if (!old || old->addr != args->addr || old->len != args->len)
 		return iofd_fail(-EINVAL, "no iosignalfd group at 0x%llx len %u",
 				 (unsigned long long)args->addr, args->len);
-	efd = iofd_efd_find(&vm->efds, args->fd);
+	efd = iofd_efd_find(&vm->efds, &key);
 	for (size_t i = 0; i < old->n; i++)
 		kept += old->items[i].efd != efd;
 	if (kept == old->n)

@@ -176,15 +176,19 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
+	struct iofd_efd_key key;
 	int err;
 
+	err = iofd_efd_key(args->fd, &key);
+	if (err)
+		return err;
 	e = iofd_malloc(sizeof(*e));
 	if (e)
 		memset(e, 0, sizeof(*e));
 	if (!e)
 		return iofd_fail(-ENOMEM, "out of memory for an ioeventfd");
 	e->obj.ops = &entry_ops;
-	err = iofd_efd_get(&vm->efds, args->fd, &e->efd);
+	err = iofd_efd_get(&vm->efds, &key, &e->efd);
 	if (err) {
 		free(e);
 		return err;
@@ -230,14 +234,15 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_post_key key;
+	struct iofd_efd_key efd_key;
 	struct iofd_efd *efd;
 
-	*err = iofd_efd_check(args->fd);
+	*err = iofd_efd_key(args->fd, &efd_key);
 	if (!*err)
 		*err = iofd_post_key(args, &key);
 	if (*err)
 		return NULL;
-	efd = iofd_efd_find(&vm->efds, args->fd);
+	efd = iofd_efd_find(&vm->efds, &efd_key);
 	if (efd) {
 		for_each_live_entry(&vm->bus[bus], args->addr, e) {
 			if (e->efd != efd || e->len != args->len ||
