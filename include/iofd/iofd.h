@@ -263,14 +263,18 @@ int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
  * Until iofd_batch_commit(), registrations are validated and return their
  * result immediately but guest accesses keep seeing the previous state
  * (kernel offload, which the kernel cannot batch, happens immediately).
- * Only the thread that began the batch may register until it commits.
- * Errors: -EBUSY if a batch is already open.
+ * The batch holds the VM's writer lock: until the commit, other threads'
+ * registrations, path queries, iofd_query_caps(), iofd_batch_begin() and
+ * iofd_vm_destroy() on this VM wait (forever, if the batch is never
+ * committed); guest accesses and the interrupt calls do not.
+ * Errors: -EINVAL (NULL vm), -EBUSY if this thread has a batch open.
+ * See iofd_batch_begin(3).
  */
 int iofd_batch_begin(struct iofd_vm *vm);
 
 /**
  * iofd_batch_commit() - publish every change made since iofd_batch_begin().
- * Errors: -EINVAL if no batch is open.
+ * Errors: -EINVAL if no batch is open on the calling thread.
  */
 int iofd_batch_commit(struct iofd_vm *vm);
 
