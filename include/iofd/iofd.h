@@ -212,8 +212,10 @@ int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 /**
  * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded):
  * add an item to the group at (bus, addr, len), or remove every item of an
- * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap), -EFAULT
- * (unreadable trigger), -ENOMEM. See iofd_iosignalfd(3).
+ * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap, or the
+ * same eventfd object already in the group with the same trigger value or
+ * as a wildcard), -EFAULT (unreadable trigger), -ENOMEM, -EMFILE.
+ * See iofd_iosignalfd(3).
  */
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 

@@ -134,6 +134,21 @@ static void group_replace(struct iofd_vm *vm, struct iofd_range_array *arr,
 	}
 }
 
+/* Does g hold item already: the same eventfd object with the same trigger,
+ * or both wildcards? (Each write would signal it twice.) */
+static bool group_has(const struct iofd_group *g,
+		      const struct iofd_group_item *item)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct iofd_group_item *it = &g->items[i];
+
+		if (it->efd == item->efd && it->has_trigger == item->has_trigger &&
+		    (!it->has_trigger || it->trigger == item->trigger))
+			return true;
+	}
+	return false;
+}
+
 static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 			  const struct iofd_iosignalfd *args,
 			  const struct iofd_group_item *item)
@@ -151,6 +166,12 @@ static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 					 "len %u, not %u",
 					 (unsigned long long)args->addr, old->len,
 					 args->len);
+		if (group_has(old, item))
+			return iofd_fail(-EEXIST, "the iosignalfd group at 0x%llx "
+					 "already has eventfd %d %s",
+					 (unsigned long long)args->addr, args->fd,
+					 item->has_trigger ? "with this trigger" :
+							     "as a wildcard");
 		n = old->n;
 	} else if (iofd_ranges_overlap(view, args->addr, end) >= 0 ||
 		   iofd_space_exact_overlap(sp, args->addr, end)) {
