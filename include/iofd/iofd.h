@@ -102,10 +102,13 @@ struct iofd_vm_options {
  * @opts: NULL for { IOFD_KVM_NONE, 0, 0 }.
  * @out:  receives the VM, owned by the caller; release with iofd_vm_destroy().
  *
- * An adopted VM fd stays the caller's: iofd neither dups nor closes it, and
- * it must outlive the iofd VM. With IOFD_KVM_CREATE iofd owns the VM fd.
- * Errors: -EINVAL (bad options), -ENOMEM, any errno of open("/dev/kvm") or
- * KVM_CREATE_VM.
+ * An adopted VM fd must be a KVM VM (anon_inode:kvm-vm) and stays the
+ * caller's: iofd neither dups nor closes it, and it must outlive the iofd
+ * VM. With IOFD_KVM_CREATE iofd owns the VM fd. kvm_vm_fd 0 adopts fd 0:
+ * a zero-initialised options struct fails with -EINVAL unless fd 0 is a
+ * VM; ask for IOFD_KVM_NONE or IOFD_KVM_CREATE.
+ * Errors: -EINVAL (bad options, an adopted fd that is not a KVM VM),
+ * -ENOMEM, any errno of open("/dev/kvm") or KVM_CREATE_VM.
  */
 int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
 
@@ -317,8 +320,10 @@ int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out);
 
 /**
  * iofd_vcpu_adopt() - wrap a vCPU the VMM created.
- * @vcpu_fd: stays the caller's; @run: its mapped kvm_run, stays the caller's.
- * Errors: -EINVAL for a bad fd or NULL run, -ENOMEM.
+ * @vcpu_fd: a KVM vCPU (anon_inode:kvm-vcpu:N), stays the caller's; that
+ *	it is a vCPU of @vm's VM cannot be checked.
+ * @run: its mapped kvm_run, stays the caller's.
+ * Errors: -EINVAL for NULL arguments or an fd that is not a vCPU, -ENOMEM.
  */
 int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd, struct kvm_run *run,
 		    struct iofd_vcpu **out);

@@ -55,9 +55,22 @@ IOFD_EXPORT int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd,
 				struct kvm_run *run, struct iofd_vcpu **out)
 {
 	struct iofd_vcpu *vcpu;
+	char target[64];
+	int err;
 
-	if (!vm || !out || !run || vcpu_fd < 0 || fcntl(vcpu_fd, F_GETFD) < 0)
-		return iofd_fail(-EINVAL, "bad vm, vCPU fd %d, run or out", vcpu_fd);
+	if (!vm || !out || !run)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: NULL vm, run or out");
+	err = iofd_fd_link(vcpu_fd, target, sizeof(target));
+	if (err == -EBADF)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: vCPU fd %d is not an "
+				 "open file descriptor", vcpu_fd);
+	if (err)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: cannot tell whether fd "
+				 "%d is a KVM vCPU: %s", vcpu_fd, strerror(-err));
+	/* Only the kind can be checked: not that the vCPU is this VM's. */
+	if (strncmp(target, "anon_inode:kvm-vcpu:", 20) != 0)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: fd %d is not a KVM "
+				 "vCPU (%s)", vcpu_fd, target);
 	vcpu = iofd_calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
