@@ -334,7 +334,8 @@ void iofd_vcpu_destroy(struct iofd_vcpu *vcpu);
 /** iofd_vcpu_fd() - the KVM vCPU fd, or -EINVAL for a NULL vcpu. */
 int iofd_vcpu_fd(const struct iofd_vcpu *vcpu);
 
-/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run. */
+/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run; NULL (with a
+ * reason) for a NULL vcpu. */
 struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu);
 
 /** iofd_vcpu_get_stats() - copy the vCPU's counters: 0, or -EINVAL (NULL). */

@@ -275,7 +275,7 @@ IOFD_EXPORT int iofd_iosignalfd(struct iofd_vm *vm,
 	int err;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_iosignalfd: NULL vm or args");
 	if (args->flags & ~IOFD_IOSIGNALFD_VALID_FLAGS)
 		return iofd_fail(-EINVAL, "iosignalfd flags 0x%x has unknown bits",
 				 args->flags);

@@ -285,19 +285,21 @@ static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	return 0;
 }
 
-/* Refuse NULL arguments, then take the writer lock: 0 or -errno. */
-static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+/* Refuse NULL arguments (the reason names @call), then take the writer
+ * lock: 0 or -errno. */
+static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			 const char *call)
 {
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "%s: NULL vm or args", call);
 	iofd_writer_lock(vm);
 	return 0;
 }
 
 static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
-			  uint32_t allowed)
+			  uint32_t allowed, const char *call)
 {
-	int err = lock_for_args(vm, args);
+	int err = lock_for_args(vm, args, call);
 
 	if (err)
 		return err;
@@ -317,27 +319,29 @@ IOFD_EXPORT int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *k
 	struct iofd_ioeventfd args;
 
 	if (!k)
-		return iofd_fail(-EINVAL, "NULL args");
+		return iofd_fail(-EINVAL, "iofd_ioeventfd: NULL args");
 	memset(&args, 0, sizeof(args));
 	args.datamatch = k->datamatch;
 	args.addr = k->addr;
 	args.len = k->len;
 	args.fd = k->fd;
 	args.flags = k->flags;
-	return ioeventfd_call(vm, &args, IOFD_IOEVENTFD_KERNEL_FLAGS);
+	return ioeventfd_call(vm, &args, IOFD_IOEVENTFD_KERNEL_FLAGS,
+			      "iofd_ioeventfd");
 }
 
 IOFD_EXPORT int iofd_ioeventfd_ext(struct iofd_vm *vm,
 				   const struct iofd_ioeventfd *args)
 {
-	return ioeventfd_call(vm, args, IOFD_IOEVENTFD_VALID_FLAGS);
+	return ioeventfd_call(vm, args, IOFD_IOEVENTFD_VALID_FLAGS,
+			      "iofd_ioeventfd_ext");
 }
 
 IOFD_EXPORT int iofd_ioeventfd_path(struct iofd_vm *vm,
 				    const struct iofd_ioeventfd *args)
 {
 	struct iofd_ioeventfd_entry *e;
-	int err = lock_for_args(vm, args);
+	int err = lock_for_args(vm, args, "iofd_ioeventfd_path");
 
 	if (err)
 		return err;

@@ -366,7 +366,7 @@ IOFD_EXPORT int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args)
 	int err;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_irqfd: NULL vm or args");
 	if (args->flags & ~(KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE))
 		return iofd_fail(-EINVAL, "unknown irqfd flags 0x%x", args->flags);
 	iofd_rcu_thread();

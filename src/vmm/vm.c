@@ -220,7 +220,8 @@ IOFD_EXPORT int iofd_vm_kvm_fd(const struct iofd_vm *vm)
 	if (!vm)
 		return iofd_fail(-EINVAL, "iofd_vm_kvm_fd: NULL vm");
 	return vm->kvm_fd >= 0 ? vm->kvm_fd
-			       : iofd_fail(-ENODEV, "the VM has no KVM fd");
+			       : iofd_fail(-ENODEV, "iofd_vm_kvm_fd: the VM has no "
+					   "KVM VM");
 }
 
 IOFD_EXPORT int iofd_quiesce(struct iofd_vm *vm)
@@ -258,9 +259,10 @@ void iofd_writer_unlock(struct iofd_vm *vm)
 IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 {
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_batch_begin: NULL vm");
 	if (batch_is_mine(vm))
-		return iofd_fail(-EBUSY, "a batch is already open");
+		return iofd_fail(-EBUSY, "iofd_batch_begin: this thread has a "
+				 "batch open already");
 	iofd_rcu_thread();
 	pthread_mutex_lock(&vm->lock);
 	vm->in_batch = true;
@@ -272,7 +274,8 @@ IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 {
 	if (!vm || !batch_is_mine(vm))
-		return iofd_fail(-EINVAL, "no batch open on this thread");
+		return iofd_fail(-EINVAL, "iofd_batch_commit: no batch open on "
+				 "this thread");
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
 	urcu_memb_read_unlock();
@@ -291,7 +294,7 @@ static bool kvm_cap(struct iofd_vm *vm, long cap)
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 {
 	if (!vm || !caps)
-		return iofd_fail(-EINVAL, "NULL vm or caps");
+		return iofd_fail(-EINVAL, "iofd_query_caps: NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
 	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
 	caps->irqchip = iofd_irqchip_probe(vm);
