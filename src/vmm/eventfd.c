@@ -110,25 +110,39 @@ void iofd_efd_fdinfo_line(struct iofd_efd_fdinfo *info, const char *line)
 	info->eventfd = starts(line, "eventfd-count:");
 }
 
-/*
- * Feed the fdinfo of fd to info line by line: false if it cannot be read.
- * A line longer than the buffer is seen by its start only (none of the
- * lines that matter is that long). One read returns the whole text when
- * it fits (a seq_file shows its single record at once), so a short read
- * ends it: open, read, close.
- */
-static bool fdinfo_read(int fd, struct iofd_efd_fdinfo *info)
+/* Open fd's fdinfo: the calling thread's (its fd table), else the
+ * process's where /proc has no thread-self. The file, or -errno. */
+static int fdinfo_open(int fd)
 {
-	char path[48], buf[1024], *line, *eol;
-	size_t have = 0, want;
-	bool skip = false;
-	ssize_t n;
+	char path[48];
 	int f;
 
 	snprintf(path, sizeof(path), "/proc/thread-self/fdinfo/%d", fd);
-	f = fd < 0 ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0 && errno == ENOENT) {
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		f = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return f < 0 ? -errno : f;
+}
+
+/*
+ * Feed the fdinfo of fd to info line by line: 0, or -errno if it cannot be
+ * read. A line longer than the buffer is seen by its start only (none of
+ * the lines that matter is that long). One read returns the whole text
+ * when it fits (a seq_file shows its single record at once), so a short
+ * read ends it: open, read, close.
+ */
+static int fdinfo_read(int fd, struct iofd_efd_fdinfo *info)
+{
+	char buf[1024], *line, *eol;
+	size_t have = 0, want;
+	bool skip = false;
+	ssize_t n;
+	int f = fdinfo_open(fd);
+
 	if (f < 0)
-		return false;
+		return f;
 	do {
 		want = sizeof(buf) - 1 - have;
 		n = read(f, buf + have, want);
@@ -151,30 +165,45 @@ static bool fdinfo_read(int fd, struct iofd_efd_fdinfo *info)
 			have = 0;
 		}
 	} while ((size_t)n == want);
+	if (n < 0)
+		n = -errno;
 	close(f);
-	if (n >= 0 && have && !skip)
+	if (n < 0)
+		return (int)n;
+	if (have && !skip)
 		iofd_efd_fdinfo_line(info, buf);
-	return n >= 0;
+	return 0;
 }
 
+/*
+ * An object's key must not depend on the way it was read: so an fdinfo
+ * that cannot be read while the fd is open fails the call (with no fd
+ * left, -EMFILE), rather than fall back to a key without the id.
+ */
 int iofd_efd_key(int fd, struct iofd_efd_key *key)
 {
 	struct iofd_efd_fdinfo info;
-	bool read;
 	int err;
 
 	iofd_efd_fdinfo_init(&info);
-	read = fdinfo_read(fd, &info);
 	key->fd = fd;
-	key->id = info.id;
-	if (read && info.eventfd && info.id >= 0)
+	key->id = -1;
+	err = fd < 0 ? -EBADF : fdinfo_read(fd, &info);
+	if (!err && info.eventfd && info.id >= 0) {
+		key->id = info.id;
 		return 0;
-	/* Not recognised, or an eventfd without an id: check it by its link.
-	 * An eventfd's own lines come last, so the id is the same whichever
-	 * way the kind was told. Without an id, kcmp must order it. */
+	}
+	if (err && err != -ENOENT && err != -EBADF && fcntl(fd, F_GETFD) >= 0)
+		return iofd_fail(err, "cannot read the fdinfo of fd %d: %s", fd,
+				 strerror(-err));
+	/* Not recognised (or not there: the check tells why), or an eventfd
+	 * without an id: check it by its link. An eventfd's own lines come
+	 * last, so the id is the same whichever way the kind was told.
+	 * Without an id, kcmp must order it. */
 	err = iofd_efd_check(fd);
 	if (err)
 		return err;
+	key->id = info.id;
 	if (key->id < 0 && kcmp_files(fd, fd) != 0)
 		return iofd_fail(-EINVAL, "eventfd %d has no eventfd-id and kcmp "
 				 "is unavailable: it cannot be told from other "

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -148,6 +149,34 @@ static void long_fdinfo_is_read_whole(void **state)
 	close(e);
 }
 
+/*
+ * With no fd left, the fdinfo cannot be opened: the key is not made (no
+ * guessing without the id, which would name a known object differently)
+ * and the reason says why; with an fd free again, the same fd works.
+ */
+static void no_fd_left_is_emfile_not_a_guess(void **state)
+{
+	struct iofd_efd_key key;
+	struct rlimit old, low;
+	int e = eventfd(0, EFD_CLOEXEC), fill[64], n = 0;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low = old;
+	low.rlim_cur = (rlim_t)e + 1;	/* only fds 0..e, holes filled below */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 && (fill[n] = dup(e)) >= 0)
+		n++;
+	assert_int_equal(iofd_efd_key(e, &key), -EMFILE);
+	assert_non_null(strstr(iofd_last_error(), "cannot read the fdinfo"));
+	while (n > 0)
+		close(fill[--n]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(iofd_efd_key(e, &key), 0);
+	assert_int_equal(key.id, shown_id(e));
+	close(e);
+}
+
 struct set {
 	int efd[NR], alias[NR];
 	struct iofd_efd_registry reg;
@@ -279,6 +308,7 @@ int main(void)
 		cmocka_unit_test(parser_reads_the_formats_kernels_print),
 		cmocka_unit_test(key_checks_the_fd_in_the_kernels_order),
 		cmocka_unit_test(long_fdinfo_is_read_whole),
+		cmocka_unit_test(no_fd_left_is_emfile_not_a_guess),
 		cmocka_unit_test(one_record_per_object_by_id_or_by_kcmp),
 		cmocka_unit_test(kcmp_order_follows_a_fork),
 	};
