@@ -328,7 +328,8 @@ static void plain_and_resample_share_a_gsi(void **state)
 /*
  * The exit is written into a kvm_run of the test's own and handed to
  * iofd_dispatch_exit(); iofd_vcpu_adopt() still wants a real vCPU fd (of a
- * scratch KVM VM, never run), so the case needs /dev/kvm.
+ * scratch KVM VM, never run), so the case needs /dev/kvm (main() leaves it
+ * out without it).
  */
 static void ioapic_eoi_exit_lowers_before_the_vmm(void **state)
 {
@@ -337,7 +338,6 @@ static void ioapic_eoi_exit_lowers_before_the_vmm(void **state)
 	struct iofd_vcpu *vcpu;
 	int kvm, vm_fd, vcpu_fd;
 
-	TU_REQUIRE_KVM();
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
 	vcpu_fd = vm_fd < 0 ? -1 : ioctl(vm_fd, KVM_CREATE_VCPU, 0);
@@ -555,14 +555,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(resample_holds_the_line_until_eoi, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_resamplefd_of_the_gsi_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(plain_and_resample_share_a_gsi, setup, teardown),
-		cmocka_unit_test_setup_teardown(ioapic_eoi_exit_lowers_before_the_vmm, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_assert_eoi_reassert, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_filters_other_sources_acks, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_release_in_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_helper_and_vm_teardown_frees_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_survives_concurrent_eois, setup, teardown),
+		/* last: needs /dev/kvm (left out without it, as a per-case
+		 * skip would read "not ok # SKIP", a failure to meson) */
+		cmocka_unit_test_setup_teardown(ioapic_eoi_exit_lowers_before_the_vmm, setup, teardown),
 	};
+	size_t n = sizeof(tests) / sizeof(tests[0]);
 
 	tu_warm_up();
-	return cmocka_run_group_tests_name("irqfd", tests, NULL, NULL);
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("# SKIP: no usable /dev/kvm: ioapic_eoi_exit_lowers_before_the_vmm not run\n");
+		n--;
+	}
+	return _cmocka_run_group_tests("irqfd", tests, n, NULL, NULL);
 }
