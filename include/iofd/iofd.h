@@ -99,10 +99,13 @@ struct iofd_vm_options {
  * @opts: NULL for { IOFD_KVM_NONE, 0, 0 }.
  * @out:  receives the VM, owned by the caller; release with iofd_vm_destroy().
  *
- * An adopted VM fd stays the caller's: iofd neither dups nor closes it, and
- * it must outlive the iofd VM. With IOFD_KVM_CREATE iofd owns the VM fd.
- * Errors: -EINVAL (bad options), -ENOMEM, any errno of open("/dev/kvm") or
- * KVM_CREATE_VM.
+ * An adopted VM fd must be a KVM VM (anon_inode:kvm-vm) and stays the
+ * caller's: iofd neither dups nor closes it, and it must outlive the iofd
+ * VM. With IOFD_KVM_CREATE iofd owns the VM fd. kvm_vm_fd 0 adopts fd 0:
+ * a zero-initialised options struct fails with -EINVAL unless fd 0 is a
+ * VM; ask for IOFD_KVM_NONE or IOFD_KVM_CREATE.
+ * Errors: -EINVAL (bad options, an adopted fd that is not a KVM VM),
+ * -ENOMEM, any errno of open("/dev/kvm") or KVM_CREATE_VM.
  */
 int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
 
@@ -174,7 +177,8 @@ int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
  * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct, rules and
  * errors (checked in the kernel's order): -EINVAL, -EBADF, -EEXIST,
  * -ENOENT (deassign), -ENOMEM. iofd keeps its own dup of the eventfd: the
- * caller may close its fd. Offloaded to the kernel where allowed.
+ * caller may close its fd; that dup costs one fd per distinct eventfd per
+ * VM (-EMFILE past RLIMIT_NOFILE). Offloaded to the kernel where allowed.
  * See iofd_ioeventfd(3).
  */
 int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
@@ -208,8 +212,10 @@ int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 /**
  * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded):
  * add an item to the group at (bus, addr, len), or remove every item of an
- * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap), -EFAULT
- * (unreadable trigger), -ENOMEM. See iofd_iosignalfd(3).
+ * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap, or the
+ * same eventfd object already in the group with the same trigger value or
+ * as a wildcard), -EFAULT (unreadable trigger), -ENOMEM, -EMFILE.
+ * See iofd_iosignalfd(3).
  */
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 
@@ -258,14 +264,18 @@ int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
  * Until iofd_batch_commit(), registrations are validated and return their
  * result immediately but guest accesses keep seeing the previous state
  * (kernel offload, which the kernel cannot batch, happens immediately).
- * Only the thread that began the batch may register until it commits.
- * Errors: -EBUSY if a batch is already open.
+ * The batch holds the VM's writer lock: until the commit, other threads'
+ * registrations, path queries, iofd_query_caps(), iofd_batch_begin() and
+ * iofd_vm_destroy() on this VM wait (forever, if the batch is never
+ * committed); guest accesses and the interrupt calls do not.
+ * Errors: -EINVAL (NULL vm), -EBUSY if this thread has a batch open.
+ * See iofd_batch_begin(3).
  */
 int iofd_batch_begin(struct iofd_vm *vm);
 
 /**
  * iofd_batch_commit() - publish every change made since iofd_batch_begin().
- * Errors: -EINVAL if no batch is open.
+ * Errors: -EINVAL if no batch is open on the calling thread.
  */
 int iofd_batch_commit(struct iofd_vm *vm);
 
@@ -303,8 +313,10 @@ int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out);
 
 /**
  * iofd_vcpu_adopt() - wrap a vCPU the VMM created.
- * @vcpu_fd: stays the caller's; @run: its mapped kvm_run, stays the caller's.
- * Errors: -EINVAL for a bad fd or NULL run, -ENOMEM.
+ * @vcpu_fd: a KVM vCPU (anon_inode:kvm-vcpu:N), stays the caller's; that
+ *	it is a vCPU of @vm's VM cannot be checked.
+ * @run: its mapped kvm_run, stays the caller's.
+ * Errors: -EINVAL for NULL arguments or an fd that is not a vCPU, -ENOMEM.
  */
 int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd, struct kvm_run *run,
 		    struct iofd_vcpu **out);
@@ -315,7 +327,8 @@ void iofd_vcpu_destroy(struct iofd_vcpu *vcpu);
 /** iofd_vcpu_fd() - the KVM vCPU fd, or -EINVAL for a NULL vcpu. */
 int iofd_vcpu_fd(const struct iofd_vcpu *vcpu);
 
-/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run. */
+/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run; NULL (with a
+ * reason) for a NULL vcpu. */
 struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu);
 
 /** iofd_vcpu_get_stats() - copy the vCPU's counters: 0, or -EINVAL (NULL). */
