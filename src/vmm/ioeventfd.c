@@ -296,6 +296,21 @@ static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
 	return 0;
 }
 
+/* One assign or deassign, with the writer lock held: 0 or -errno. */
+static int ioeventfd_locked(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			    uint32_t allowed)
+{
+	/* First, as in the kernel: on either path, before any other check. */
+	int err = iofd_post_check_pad(args);
+
+	if (err)
+		return err;
+	if (args->flags & IOFD_IOEVENTFD_FLAG_DEASSIGN)
+		return deassign(vm, args);
+	err = validate_assign(args, allowed);
+	return err ? err : assign(vm, args);
+}
+
 static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
 			  uint32_t allowed, const char *call)
 {
@@ -303,13 +318,7 @@ static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
 
 	if (err)
 		return err;
-	if (args->flags & IOFD_IOEVENTFD_FLAG_DEASSIGN)
-		err = deassign(vm, args);
-	else {
-		err = validate_assign(args, allowed);
-		if (!err)
-			err = assign(vm, args);
-	}
+	err = ioeventfd_locked(vm, args, allowed);
 	iofd_writer_unlock(vm);
 	return err;
 }

@@ -348,6 +348,8 @@ static void ioeventfds(void **state)
 	FAILS(iofd_ioeventfd_ext(vm, &x), -EINVAL, "is not a memfd sealed");
 	x.post_fd = memfd;
 	x.post_addr = 4094;
+	FAILS(iofd_ioeventfd_ext(vm, &x), -EINVAL, "is not aligned to len 4");
+	x.post_addr = 4096;
 	FAILS(iofd_ioeventfd_ext(vm, &x), -EINVAL, "beyond the memfd");
 
 	x = (struct iofd_ioeventfd){ .addr = 0x5000, .len = 4, .fd = e };
