@@ -180,7 +180,8 @@ struct iofd_device_doorbell {
  * Needs a shadow first. The device keeps a close-on-exec dup of @efd (the
  * caller keeps its fd) and makes the eventfd non-blocking.
  * Returns the doorbell's id (>= 0). Errors: -ENODEV (no shadow), -EINVAL
- * (bad len, slot outside the shadow, not an eventfd), -EBADF, -ENOMEM.
+ * (bad len, slot outside the shadow or not aligned to len, not an
+ * eventfd), -EBADF, -ENOMEM.
  */
 int iofd_device_add_doorbell(struct iofd_device *dev,
 			     const struct iofd_device_doorbell *doorbell);

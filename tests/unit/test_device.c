@@ -708,7 +708,9 @@ static void doorbell_needs_shadow_and_valid_slot(void **state)
 	db.len = 3;
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
 	db.len = 8;
-	db.shadow_offset = 4096 - 4;	/* the shadow is one page */
+	db.shadow_offset = 4096;	/* the shadow is one page */
+	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
+	db.shadow_offset = 4;		/* inside, but not aligned to len 8 */
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
 	db.shadow_offset = UINT64_MAX - 2;
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
