@@ -38,11 +38,13 @@ if [ "$kernel" = native ]; then
 	[ -n "$shim" ] || { echo "kernel-selftest: native needs --shim" >&2; exit 2; }
 	exec "$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
 fi
+# shellcheck disable=SC2086 # $review: empty or one word
 if [ -n "$shim" ]; then
 	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
 		--with "$shim" --with "$libgcc_s" -- \
 		"$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
 fi
+# shellcheck disable=SC2086
 exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
 	--with "$libgcc_s" -- "$here/uapi-shim-run.sh" --label "$label" \
 	--patched "$st/$1"
