@@ -91,9 +91,13 @@ _Static_assert(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
 #define IOREGIONFD_CMD_READ	0
 #define IOREGIONFD_CMD_WRITE	1
 
+/* ioregionfd_cmd.info: bits 0-3 size exponent, bit 4 resp, bits 5-7 zero */
+#define IOREGIONFD_INFO_SIZE_MASK	0x0f	/* access size is 1 << exponent */
+#define IOREGIONFD_INFO_RESP		0x10	/* a reply is expected on read_fd */
+
 struct ioregionfd_cmd {
 	__u8 cmd;		/* IOREGIONFD_CMD_* */
-	__u8 size_exponent : 4, resp : 1, reserved : 3; /* size = 1 << exp */
+	__u8 info;		/* IOREGIONFD_INFO_* */
 	__u8 padding[6];
 	__u64 user_data;
 	__u64 offset;		/* relative to guest_paddr */
@@ -124,6 +128,7 @@ struct kvm_ioregionfd_failure_exit {
 	__u8 pio;
 	__u8 pad[2];
 	__u32 reason;
+	__u32 pad2;		/* 0 */
 };
 
 _Static_assert(sizeof(struct kvm_ioregionfd_failure_exit) == 32,
