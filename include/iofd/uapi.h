@@ -15,6 +15,10 @@
 #include <linux/kvm.h>
 #include <linux/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- ioeventfd, extended form ---------------------------------------- */
 
 /* Kernel flag bits, repeated under iofd's names for the extended struct. */
@@ -131,5 +135,9 @@ struct iofd_ioregionfd_resp {
 	__u64 data;		/* value read, low `size` bytes used */
 	__u8 pad[24];
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IOFD_UAPI_H */

@@ -440,7 +440,7 @@ static void expect_failure(struct fixture *f, bool is_write, int err,
 	uint64_t v = 0x77;
 	double t0 = now_ms(), t;
 
-	memset(&info, 0, sizeof(info));
+	memset(&info, 0xa5, sizeof(info));	/* iofd writes every byte */
 	assert_int_equal(mmio(f, BASE + 0x18, 4, is_write, &v, &info), IOFD_FAILED);
 	t = now_ms() - t0;
 	printf("# failed after %.1f ms: err %d, \"%s\"\n", t, info.err, info.reason);
@@ -452,6 +452,11 @@ static void expect_failure(struct fixture *f, bool is_write, int err,
 	assert_int_equal(info.len, 4);
 	assert_int_equal(info.is_write, is_write);
 	assert_non_null(strstr(info.reason, why));
+	/* no byte left as the caller had it: the padding is 0 too */
+	assert_int_equal(info.pad0[0] | info.pad0[1] | info.pad0[2], 0);
+	assert_int_equal(info.pad1, 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(info.reserved[i], 0);
 	/* poisoned: the next access fails the same way, at once */
 	memset(&info, 0, sizeof(info));
 	t0 = now_ms();
