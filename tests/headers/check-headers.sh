@@ -28,8 +28,8 @@ tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 nr_modes=$(printf '%s\n' "$modes" | wc -l)
-set -- $headers
-echo "1..$(((${#} + 1) * nr_modes))"
+nr_headers=$(echo "$headers" | wc -w)
+echo "1..$(((nr_headers + 1) * nr_modes))"
 
 n=0
 # compile_case NAME COMPILER STD SOURCE: one compilation, one TAP line.
