@@ -99,6 +99,7 @@ struct iofd_device_region {
 				 * (offset 0, writes only); IOFD_DEVICE_SIZE_ANY */
 	uint64_t user_data;	/* expected token, with CHECK_USER_DATA */
 	uint32_t flags;		/* IOFD_DEVICE_REGION_* */
+	uint32_t pad;		/* alignment: ignored */
 	iofd_device_read_fn read;	/* NULL: reads return 0 */
 	iofd_device_write_fn write;	/* NULL: writes are dropped */
 	void *opaque;
@@ -168,8 +169,10 @@ typedef void (*iofd_device_doorbell_fn)(void *opaque, uint64_t value,
 
 struct iofd_device_doorbell {
 	int efd;		/* the eventfd the VMM signals */
+	uint32_t pad0;		/* alignment: ignored */
 	uint64_t shadow_offset;	/* where the VMM stores the value */
 	uint32_t len;		/* 1, 2, 4 or 8: the doorbell's width */
+	uint32_t pad1;		/* alignment: ignored */
 	iofd_device_doorbell_fn fn;	/* may be NULL (poll the value) */
 	void *opaque;
 };
