@@ -496,7 +496,7 @@ static void peer_closes_its_end(void **state, bool process)
 
 	start_device(f, SOCK_STREAM, TDEV_CLOSE, process);
 	assert_int_equal(add_region(f, BASE, 0x1000, 0), 0);
-	expect_failure(f, false, -EPIPE, "closed", 1000);
+	expect_failure(f, false, -EPIPE, "closed", 2500);
 	recover(f, process);
 }
 
@@ -509,7 +509,7 @@ static void peer_dies_mid_request(void **state)
 
 	start_device(f, SOCK_STREAM, TDEV_DIE, true);
 	assert_int_equal(add_region(f, BASE, 0x1000, 0), 0);
-	expect_failure(f, true, -EPIPE, "closed", 1000);
+	expect_failure(f, true, -EPIPE, "closed", 2500);
 	recover(f, true);
 }
 
@@ -517,10 +517,12 @@ static void peer_replies_7_bytes(void **state, bool process)
 {
 	struct fixture *f = *state;
 
-	iofd_vm_set_ioregion_timeout(f->vm, 200);
+	/* On a stream only the timeout tells a short reply: long enough for a
+	 * device process on a loaded machine to send its 7 bytes. */
+	iofd_vm_set_ioregion_timeout(f->vm, 1000);
 	start_device(f, SOCK_STREAM, TDEV_SHORT, process);
 	assert_int_equal(add_region(f, BASE, 0x1000, 0), 0);
-	expect_failure(f, false, -EPROTO, "short reply: 7 of 32 bytes", 1000);
+	expect_failure(f, false, -EPROTO, "short reply: 7 of 32 bytes", 2500);
 	recover(f, process);
 }
 
@@ -534,7 +536,7 @@ static void short_message_fails_at_once(void **state)
 
 	start_device(f, SOCK_SEQPACKET, TDEV_SHORT, false);
 	assert_int_equal(add_region(f, BASE, 0x1000, 0), 0);
-	expect_failure(f, true, -EPROTO, "7-byte message", 1000);
+	expect_failure(f, true, -EPROTO, "7-byte message", 2500);
 	recover(f, false);
 }
 
@@ -544,7 +546,7 @@ static void peer_replies_garbage(void **state, bool process)
 
 	start_device(f, SOCK_STREAM, TDEV_GARBAGE, process);
 	assert_int_equal(add_region(f, BASE, 0x1000, 0), 0);
-	expect_failure(f, false, -EBADMSG, "malformed reply", 1000);
+	expect_failure(f, false, -EBADMSG, "malformed reply", 2500);
 	recover(f, process);
 }
 
