@@ -36,7 +36,9 @@ rm -f "$BUILD/bench-results.json" "$BUILD/bench-chart.gp"
 	--collect "$BUILD/bench-results.json" --collect "$BUILD/bench-chart.gp" \
 	-- "$bench" --emulated --no-micro --chart-script "$BUILD/bench-chart.gp" "$@" ||
 	status=1
-if [ -f "$BUILD/bench-chart.gp" ]; then
+if [ -f "$BUILD/bench-chart.gp" ] && ! command -v gnuplot >/dev/null; then
+	echo "gnuplot not found: no chart drawn (make bench installs it)"
+elif [ -f "$BUILD/bench-chart.gp" ]; then
 	gnuplot "$BUILD/bench-chart.gp" && echo "Chart: $BUILD/bench-chart.png" || status=1
 fi
 exit $status

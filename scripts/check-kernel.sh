@@ -15,7 +15,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 list=$top/kernel/kvm-selftests.list
 own="io_bus_order_test ioeventfd_post_write_test ioeventfd_post_write_fault_test
-ioregionfd_test"
+ioeventfd_post_write_tear_test ioregionfd_test"
 
 die() { echo "check-kernel: $*" >&2; exit 1; }
 

@@ -211,7 +211,8 @@ build_selftests() {
 		fi
 	done
 	for t in io_bus_order_test ioeventfd_post_write_test \
-		ioeventfd_post_write_fault_test ioregionfd_test; do
+		ioeventfd_post_write_fault_test ioeventfd_post_write_tear_test \
+		ioregionfd_test; do
 		[ -x "$W/selftests.tmp/$t" ] || die "selftest $t was not built"
 	done
 	mv "$W/selftests.tmp" "$W/selftests"

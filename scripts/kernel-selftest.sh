@@ -3,7 +3,10 @@
 # Run one selftest of the kernel series (built by scripts/kernel-build.sh)
 # in the emulated host, unchanged, and print the uapi shim line
 # (scripts/uapi-shim-run.sh):
-#   scripts/kernel-selftest.sh --kernel CONFIG [--shim LIBIOFD_SHIM_SO] NAME
+#   scripts/kernel-selftest.sh --kernel CONFIG [--shim LIBIOFD_SHIM_SO]
+#                              [--review] NAME
+# --review: the line reads "kernel review: ..." (the programs a review of
+# the series added) instead of "uapi shim: ...".
 # With --shim the binary runs with the shim preloaded (the kernel matrix's
 # "stock 6.12 + uapi shim"); without it, as it is on a kernel that has the
 # series (patched-6.12). CONFIG native runs it on this machine's own KVM
@@ -11,16 +14,17 @@
 # the program's; 77 when the emulated host cannot be had.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-kernel= shim=
+kernel= shim= label="uapi shim"
 while [ $# -gt 1 ]; do
 	case $1 in
 	--kernel) kernel=$2; shift 2 ;;
 	--shim) shim=$2; shift 2 ;;
+	--review) label="kernel review"; shift ;;
 	*) break ;;
 	esac
 done
 if [ -z "$kernel" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 --kernel CONFIG [--shim SO] NAME" >&2
+	echo "usage: $0 --kernel CONFIG [--shim SO] [--review] NAME" >&2
 	exit 2
 fi
 st=$("$here/kernel-build.sh" selftests | tail -n 1) || {
@@ -32,12 +36,13 @@ st=$("$here/kernel-build.sh" selftests | tail -n 1) || {
 libgcc_s=$(readlink -f "$(gcc -print-file-name=libgcc_s.so.1)")
 if [ "$kernel" = native ]; then
 	[ -n "$shim" ] || { echo "kernel-selftest: native needs --shim" >&2; exit 2; }
-	exec "$here/uapi-shim-run.sh" --shim "$shim" "$st/$1"
+	exec "$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
 fi
 if [ -n "$shim" ]; then
 	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
 		--with "$shim" --with "$libgcc_s" -- \
-		"$here/uapi-shim-run.sh" --shim "$shim" "$st/$1"
+		"$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
 fi
 exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
-	--with "$libgcc_s" -- "$here/uapi-shim-run.sh" --patched "$st/$1"
+	--with "$libgcc_s" -- "$here/uapi-shim-run.sh" --label "$label" \
+	--patched "$st/$1"

@@ -53,8 +53,10 @@ if [ ! -f "$LOG" ]; then
 	exit 1
 fi
 # -- uapi shim: the acceptance and overhead lines the tests/shim programs
-# print on stderr (meson keeps them in its text log).
-grep -hE '^(uapi shim|shim overhead): ' "$BUILD/meson-logs/testlog.txt" 2>/dev/null
+# print on stderr (meson keeps them in its text log); kernel review: the
+# same line for the selftests a review of the kernel series added.
+grep -hE '^(uapi shim|shim overhead|kernel review): ' \
+	"$BUILD/meson-logs/testlog.txt" 2>/dev/null
 # -- fault injection: each program's figure and the total (tests/fault).
 python3 "$here/fault-total.py" "$LOG"
 # --

@@ -121,7 +121,9 @@ int iofd_device_add_region(struct iofd_device *dev,
  * iofd_device_region_status() - state of region @id: 0 while served,
  * -ENOTCONN once the VMM closed it, the negative errno that poisoned it
  * (-EPROTO for a malformed command, -EPIPE for a reply the VMM did not
- * take), or -ENOENT for an unknown id.
+ * take), or -ENOENT for an unknown id (or a NULL device). A negative state
+ * records its reason (the VMM closed it, or what poisoned it) for
+ * iofd_last_error(), without logging it.
  */
 int iofd_device_region_status(const struct iofd_device *dev, int id);
 
@@ -211,8 +213,9 @@ int iofd_device_add_ram(struct iofd_device *dev, int memfd, uint64_t gpa,
 
 /**
  * iofd_device_dma() - the device's pointer to guest bytes [@gpa, @gpa+@len),
- * or NULL when that range is not wholly inside one RAM range (a
- * guest-supplied address must always go through here). The guest may
+ * or NULL (reason in iofd_last_error()) when that range is not wholly
+ * inside one RAM range (a guest-supplied address must always go through
+ * here). The guest may
  * change the bytes at any time: copy before validating.
  */
 void *iofd_device_dma(const struct iofd_device *dev, uint64_t gpa, uint64_t len);

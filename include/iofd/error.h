@@ -4,7 +4,8 @@
  * libiofd-device).
  *
  * A call that fails returns a negative errno and records why, per thread
- * (iofd_last_error()). Only a failing call changes that reason. Anything
+ * (iofd_last_error()). Only a failing call (or iofd_clear_error()) changes
+ * that reason. Anything
  * else worth knowing (a kernel refusal that iofd answers by serving the
  * registration in userspace, a cleanup step that did not work) goes to the
  * optional log callback only, at its level. iofd never prints.
@@ -28,10 +29,16 @@ enum iofd_log_level {
  * iofd_last_error() - the reason for the last failure on this thread.
  *
  * Returns a NUL-terminated message owned by iofd (valid until the next
- * failing call on this thread), or "" if no call has failed yet. A call
- * that succeeds leaves it unchanged.
+ * failing call on this thread), or "" if no call has failed yet or since
+ * iofd_clear_error(). A call that succeeds leaves it unchanged.
  */
 const char *iofd_last_error(void);
+
+/**
+ * iofd_clear_error() - forget the calling thread's last reason, so that
+ * iofd_last_error() returns "" until the next failure. Cannot fail.
+ */
+void iofd_clear_error(void);
 
 /**
  * Log callback: the level, the negative errno involved (0 if none) and the

@@ -13,19 +13,16 @@
  *   - the reason for the last failure on the calling thread is available
  *     from iofd_last_error(), or is handed to a log callback;
  *   - iofd never prints, never aborts and never exits;
- *   - the ABI is stable within a version node (IOFD_0.2): the structs iofd
+ *   - the ABI only grows: a call keeps the version node it was added in
+ *     (IOFD_0.2, IOFD_0.3: the project's version); the structs iofd
  *     defines (not those of uapi.h, which are the kernel's layouts) end in
  *     reserved space that new fields take, so their sizes never change.
  *     In a struct the caller fills, reserved space must be 0 (a designated
  *     initializer does that), else the call fails with -EINVAL; in a struct
  *     iofd fills, iofd writes 0 there;
  *   - every fd iofd creates or keeps is close-on-exec;
- *   - iofd starts no thread of its own; liburcu, which iofd uses for its
- *     lock-free readers, runs one call_rcu worker thread per process that
- *     frees retired memory and closes retired fds after a grace period,
- *     and, while any iofd VM exists, the worker thread its hash tables are
- *     created with. Threads that call iofd are registered with liburcu
- *     automatically (and unregistered when they exit).
+ *   - the threading rules, the ioregion waits (and what they do to the
+ *     thread's signal mask) and the object lifetimes are in iofd(7).
  */
 #ifndef IOFD_IOFD_H
 #define IOFD_IOFD_H
@@ -102,10 +99,13 @@ struct iofd_vm_options {
  * @opts: NULL for { IOFD_KVM_NONE, 0, 0 }.
  * @out:  receives the VM, owned by the caller; release with iofd_vm_destroy().
  *
- * An adopted VM fd stays the caller's: iofd neither dups nor closes it, and
- * it must outlive the iofd VM. With IOFD_KVM_CREATE iofd owns the VM fd.
- * Errors: -EINVAL (bad options), -ENOMEM, any errno of open("/dev/kvm") or
- * KVM_CREATE_VM.
+ * An adopted VM fd must be a KVM VM (anon_inode:kvm-vm) and stays the
+ * caller's: iofd neither dups nor closes it, and it must outlive the iofd
+ * VM. With IOFD_KVM_CREATE iofd owns the VM fd. kvm_vm_fd 0 adopts fd 0:
+ * a zero-initialised options struct fails with -EINVAL unless fd 0 is a
+ * VM; ask for IOFD_KVM_NONE or IOFD_KVM_CREATE.
+ * Errors: -EINVAL (bad options, an adopted fd that is not a KVM VM),
+ * -ENOMEM, any errno of open("/dev/kvm") or KVM_CREATE_VM.
  */
 int iofd_vm_create(const struct iofd_vm_options *opts, struct iofd_vm **out);
 
@@ -177,7 +177,8 @@ int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps);
  * iofd_ioeventfd() - KVM_IOEVENTFD, with the kernel's struct, rules and
  * errors (checked in the kernel's order): -EINVAL, -EBADF, -EEXIST,
  * -ENOENT (deassign), -ENOMEM. iofd keeps its own dup of the eventfd: the
- * caller may close its fd. Offloaded to the kernel where allowed.
+ * caller may close its fd; that dup costs one fd per distinct eventfd per
+ * VM (-EMFILE past RLIMIT_NOFILE). Offloaded to the kernel where allowed.
  * See iofd_ioeventfd(3).
  */
 int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *args);
@@ -211,8 +212,10 @@ int iofd_ioeventfd_path(struct iofd_vm *vm, const struct iofd_ioeventfd *args);
 /**
  * iofd_iosignalfd() - the 2009 iosignalfd group mode (never offloaded):
  * add an item to the group at (bus, addr, len), or remove every item of an
- * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap), -EFAULT
- * (unreadable trigger), -ENOMEM. See iofd_iosignalfd(3).
+ * eventfd (DEASSIGN). Errors: -EINVAL, -EBADF, -EEXIST (overlap, or the
+ * same eventfd object already in the group with the same trigger value or
+ * as a wildcard), -EFAULT (unreadable trigger), -ENOMEM, -EMFILE.
+ * See iofd_iosignalfd(3).
  */
 int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
 
@@ -226,9 +229,8 @@ int iofd_iosignalfd(struct iofd_vm *vm, const struct iofd_iosignalfd *args);
  * INT_MAX bytes is -EINVAL, as in the kernel. Where the kernel serves
  * ioregionfd (IOFD_CAP_IOREGIONFD_OFFLOAD) the region is registered there
  * (KVM_SET_IOREGION, with the same answers) and iofd keeps a record for
- * its overlap checks; the kernel's failure exit then reaches
- * iofd_dispatch_exit() as IOFD_FAILED, with that access already completed.
- * A failed access poisons the fd pair. See iofd_set_ioregion(3).
+ * its overlap checks. How accesses wait, fail and poison the fd pair:
+ * iofd(7). See iofd_set_ioregion(3).
  */
 int iofd_set_ioregion(struct iofd_vm *vm, const struct iofd_ioregion *args);
 
@@ -262,14 +264,18 @@ int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms);
  * Until iofd_batch_commit(), registrations are validated and return their
  * result immediately but guest accesses keep seeing the previous state
  * (kernel offload, which the kernel cannot batch, happens immediately).
- * Only the thread that began the batch may register until it commits.
- * Errors: -EBUSY if a batch is already open.
+ * The batch holds the VM's writer lock: until the commit, other threads'
+ * registrations, path queries, iofd_query_caps(), iofd_batch_begin() and
+ * iofd_vm_destroy() on this VM wait (forever, if the batch is never
+ * committed); guest accesses and the interrupt calls do not.
+ * Errors: -EINVAL (NULL vm), -EBUSY if this thread has a batch open.
+ * See iofd_batch_begin(3).
  */
 int iofd_batch_begin(struct iofd_vm *vm);
 
 /**
  * iofd_batch_commit() - publish every change made since iofd_batch_begin().
- * Errors: -EINVAL if no batch is open.
+ * Errors: -EINVAL if no batch is open on the calling thread.
  */
 int iofd_batch_commit(struct iofd_vm *vm);
 
@@ -280,12 +286,9 @@ int iofd_batch_commit(struct iofd_vm *vm);
  * @data: for a write, the len bytes written; for a read, receives len bytes.
  * @info: optional; filled when the status is not NOT_CLAIMED.
  *
- * Returns an enum iofd_status (>= 0), or -EINVAL for a bad bus or a len not
- * in 1..8. Safe from any number of threads; lock-free except for an
- * ioregion access, which waits for its fd (see iofd_set_ioregion()). With
- * no vCPU to keep an access pending in, signals do not interrupt such a
- * wait here (it is restarted; the timeout still bounds it), so the result
- * is never PENDING.
+ * Returns an enum iofd_status (>= 0; never PENDING), or -EINVAL for a bad
+ * bus or a len not in 1..8. Safe from any number of threads; lock-free
+ * except for an ioregion access, which may wait (iofd(7)).
  */
 int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr,
 		uint32_t len, bool is_write, void *data, struct iofd_exit *info);
@@ -310,8 +313,10 @@ int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **out);
 
 /**
  * iofd_vcpu_adopt() - wrap a vCPU the VMM created.
- * @vcpu_fd: stays the caller's; @run: its mapped kvm_run, stays the caller's.
- * Errors: -EINVAL for a bad fd or NULL run, -ENOMEM.
+ * @vcpu_fd: a KVM vCPU (anon_inode:kvm-vcpu:N), stays the caller's; that
+ *	it is a vCPU of @vm's VM cannot be checked.
+ * @run: its mapped kvm_run, stays the caller's.
+ * Errors: -EINVAL for NULL arguments or an fd that is not a vCPU, -ENOMEM.
  */
 int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd, struct kvm_run *run,
 		    struct iofd_vcpu **out);
@@ -322,7 +327,8 @@ void iofd_vcpu_destroy(struct iofd_vcpu *vcpu);
 /** iofd_vcpu_fd() - the KVM vCPU fd, or -EINVAL for a NULL vcpu. */
 int iofd_vcpu_fd(const struct iofd_vcpu *vcpu);
 
-/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run. */
+/** iofd_vcpu_kvm_run() - the vCPU's mapped struct kvm_run; NULL (with a
+ * reason) for a NULL vcpu. */
 struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu);
 
 /** iofd_vcpu_get_stats() - copy the vCPU's counters: 0, or -EINVAL (NULL). */
@@ -333,10 +339,8 @@ int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
  * iofd_dispatch_exit() - serve the exit that KVM_RUN left in kvm_run.
  * @info: optional; receives the details unless the status is SERVED.
  *
- * Returns SERVED (resume the guest), NOT_CLAIMED (the exit is the VMM's),
- * FAILED (an ioregion access failed; the exit is not completed) or PENDING
- * (a wait was interrupted: call again before re-entering the guest), or
- * -EINVAL for a NULL vcpu. See iofd_dispatch_exit(3).
+ * Returns SERVED, NOT_CLAIMED, FAILED or PENDING, or -EINVAL for a NULL
+ * vcpu. What the VMM must do with each: iofd_dispatch_exit(3).
  */
 int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 

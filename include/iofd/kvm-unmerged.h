@@ -37,7 +37,8 @@
 /*
  * struct kvm_ioeventfd as the series lays it out, for programs compiled
  * against headers without post_addr. Same size (64 bytes) and the same
- * ioctl number (KVM_IOEVENTFD) as the stock struct.
+ * ioctl number (KVM_IOEVENTFD) as the stock struct. With POST_WRITE, pad0
+ * and pad must be zero and post_addr aligned to len.
  */
 struct kvm_ioeventfd_post {
 	__u64 datamatch;

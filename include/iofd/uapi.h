@@ -29,7 +29,8 @@
 
 /*
  * Post-write ("shadow") ioeventfd, bit 5 as in the 2026 series: on a
- * matching write, store the len bytes written at post_addr, then signal.
+ * matching write, store the len bytes written at post_addr with one
+ * single-copy-atomic store, then signal. post_addr must be aligned to len.
  */
 #define IOFD_IOEVENTFD_FLAG_POST_WRITE		(1u << 5)
 /*
@@ -48,7 +49,11 @@
 /*
  * The extended ioeventfd: the kernel's fields in the kernel's order, then
  * post_addr at offset 32 (2026 post-write layout), then post_fd.
- * Fields a flag does not ask for are ignored (never required to be zero).
+ * Without POST_WRITE, post_addr, post_fd and the padding are ignored (never
+ * required to be zero). With POST_WRITE, pad0, pad and (without POST_MEMFD)
+ * post_fd must be zero, or the call fails with -EINVAL: a new flag is a new
+ * contract, and the kernel's series requires its padding, which these
+ * bytes are, to be zero.
  */
 struct iofd_ioeventfd {
 	__u64 datamatch;

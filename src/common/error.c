@@ -17,6 +17,11 @@ IOFD_EXPORT const char *iofd_last_error(void)
 	return last_error;
 }
 
+IOFD_EXPORT void iofd_clear_error(void)
+{
+	last_error[0] = '\0';
+}
+
 IOFD_EXPORT int iofd_set_log(iofd_log_fn fn, void *opaque,
 			     enum iofd_log_level max_level)
 {

@@ -67,19 +67,31 @@ int iofd_fd_dup(int fd, bool nonblock)
 	return dup_fd;
 }
 
-int iofd_efd_check(int fd)
+int iofd_fd_link(int fd, char *target, size_t size)
 {
-	char link[64], target[32];
+	char link[64];
 	ssize_t n;
 
 	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
-		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
+		return -EBADF;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
+	n = readlink(link, target, size - 1);
 	if (n < 0)
-		return iofd_fail(-EINVAL, "cannot tell whether fd %d is an eventfd: %s",
-				 fd, strerror(errno));
+		return -errno;
 	target[n] = '\0';
+	return 0;
+}
+
+int iofd_efd_check(int fd)
+{
+	char target[64];
+	int err = iofd_fd_link(fd, target, sizeof(target));
+
+	if (err == -EBADF)
+		return iofd_fail(-EBADF, "fd %d is not an open file descriptor", fd);
+	if (err)
+		return iofd_fail(-EINVAL, "cannot tell whether fd %d is an eventfd: %s",
+				 fd, strerror(-err));
 	if (strcmp(target, "anon_inode:[eventfd]") != 0)
 		return iofd_fail(-EINVAL, "fd %d is not an eventfd (%s)", fd, target);
 	return 0;

@@ -4,6 +4,7 @@
 #define IOFD_FD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,10 @@ static inline bool iofd_file_same(const struct iofd_file_id *a,
 /* A close-on-exec dup of fd, non-blocking if asked: the new fd, or -errno
  * with the reason recorded. The caller owns the new fd. */
 int iofd_fd_dup(int fd, bool nonblock);
+/* The target of fd's /proc/self/fd link (such as "anon_inode:kvm-vm"),
+ * truncated to size: 0, -EBADF if fd is not open, or the errno of
+ * readlink() (no reason recorded). */
+int iofd_fd_link(int fd, char *target, size_t size);
 /* Check that fd is an open eventfd: 0, -EBADF or -EINVAL (kernel's order). */
 int iofd_efd_check(int fd);
 /* Read an eventfd's counter without blocking and without touching the

@@ -40,6 +40,7 @@ struct iofd_dev_region {
 	bool message_mode;	/* seqpacket: one recv is one message */
 	bool resp_is_socket;	/* replies sent with MSG_NOSIGNAL */
 	int status;		/* 0, -ENOTCONN, or the poisoning errno */
+	char why[160];		/* the poisoning's reason */
 	struct iofd_cmd_limits lim;
 	iofd_device_read_fn read;
 	iofd_device_write_fn write;

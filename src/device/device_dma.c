@@ -77,8 +77,8 @@ void iofd_dev_ram_fini(struct iofd_device *dev)
 	dev->nr_ram = 0;
 }
 
-IOFD_EXPORT void *iofd_device_dma(const struct iofd_device *dev, uint64_t gpa,
-				  uint64_t len)
+/* The device's pointer to [gpa, gpa + len), or NULL (no reason recorded). */
+static void *dma_lookup(const struct iofd_device *dev, uint64_t gpa, uint64_t len)
 {
 	if (!dev)
 		return NULL;
@@ -92,10 +92,22 @@ IOFD_EXPORT void *iofd_device_dma(const struct iofd_device *dev, uint64_t gpa,
 	return NULL;
 }
 
+IOFD_EXPORT void *iofd_device_dma(const struct iofd_device *dev, uint64_t gpa,
+				  uint64_t len)
+{
+	void *p = dma_lookup(dev, gpa, len);
+
+	if (!p)
+		iofd_fail(-EFAULT, "iofd_device_dma: %llu bytes at 0x%llx are %s",
+			  (unsigned long long)len, (unsigned long long)gpa,
+			  dev ? "not inside one guest RAM range" : "asked of a NULL device");
+	return p;
+}
+
 IOFD_EXPORT int iofd_device_dma_read(const struct iofd_device *dev, uint64_t gpa,
 				     void *buf, uint64_t len)
 {
-	const void *src = iofd_device_dma(dev, gpa, len);
+	const void *src = dma_lookup(dev, gpa, len);
 
 	if (!src || (!buf && len))
 		return iofd_fail(-EFAULT, "DMA read of %llu bytes at 0x%llx is "
@@ -109,7 +121,7 @@ IOFD_EXPORT int iofd_device_dma_read(const struct iofd_device *dev, uint64_t gpa
 IOFD_EXPORT int iofd_device_dma_write(const struct iofd_device *dev,
 				      uint64_t gpa, const void *buf, uint64_t len)
 {
-	void *dst = iofd_device_dma(dev, gpa, len);
+	void *dst = dma_lookup(dev, gpa, len);
 
 	if (!dst || (!buf && len))
 		return iofd_fail(-EFAULT, "DMA write of %llu bytes at 0x%llx is "

@@ -48,8 +48,11 @@ IOFD_EXPORT int iofd_device_create_shadow(struct iofd_device *dev, size_t size)
 {
 	int fd, err;
 
-	if (!dev || size == 0 || size > (1ull << 30))
-		return iofd_fail(-EINVAL, "shadow size %zu (1 byte to 1 GiB)", size);
+	if (!dev)
+		return iofd_fail(-EINVAL, "iofd_device_create_shadow: NULL device");
+	if (size == 0 || size > (1ull << 30))
+		return iofd_fail(-EINVAL, "iofd_device_create_shadow: size %zu is "
+				 "not 1 byte to 1 GiB", size);
 	if (dev->shadow)
 		return iofd_fail(-EEXIST, "the device already has a shadow");
 	size = page_round(size);
@@ -93,7 +96,11 @@ IOFD_EXPORT int iofd_device_set_shadow(struct iofd_device *dev, int memfd)
 
 IOFD_EXPORT int iofd_device_shadow_fd(const struct iofd_device *dev)
 {
-	return dev ? dev->shadow_fd : -1;
+	if (!dev) {
+		iofd_fail(-EINVAL, "iofd_device_shadow_fd: NULL device");
+		return -1;
+	}
+	return dev->shadow_fd;
 }
 
 void iofd_dev_shadow_fini(struct iofd_device *dev)

@@ -116,11 +116,9 @@ static bool peer_gone(int fd)
 static int poison(struct iofd_device *dev, struct iofd_dev_region *r,
 		  uint32_t idx, int err)
 {
-	char reason[256];
-
-	snprintf(reason, sizeof(reason), "%s", iofd_last_error());
+	snprintf(r->why, sizeof(r->why), "%s", iofd_last_error());
 	iofd_dev_region_close(dev, r, err);
-	return iofd_fail(err, "region %u: %s", idx, reason);
+	return iofd_fail(err, "region %u: %s", idx, r->why);
 }
 
 static int read_error(struct iofd_device *dev, struct iofd_dev_region *r,
@@ -345,9 +343,23 @@ IOFD_EXPORT int iofd_device_add_region(struct iofd_device *dev,
 	return err;
 }
 
+/* A region's state is the answer, but a negative one still says why, as
+ * every negative return does. */
 IOFD_EXPORT int iofd_device_region_status(const struct iofd_device *dev, int id)
 {
-	if (!dev || id < 0 || (uint32_t)id >= dev->nr_regions)
-		return -ENOENT;
-	return dev->regions[id]->status;
+	const struct iofd_dev_region *r;
+
+	if (!dev)
+		return iofd_fail(-ENOENT, "iofd_device_region_status: NULL device");
+	if (id < 0 || (uint32_t)id >= dev->nr_regions)
+		return iofd_fail(-ENOENT, "iofd_device_region_status: no region %d "
+				 "(the device has %u)", id, dev->nr_regions);
+	r = dev->regions[id];
+	if (r->status == -ENOTCONN)
+		return iofd_fail_quiet(r->status, "iofd_device_region_status: "
+				       "region %d was closed by the VMM", id);
+	if (r->status)
+		return iofd_fail_quiet(r->status, "iofd_device_region_status: "
+				       "region %d was poisoned: %s", id, r->why);
+	return 0;
 }

@@ -23,6 +23,12 @@ _Static_assert(offsetof(struct kvm_ioregion, flags) ==
 _Static_assert(offsetof(struct kvm_ioeventfd_post, post_addr) ==
 		       offsetof(struct iofd_ioeventfd, post_addr),
 	       "iofd's post-write layout is the uapi's");
+_Static_assert(sizeof(struct kvm_ioeventfd_post) == sizeof(struct iofd_ioeventfd) &&
+		       offsetof(struct kvm_ioeventfd_post, pad0) ==
+		       offsetof(struct iofd_ioeventfd, pad0) &&
+		       offsetof(struct kvm_ioeventfd_post, pad) ==
+		       offsetof(struct iofd_ioeventfd, post_fd),
+	       "the uapi's padding is iofd's pad0, post_fd and pad");
 
 /* The flag bits a kernel with the post-write series accepts on assign. */
 #define POST_SERIES_FLAGS	(0x1fu | KVM_IOEVENTFD_FLAG_POST_WRITE)
@@ -63,18 +69,17 @@ int shim_check_extension(int fd, unsigned long cap)
 	return r;
 }
 
-/* The program's struct, as iofd's extended ioeventfd. */
+/*
+ * The program's struct, as iofd's extended ioeventfd: the same 64 bytes, the
+ * uapi's pad[0..3] landing in post_fd, which iofd requires to be zero (as the
+ * kernel requires the padding) with POST_WRITE and without POST_MEMFD.
+ */
 static void to_iofd(const struct kvm_ioeventfd_post *a, struct iofd_ioeventfd *x)
 {
-	memset(x, 0, sizeof(*x));
-	x->datamatch = a->datamatch;
-	x->addr = a->addr;
-	x->len = a->len;
-	x->fd = a->fd;
+	memcpy(x, a, sizeof(*x));
 	/* iofd's own high bits (POST_MEMFD, NO_OFFLOAD) are not the uapi's:
 	 * the kernel ignores unknown bits on deassign, so do we. */
 	x->flags = a->flags & POST_SERIES_FLAGS;
-	x->post_addr = a->post_addr;
 }
 
 /* One KVM_IOEVENTFD on an adopted VM, with the series' rules. */

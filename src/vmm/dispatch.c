@@ -166,7 +166,7 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 	int status;
 
 	if (!vcpu)
-		return iofd_fail(-EINVAL, "NULL vCPU");
+		return iofd_fail(-EINVAL, "iofd_dispatch_exit: NULL vcpu");
 	if (vcpu->req.region)	/* an interrupted ioregion access first */
 		status = iofd_ioregion_resume(vcpu, info);
 	else

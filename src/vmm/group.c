@@ -134,6 +134,21 @@ static void group_replace(struct iofd_vm *vm, struct iofd_range_array *arr,
 	}
 }
 
+/* Does g hold item already: the same eventfd object with the same trigger,
+ * or both wildcards? (Each write would signal it twice.) */
+static bool group_has(const struct iofd_group *g,
+		      const struct iofd_group_item *item)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct iofd_group_item *it = &g->items[i];
+
+		if (it->efd == item->efd && it->has_trigger == item->has_trigger &&
+		    (!it->has_trigger || it->trigger == item->trigger))
+			return true;
+	}
+	return false;
+}
+
 static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 			  const struct iofd_iosignalfd *args,
 			  const struct iofd_group_item *item)
@@ -151,6 +166,12 @@ static int group_add_item(struct iofd_vm *vm, struct iofd_space *sp,
 					 "len %u, not %u",
 					 (unsigned long long)args->addr, old->len,
 					 args->len);
+		if (group_has(old, item))
+			return iofd_fail(-EEXIST, "the iosignalfd group at 0x%llx "
+					 "already has eventfd %d %s",
+					 (unsigned long long)args->addr, args->fd,
+					 item->has_trigger ? "with this trigger" :
+							     "as a wildcard");
 		n = old->n;
 	} else if (iofd_ranges_overlap(view, args->addr, end) >= 0 ||
 		   iofd_space_exact_overlap(sp, args->addr, end)) {
@@ -187,6 +208,7 @@ static int group_assign(struct iofd_vm *vm, const struct iofd_iosignalfd *args)
 	struct iofd_space *sp = &vm->bus[args->flags & IOFD_IOSIGNALFD_FLAG_PIO ?
 					 IOFD_BUS_PIO : IOFD_BUS_MMIO];
 	struct iofd_group_item item = { 0 };
+	struct iofd_efd_key key;
 	int err;
 
 	if (args->flags & IOFD_IOSIGNALFD_FLAG_TRIGGER) {
@@ -195,7 +217,9 @@ static int group_assign(struct iofd_vm *vm, const struct iofd_iosignalfd *args)
 			return err;
 		item.has_trigger = true;
 	}
-	err = iofd_efd_get(&vm->efds, args->fd, &item.efd);
+	err = iofd_efd_key(args->fd, &key);
+	if (!err)
+		err = iofd_efd_get(&vm->efds, &key, &item.efd);
 	if (err)
 		return err;
 	err = group_add_item(vm, sp, args, &item);
@@ -214,16 +238,17 @@ static int group_deassign(struct iofd_vm *vm, const struct iofd_iosignalfd *args
 	struct iofd_range_array *view = iofd_space_ranges_view(sp), *arr;
 	long idx = iofd_ranges_find(view, args->addr);
 	struct iofd_group *old = view ? group_at(view, idx) : NULL, *g = NULL;
+	struct iofd_efd_key key;
 	struct iofd_efd *efd;
 	size_t kept = 0;
-	int err = iofd_efd_check(args->fd);
+	int err = iofd_efd_key(args->fd, &key);
 
 	if (err)
 		return err;
 	if (!old || old->addr != args->addr || old->len != args->len)
 		return iofd_fail(-EINVAL, "no iosignalfd group at 0x%llx len %u",
 				 (unsigned long long)args->addr, args->len);
-	efd = iofd_efd_find(&vm->efds, args->fd);
+	efd = iofd_efd_find(&vm->efds, &key);
 	for (size_t i = 0; i < old->n; i++)
 		kept += old->items[i].efd != efd;
 	if (kept == old->n)
@@ -250,7 +275,7 @@ IOFD_EXPORT int iofd_iosignalfd(struct iofd_vm *vm,
 	int err;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_iosignalfd: NULL vm or args");
 	if (args->flags & ~IOFD_IOSIGNALFD_VALID_FLAGS)
 		return iofd_fail(-EINVAL, "iosignalfd flags 0x%x has unknown bits",
 				 args->flags);

@@ -157,7 +157,7 @@ IOFD_EXPORT int iofd_intx_create(struct iofd_vm *vm, uint32_t gsi,
 	int err;
 
 	if (!vm || !out)
-		return iofd_fail(-EINVAL, "NULL vm or out");
+		return iofd_fail(-EINVAL, "iofd_intx_create: NULL vm or out");
 	*out = NULL;
 	err = intx_alloc(gsi, &intx);
 	if (err)
@@ -190,7 +190,7 @@ IOFD_EXPORT int iofd_intx_assert(struct iofd_intx *intx)
 	int err;
 
 	if (!intx)
-		return iofd_fail(-EINVAL, "NULL INTx helper");
+		return iofd_fail(-EINVAL, "iofd_intx_assert: NULL INTx helper");
 	pthread_mutex_lock(&intx->lock);
 	err = intx_usable(intx);
 	if (!err) {
@@ -207,7 +207,7 @@ IOFD_EXPORT int iofd_intx_deassert(struct iofd_intx *intx)
 	int err;
 
 	if (!intx)
-		return iofd_fail(-EINVAL, "NULL INTx helper");
+		return iofd_fail(-EINVAL, "iofd_intx_deassert: NULL INTx helper");
 	pthread_mutex_lock(&intx->lock);
 	err = intx_usable(intx);
 	if (!err)
@@ -218,12 +218,14 @@ IOFD_EXPORT int iofd_intx_deassert(struct iofd_intx *intx)
 
 IOFD_EXPORT int iofd_intx_eoi_fd(const struct iofd_intx *intx)
 {
-	return intx ? intx->eoi_fd : iofd_fail(-EINVAL, "NULL INTx helper");
+	return intx ? intx->eoi_fd
+		    : iofd_fail(-EINVAL, "iofd_intx_eoi_fd: NULL INTx helper");
 }
 
 IOFD_EXPORT int iofd_intx_trigger_fd(const struct iofd_intx *intx)
 {
-	return intx ? intx->trigger_fd : iofd_fail(-EINVAL, "NULL INTx helper");
+	return intx ? intx->trigger_fd
+		    : iofd_fail(-EINVAL, "iofd_intx_trigger_fd: NULL INTx helper");
 }
 
 IOFD_EXPORT void iofd_intx_destroy(struct iofd_intx *intx)

@@ -176,15 +176,19 @@ static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
+	struct iofd_efd_key key;
 	int err;
 
+	err = iofd_efd_key(args->fd, &key);
+	if (err)
+		return err;
 	e = iofd_malloc(sizeof(*e));
 	if (e)
 		memset(e, 0, sizeof(*e));
 	if (!e)
 		return iofd_fail(-ENOMEM, "out of memory for an ioeventfd");
 	e->obj.ops = &entry_ops;
-	err = iofd_efd_get(&vm->efds, args->fd, &e->efd);
+	err = iofd_efd_get(&vm->efds, &key, &e->efd);
 	if (err) {
 		free(e);
 		return err;
@@ -230,14 +234,15 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_post_key key;
+	struct iofd_efd_key efd_key;
 	struct iofd_efd *efd;
 
-	*err = iofd_efd_check(args->fd);
+	*err = iofd_efd_key(args->fd, &efd_key);
 	if (!*err)
 		*err = iofd_post_key(args, &key);
 	if (*err)
 		return NULL;
-	efd = iofd_efd_find(&vm->efds, args->fd);
+	efd = iofd_efd_find(&vm->efds, &efd_key);
 	if (efd) {
 		for_each_live_entry(&vm->bus[bus], args->addr, e) {
 			if (e->efd != efd || e->len != args->len ||
@@ -280,29 +285,40 @@ static int deassign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 	return 0;
 }
 
-/* Refuse NULL arguments, then take the writer lock: 0 or -errno. */
-static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
+/* Refuse NULL arguments (the reason names @call), then take the writer
+ * lock: 0 or -errno. */
+static int lock_for_args(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			 const char *call)
 {
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "%s: NULL vm or args", call);
 	iofd_writer_lock(vm);
 	return 0;
 }
 
-static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
-			  uint32_t allowed)
+/* One assign or deassign, with the writer lock held: 0 or -errno. */
+static int ioeventfd_locked(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			    uint32_t allowed)
 {
-	int err = lock_for_args(vm, args);
+	/* First, as in the kernel: on either path, before any other check. */
+	int err = iofd_post_check_pad(args);
 
 	if (err)
 		return err;
 	if (args->flags & IOFD_IOEVENTFD_FLAG_DEASSIGN)
-		err = deassign(vm, args);
-	else {
-		err = validate_assign(args, allowed);
-		if (!err)
-			err = assign(vm, args);
-	}
+		return deassign(vm, args);
+	err = validate_assign(args, allowed);
+	return err ? err : assign(vm, args);
+}
+
+static int ioeventfd_call(struct iofd_vm *vm, const struct iofd_ioeventfd *args,
+			  uint32_t allowed, const char *call)
+{
+	int err = lock_for_args(vm, args, call);
+
+	if (err)
+		return err;
+	err = ioeventfd_locked(vm, args, allowed);
 	iofd_writer_unlock(vm);
 	return err;
 }
@@ -312,27 +328,29 @@ IOFD_EXPORT int iofd_ioeventfd(struct iofd_vm *vm, const struct kvm_ioeventfd *k
 	struct iofd_ioeventfd args;
 
 	if (!k)
-		return iofd_fail(-EINVAL, "NULL args");
+		return iofd_fail(-EINVAL, "iofd_ioeventfd: NULL args");
 	memset(&args, 0, sizeof(args));
 	args.datamatch = k->datamatch;
 	args.addr = k->addr;
 	args.len = k->len;
 	args.fd = k->fd;
 	args.flags = k->flags;
-	return ioeventfd_call(vm, &args, IOFD_IOEVENTFD_KERNEL_FLAGS);
+	return ioeventfd_call(vm, &args, IOFD_IOEVENTFD_KERNEL_FLAGS,
+			      "iofd_ioeventfd");
 }
 
 IOFD_EXPORT int iofd_ioeventfd_ext(struct iofd_vm *vm,
 				   const struct iofd_ioeventfd *args)
 {
-	return ioeventfd_call(vm, args, IOFD_IOEVENTFD_VALID_FLAGS);
+	return ioeventfd_call(vm, args, IOFD_IOEVENTFD_VALID_FLAGS,
+			      "iofd_ioeventfd_ext");
 }
 
 IOFD_EXPORT int iofd_ioeventfd_path(struct iofd_vm *vm,
 				    const struct iofd_ioeventfd *args)
 {
 	struct iofd_ioeventfd_entry *e;
-	int err = lock_for_args(vm, args);
+	int err = lock_for_args(vm, args, "iofd_ioeventfd_path");
 
 	if (err)
 		return err;

@@ -504,7 +504,7 @@ IOFD_EXPORT int iofd_set_ioregion(struct iofd_vm *vm,
 	int err;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_set_ioregion: NULL vm or args");
 	if (args->flags & ~IOFD_IOREGION_VALID_FLAGS)
 		return iofd_fail(-EINVAL, "ioregion flags 0x%x has unknown bits 0x%x",
 				 args->flags, args->flags & ~IOFD_IOREGION_VALID_FLAGS);
@@ -531,7 +531,7 @@ IOFD_EXPORT int iofd_ioregion_path(struct iofd_vm *vm,
 	int ret;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_ioregion_path: NULL vm or args");
 	if (args->flags & ~IOFD_IOREGION_VALID_FLAGS)
 		return iofd_fail(-EINVAL, "ioregion flags 0x%x has unknown bits",
 				 args->flags);
@@ -555,7 +555,7 @@ IOFD_EXPORT int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms)
 	int err;
 
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_vm_set_ioregion_timeout: NULL vm");
 	if (vm->ioregion_kernel) {
 		err = iofd_kvm_ioregion_timeout(vm->kvm_fd, ms ? ms : IOFD_TIMEOUT_FOREVER);
 		if (err)

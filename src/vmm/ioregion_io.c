@@ -1,33 +1,12 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Serving an ioregion access on the thread that took it: wait for the
- * channel (one command in flight per fd), send the command, wait for the
- * reply, check it. Never inside an RCU read-side section: the caller holds
- * a reference on the region instead.
- *
- * Waiting. Every step is tried without blocking first (take the lock,
- * send, receive once); only a step that would block waits, in a ppoll()
- * bounded by the VM's timeout. Most accesses never wait, and those pay no
- * signal-mask system calls. On a vCPU the first wait blocks the thread's
- * signals (all but the synchronous ones) until the access returns, and
- * each ppoll() unblocks the thread's own mask, so a signal the vCPU thread
- * does not block ends the wait even if it arrived just before, and
- * kvm_run->immediate_exit is checked (after the mask is in place) before
- * every wait: the usual kick (set immediate_exit, then signal the thread)
- * is never lost. A signal handled before the first wait ran before the
- * access needed to block, as one handled before the exit was dispatched;
- * a kick still shows through immediate_exit. An interrupted access stays pending in the vCPU with what it has
- * already done (the command is never sent twice) and is finished by the
- * next iofd_dispatch_exit() or iofd_vcpu_run() before the guest resumes.
- * iofd_access() has no vCPU to keep an access pending in: there, signals
- * only restart the wait, which the timeout still bounds.
- *
- * Failure. The wire carries no request id, so a reply that comes after its
- * access was given up would answer the next command. A device that closes
- * its fd, replies short or malformed, sends data nobody asked for, or does
- * not answer in time therefore poisons the channel: this access and every
- * later one on the same fd pair fail the same way until all regions using
- * it are deassigned (a new registration then gets a fresh channel).
+ * channel (one command in flight per fd pair), send the command, wait for
+ * the reply, check it. Never inside an RCU read-side section: the caller
+ * holds a reference on the region instead. The rules this keeps (waits,
+ * the signal mask, pending accesses, failure and poison) are the contract
+ * of iofd(7), "IOREGION ACCESSES"; docs/ARCHITECTURE.md ("ioregionfd")
+ * says why they are so.
  */
 #define _GNU_SOURCE
 #include <errno.h>

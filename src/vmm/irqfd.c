@@ -156,19 +156,20 @@ static bool backs_irqfd_in(struct iofd_vm *vm, const struct iofd_efd *efd)
  * Take the eventfd for a new irqfd, unless it backs one already (-EBUSY):
  * in any VM or in this one, by the running kernel's rule.
  */
-static int claim_trigger(struct iofd_vm *vm, int fd, struct iofd_efd **out)
+static int claim_trigger(struct iofd_vm *vm, const struct iofd_efd_key *key,
+			 struct iofd_efd **out)
 {
 	bool across = busy_across_vms();
 	struct iofd_efd *efd;
 	int err;
 
 	pthread_mutex_lock(&triggers_lock);
-	efd = iofd_efd_find(&triggers, fd);
+	efd = iofd_efd_find(&triggers, key);
 	if (efd && (across || backs_irqfd_in(vm, efd)))
-		err = iofd_fail(-EBUSY, "eventfd %d already backs an irqfd%s", fd,
-				across ? "" : " in this VM");
+		err = iofd_fail(-EBUSY, "eventfd %d already backs an irqfd%s",
+				key->fd, across ? "" : " in this VM");
 	else
-		err = iofd_efd_get(&triggers, fd, out);
+		err = iofd_efd_get(&triggers, key, out);
 	pthread_mutex_unlock(&triggers_lock);
 	return err;
 }
@@ -181,7 +182,8 @@ static void release_trigger(struct iofd_efd *efd)
 }
 
 /* Hook an irqfd iofd serves onto its line and the epoll set. */
-static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj, int resamplefd)
+static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
+		 const struct iofd_efd_key *resamplefd)
 {
 	struct iofd_irq *irq = vm->irq;
 	int err;
@@ -191,7 +193,8 @@ static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj, int resamplefd)
 	if (!obj->line)
 		return iofd_fail(-ENOMEM, "out of memory for GSI %u", obj->gsi);
 	if (obj->resample && !obj->intx) {
-		err = iofd_efd_get(&irq->resamplefds, resamplefd, &obj->resamplefd);
+		err = iofd_efd_get(&irq->resamplefds, resamplefd,
+				   &obj->resamplefd);
 		if (err)
 			goto fail_line;
 	}
@@ -220,16 +223,16 @@ int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
 			     struct iofd_intx *owner, struct iofd_irqfd_obj **out)
 {
 	bool resample = args->flags & KVM_IRQFD_FLAG_RESAMPLE;
-	int fd = (int)args->fd, resamplefd = (int)args->resamplefd;
+	struct iofd_efd_key trigger, resamplefd = { .fd = -1, .id = -1 };
 	struct iofd_irqfd_obj *obj;
 	int user, err;
 
 	user = choose_server(vm, resample);
 	if (user < 0)
 		return user;
-	err = iofd_efd_check(fd);
+	err = iofd_efd_key((int)args->fd, &trigger);
 	if (!err && resample)
-		err = iofd_efd_check(resamplefd);
+		err = iofd_efd_key((int)args->resamplefd, &resamplefd);
 	if (err)
 		return err;
 	obj = iofd_calloc(1, sizeof(*obj));
@@ -238,11 +241,11 @@ int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
 	obj->gsi = args->gsi;
 	obj->resample = resample;
 	obj->intx = owner;
-	err = claim_trigger(vm, fd, &obj->trigger);
+	err = claim_trigger(vm, &trigger, &obj->trigger);
 	if (err)
 		goto fail;
 	if (user) {
-		err = serve(vm, obj, resamplefd);
+		err = serve(vm, obj, &resamplefd);
 	} else {
 		err = kvm_irqfd_ioctl(vm, args);
 		if (err)
@@ -330,14 +333,15 @@ void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj)
 static int deassign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args)
 {
 	struct iofd_irqfd_obj *obj, *next;
+	struct iofd_efd_key key;
 	struct iofd_efd *efd;
 	bool found = false;
-	int err = iofd_efd_check((int)args->fd);
+	int err = iofd_efd_key((int)args->fd, &key);
 
 	if (err)
 		return err;
 	pthread_mutex_lock(&triggers_lock);
-	efd = iofd_efd_find(&triggers, (int)args->fd);
+	efd = iofd_efd_find(&triggers, &key);
 	pthread_mutex_unlock(&triggers_lock);
 	for (obj = vm->irq->irqfds; efd && obj; obj = next) {
 		next = obj->next;
@@ -362,7 +366,7 @@ IOFD_EXPORT int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args)
 	int err;
 
 	if (!vm || !args)
-		return iofd_fail(-EINVAL, "NULL vm or args");
+		return iofd_fail(-EINVAL, "iofd_irqfd: NULL vm or args");
 	if (args->flags & ~(KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE))
 		return iofd_fail(-EINVAL, "unknown irqfd flags 0x%x", args->flags);
 	iofd_rcu_thread();

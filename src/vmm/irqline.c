@@ -251,7 +251,7 @@ IOFD_EXPORT int iofd_irq_eoi(struct iofd_vm *vm, uint32_t gsi)
 	struct iofd_irq_line *line;
 
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_irq_eoi: NULL vm");
 	iofd_rcu_thread();
 	urcu_memb_read_lock();
 	line = line_lookup(vm->irq, gsi);
@@ -303,9 +303,11 @@ IOFD_EXPORT int iofd_irq_set_controller(struct iofd_vm *vm,
 	struct iofd_irq *irq;
 
 	if (!vm || (ops && !ops->set_level))
-		return iofd_fail(-EINVAL, "NULL vm, or a controller without set_level");
+		return iofd_fail(-EINVAL, "iofd_irq_set_controller: NULL vm, or a "
+				 "controller without set_level");
 	if (ops && !iofd_zero(ops->reserved, sizeof(ops->reserved)))
-		return iofd_fail(-EINVAL, "iofd_irq_controller: reserved calls not NULL");
+		return iofd_fail(-EINVAL, "iofd_irq_set_controller: reserved calls "
+				 "of iofd_irq_controller not NULL");
 	if (ops) {
 		ctl = iofd_calloc(1, sizeof(*ctl));
 		if (!ctl)
@@ -372,7 +374,7 @@ IOFD_EXPORT int iofd_irq_fd(struct iofd_vm *vm)
 	int fd;
 
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_irq_fd: NULL vm");
 	pthread_mutex_lock(&vm->irq->lock);
 	fd = irq_epoll_locked(vm->irq);
 	pthread_mutex_unlock(&vm->irq->lock);
@@ -402,7 +404,7 @@ IOFD_EXPORT int iofd_irq_process(struct iofd_vm *vm)
 	int epfd, n, handled = 0;
 
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_irq_process: NULL vm");
 	epfd = __atomic_load_n(&vm->irq->epfd, __ATOMIC_ACQUIRE);
 	if (epfd < 0)
 		return 0;

@@ -76,6 +76,29 @@ static int validate_memfd(const struct iofd_ioeventfd *args)
 	return 0;
 }
 
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+int iofd_post_check_pad(const struct iofd_ioeventfd *args)
+{
+	if (!(args->flags & IOFD_IOEVENTFD_FLAG_POST_WRITE))
+		return 0;
+	if (args->pad0 || !all_zero(args->pad, sizeof(args->pad)))
+		return iofd_fail(-EINVAL, "with POST_WRITE, pad0 and pad must be zero");
+	if (!(args->flags & IOFD_IOEVENTFD_FLAG_POST_MEMFD) && args->post_fd)
+		return iofd_fail(-EINVAL, "post_fd is %d: without POST_MEMFD it is "
+				 "padding, which POST_WRITE requires to be zero",
+				 args->post_fd);
+	return 0;
+}
+
 int iofd_post_validate(const struct iofd_ioeventfd *args)
 {
 	uint32_t f = args->flags;
@@ -86,6 +109,12 @@ int iofd_post_validate(const struct iofd_ioeventfd *args)
 		return 0;
 	if (!args->len)
 		return iofd_fail(-EINVAL, "POST_WRITE needs len > 0");
+	/* One single-copy-atomic store of len bytes needs an aligned target
+	 * (the memfd is mapped at a page boundary: the offset's alignment is
+	 * the mapping's). */
+	if (args->post_addr & (args->len - 1))
+		return iofd_fail(-EINVAL, "post_addr 0x%llx is not aligned to len %u",
+				 (unsigned long long)args->post_addr, args->len);
 	if (f & IOFD_IOEVENTFD_FLAG_POST_MEMFD)
 		return validate_memfd(args);
 	if (!args->post_addr)

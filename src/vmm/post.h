@@ -19,6 +19,12 @@ struct iofd_post_map {
 
 /* Check the post-write fields of an assign: 0 or -EINVAL/-EBADF. */
 int iofd_post_validate(const struct iofd_ioeventfd *args);
+/*
+ * With POST_WRITE, the bytes no flag gives a meaning must be zero (pad0, pad,
+ * and post_fd without POST_MEMFD), on assign and deassign alike: 0, or
+ * -EINVAL with the reason set. Without the flag, nothing is checked.
+ */
+int iofd_post_check_pad(const struct iofd_ioeventfd *args);
 /* Set e->post_ptr (mapping the memfd if needed). Writer side. */
 int iofd_post_attach(struct iofd_ioeventfd_entry *e,
 		     const struct iofd_ioeventfd *args);
@@ -52,12 +58,13 @@ void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
 			 struct kvm_ioeventfd_post *k);
 
 /*
- * Store the len bytes at src to dst: one atomic store when dst is naturally
- * aligned, a byte copy otherwise. The release fence that follows orders the
- * store before everything after it, in particular before the eventfd write
- * that signals it (a release *store* would only order what came before).
- * ThreadSanitizer does not model fences: its build makes every store
- * sequentially consistent instead (same guarantee, slower).
+ * Store the len bytes at src to dst with one single-copy-atomic store of len
+ * bytes (iofd_post_validate() refused a target not aligned to len), so a
+ * concurrent reader never sees part of a value. The release fence that
+ * follows orders the store before everything after it, in particular before
+ * the eventfd write that signals it (a release *store* would only order what
+ * came before). ThreadSanitizer does not model fences: its build makes every
+ * store sequentially consistent instead (same guarantee, slower).
  */
 #ifdef IOFD_TSAN
 #define IOFD_POST_ORDER __ATOMIC_SEQ_CST
@@ -67,21 +74,19 @@ void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
 #define iofd_post_fence() __atomic_thread_fence(__ATOMIC_RELEASE)
 #endif
 
+_Static_assert(__atomic_always_lock_free(8, 0),
+	       "an 8-byte post-write value is stored with one access");
+
 static inline void iofd_post_store(void *dst, const void *src, uint32_t len)
 {
 	uint64_t v = iofd_load_le(src, len);
-	bool aligned = ((uintptr_t)dst & (len - 1)) == 0;
 
-	switch (aligned ? len : 0) {
+	switch (len) {
 	case 1: __atomic_store_n((uint8_t *)dst, (uint8_t)v, IOFD_POST_ORDER); break;
 	case 2: __atomic_store_n((uint16_t *)dst, (uint16_t)v, IOFD_POST_ORDER); break;
 	case 4: __atomic_store_n((uint32_t *)dst, (uint32_t)v, IOFD_POST_ORDER); break;
 	case 8: __atomic_store_n((uint64_t *)dst, v, IOFD_POST_ORDER); break;
-	default:
-		for (uint32_t i = 0; i < len; i++)	/* unaligned: not atomic */
-			__atomic_store_n((uint8_t *)dst + i, (uint8_t)(v >> (8 * i)),
-					 IOFD_POST_ORDER);
-		break;
+	default: break;		/* post-write registrations have len 1-8 */
 	}
 	iofd_post_fence();
 }

@@ -24,9 +24,10 @@ IOFD_EXPORT int iofd_vcpu_create(struct iofd_vm *vm, int id, struct iofd_vcpu **
 	int err;
 
 	if (!vm || !out)
-		return iofd_fail(-EINVAL, "NULL vm or out");
+		return iofd_fail(-EINVAL, "iofd_vcpu_create: NULL vm or out");
 	if (vm->kvm_fd < 0)
-		return iofd_fail(-ENODEV, "this iofd VM has no KVM VM");
+		return iofd_fail(-ENODEV, "iofd_vcpu_create: this iofd VM has no "
+				 "KVM VM");
 	vcpu = iofd_calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
@@ -55,9 +56,22 @@ IOFD_EXPORT int iofd_vcpu_adopt(struct iofd_vm *vm, int vcpu_fd,
 				struct kvm_run *run, struct iofd_vcpu **out)
 {
 	struct iofd_vcpu *vcpu;
+	char target[64];
+	int err;
 
-	if (!vm || !out || !run || vcpu_fd < 0 || fcntl(vcpu_fd, F_GETFD) < 0)
-		return iofd_fail(-EINVAL, "bad vm, vCPU fd %d, run or out", vcpu_fd);
+	if (!vm || !out || !run)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: NULL vm, run or out");
+	err = iofd_fd_link(vcpu_fd, target, sizeof(target));
+	if (err == -EBADF)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: vCPU fd %d is not an "
+				 "open file descriptor", vcpu_fd);
+	if (err)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: cannot tell whether fd "
+				 "%d is a KVM vCPU: %s", vcpu_fd, strerror(-err));
+	/* Only the kind can be checked: not that the vCPU is this VM's. */
+	if (strncmp(target, "anon_inode:kvm-vcpu:", 20) != 0)
+		return iofd_fail(-EINVAL, "iofd_vcpu_adopt: fd %d is not a KVM "
+				 "vCPU (%s)", vcpu_fd, target);
 	vcpu = iofd_calloc(1, sizeof(*vcpu));
 	if (!vcpu)
 		return iofd_fail(-ENOMEM, "out of memory for a vCPU");
@@ -88,6 +102,8 @@ IOFD_EXPORT int iofd_vcpu_fd(const struct iofd_vcpu *vcpu)
 
 IOFD_EXPORT struct kvm_run *iofd_vcpu_kvm_run(const struct iofd_vcpu *vcpu)
 {
+	if (!vcpu)
+		iofd_fail(-EINVAL, "iofd_vcpu_kvm_run: NULL vcpu");
 	return vcpu ? vcpu->run : NULL;
 }
 
@@ -105,7 +121,7 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 	int status;
 
 	if (!vcpu)
-		return iofd_fail(-EINVAL, "NULL vCPU");
+		return iofd_fail(-EINVAL, "iofd_vcpu_run: NULL vcpu");
 	for (;;) {
 		/* An access interrupted earlier completes before the guest
 		 * runs again; it may still be pending (-EINTR again). */

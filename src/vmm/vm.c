@@ -72,6 +72,31 @@ static int vm_probe_ioregion(struct iofd_vm *vm)
 			       strerror(-err)) : 0;
 }
 
+/*
+ * An adopted VM fd must be a KVM VM. kvm_vm_fd 0 is a valid fd number, so
+ * a zero-initialised iofd_vm_options asks to adopt fd 0: usually stdin,
+ * refused here with a hint.
+ */
+static int check_vm_fd(int fd)
+{
+	static const char hint[] = " (a zero-initialised iofd_vm_options adopts "
+				   "fd 0: set kvm_vm_fd to IOFD_KVM_NONE or "
+				   "IOFD_KVM_CREATE)";
+	char target[64];
+	int err = iofd_fd_link(fd, target, sizeof(target));
+
+	if (err == -EBADF)
+		return iofd_fail(-EINVAL, "iofd_vm_create: kvm_vm_fd %d is not an "
+				 "open file descriptor%s", fd, fd ? "" : hint);
+	if (err)
+		return iofd_fail(-EINVAL, "iofd_vm_create: cannot tell whether fd "
+				 "%d is a KVM VM: %s", fd, strerror(-err));
+	if (strcmp(target, "anon_inode:kvm-vm") != 0)
+		return iofd_fail(-EINVAL, "iofd_vm_create: kvm_vm_fd %d is not a "
+				 "KVM VM (%s)%s", fd, target, fd ? "" : hint);
+	return 0;
+}
+
 /* The ABI: sizes of the structs iofd defines stay put; new fields go into
  * their reserved space. */
 _Static_assert(sizeof(struct iofd_vm_options) == 32, "iofd_vm_options ABI");
@@ -88,15 +113,21 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	int err = 0;
 
 	if (!out)
-		return iofd_fail(-EINVAL, "NULL out");
+		return iofd_fail(-EINVAL, "iofd_vm_create: NULL out");
 	*out = NULL;
 	if (!opts)
 		opts = &def;
-	if (opts->kvm_vm_fd < IOFD_KVM_CREATE ||
-	    (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT)))
-		return iofd_fail(-EINVAL, "bad iofd_vm_options");
+	if (opts->kvm_vm_fd < IOFD_KVM_CREATE)
+		return iofd_fail(-EINVAL, "iofd_vm_create: kvm_vm_fd %d is neither "
+				 "an fd nor IOFD_KVM_NONE/CREATE", opts->kvm_vm_fd);
+	if (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT))
+		return iofd_fail(-EINVAL, "iofd_vm_create: unknown flags 0x%x",
+				 opts->flags);
 	if (!iofd_zero(opts->reserved, sizeof(opts->reserved)))
-		return iofd_fail(-EINVAL, "iofd_vm_options: reserved fields not 0");
+		return iofd_fail(-EINVAL, "iofd_vm_create: iofd_vm_options reserved "
+				 "fields not 0");
+	if (opts->kvm_vm_fd >= 0 && check_vm_fd(opts->kvm_vm_fd))
+		return -EINVAL;
 	iofd_rcu_thread();
 	vm = iofd_calloc(1, sizeof(*vm));
 	if (!vm)
@@ -189,7 +220,8 @@ IOFD_EXPORT int iofd_vm_kvm_fd(const struct iofd_vm *vm)
 	if (!vm)
 		return iofd_fail(-EINVAL, "iofd_vm_kvm_fd: NULL vm");
 	return vm->kvm_fd >= 0 ? vm->kvm_fd
-			       : iofd_fail(-ENODEV, "the VM has no KVM fd");
+			       : iofd_fail(-ENODEV, "iofd_vm_kvm_fd: the VM has no "
+					   "KVM VM");
 }
 
 IOFD_EXPORT int iofd_quiesce(struct iofd_vm *vm)
@@ -227,9 +259,10 @@ void iofd_writer_unlock(struct iofd_vm *vm)
 IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 {
 	if (!vm)
-		return iofd_fail(-EINVAL, "NULL vm");
+		return iofd_fail(-EINVAL, "iofd_batch_begin: NULL vm");
 	if (batch_is_mine(vm))
-		return iofd_fail(-EBUSY, "a batch is already open");
+		return iofd_fail(-EBUSY, "iofd_batch_begin: this thread has a "
+				 "batch open already");
 	iofd_rcu_thread();
 	pthread_mutex_lock(&vm->lock);
 	vm->in_batch = true;
@@ -241,7 +274,8 @@ IOFD_EXPORT int iofd_batch_begin(struct iofd_vm *vm)
 IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 {
 	if (!vm || !batch_is_mine(vm))
-		return iofd_fail(-EINVAL, "no batch open on this thread");
+		return iofd_fail(-EINVAL, "iofd_batch_commit: no batch open on "
+				 "this thread");
 	urcu_memb_read_lock();
 	iofd_publish_now(vm);
 	urcu_memb_read_unlock();
@@ -260,7 +294,7 @@ static bool kvm_cap(struct iofd_vm *vm, long cap)
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 {
 	if (!vm || !caps)
-		return iofd_fail(-EINVAL, "NULL vm or caps");
+		return iofd_fail(-EINVAL, "iofd_query_caps: NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
 	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
 	caps->irqchip = iofd_irqchip_probe(vm);

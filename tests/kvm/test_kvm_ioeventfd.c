@@ -696,9 +696,11 @@ static void vcpu_run_returns_unclaimed_exits(void **state)
 	assert_int_equal(st.unclaimed, 2);
 }
 
-/* A KVM_RUN that fails (here: the fd is no vCPU) says why. */
+/* A KVM_RUN that fails (here: kvm_run asks for register sets the kernel
+ * does not sync, -EINVAL) says why; a non-vCPU fd is not adopted. */
 static void vcpu_run_failure_has_a_reason(void **state)
 {
+	struct iofd_vm_options o = { .kvm_vm_fd = IOFD_KVM_CREATE };
 	struct tu_resources before = tu_snapshot();
 	struct kvm_run fake_run;
 	struct iofd_vcpu *vcpu;
@@ -707,9 +709,12 @@ static void vcpu_run_failure_has_a_reason(void **state)
 
 	(void)state;
 	memset(&fake_run, 0, sizeof(fake_run));
-	assert_int_equal(iofd_vm_create(NULL, &vm), 0);
-	assert_int_equal(iofd_vcpu_adopt(vm, not_a_vcpu, &fake_run, &vcpu), 0);
-	assert_int_equal(iofd_vcpu_run(vcpu, NULL), -ENOTTY);
+	assert_int_equal(iofd_vm_create(&o, &vm), 0);
+	assert_int_equal(iofd_vcpu_adopt(vm, not_a_vcpu, &fake_run, &vcpu), -EINVAL);
+	assert_non_null(strstr(iofd_last_error(), "is not a KVM vCPU"));
+	assert_int_equal(iofd_vcpu_create(vm, 0, &vcpu), 0);
+	iofd_vcpu_kvm_run(vcpu)->kvm_valid_regs = 1ull << 63;
+	assert_int_equal(iofd_vcpu_run(vcpu, NULL), -EINVAL);
 	assert_non_null(strstr(iofd_last_error(), "KVM_RUN"));
 	iofd_vcpu_destroy(vcpu);
 	iofd_vm_destroy(vm);

@@ -108,7 +108,6 @@ static int post(struct fixture *f, uint64_t addr, uint32_t len, uint32_t flags,
 	a.flags = POST | flags;
 	a.datamatch = datamatch;
 	a.post_addr = (uint64_t)(uintptr_t)target;
-	a.post_fd = -1;
 	return iofd_ioeventfd_ext(f->vm, &a);
 }
 
@@ -127,7 +126,8 @@ static void run_script(struct fixture *f, const struct guest_op *ops, size_t n)
 	assert_int_equal(guest_run(&f->g, dispatch, f, NULL), 0);
 }
 
-/* Widths 1/2/4/8 at aligned and unaligned targets: exactly len bytes. */
+/* Widths 1/2/4/8, each at two targets aligned to it (the second, but for
+ * width 8, not to twice the width): exactly len bytes. */
 static void widths_leave_neighbours_untouched(void **state)
 {
 	struct fixture *f = *state;
@@ -140,8 +140,8 @@ static void widths_leave_neighbours_untouched(void **state)
 	memset(f->shadow, 0xcc, 256);
 	memset(expect, 0xcc, sizeof(expect));
 	for (uint32_t w = 1; w <= 8; w *= 2) {
-		for (uint32_t unaligned = 0; unaligned < 2; unaligned++) {
-			uint32_t off = 32 * (uint32_t)n + 8 + unaligned * 3;
+		for (uint32_t second = 0; second < 2; second++) {
+			uint32_t off = 32 * (uint32_t)n + 8 + second * w;
 			uint64_t addr = DOORBELL + 0x100 * n;
 
 			assert_int_equal(post(f, addr, w, 0, f->shadow + off, 0), 0);

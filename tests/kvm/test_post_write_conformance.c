@@ -12,9 +12,11 @@
  *
  * Random assigns and deassigns, POST_WRITE mixed with plain ones: every
  * width and bad lens (0 with POST_WRITE too), NULL, non-canonical, kernel-
- * half and wrapping post_addr, DATAMATCH, MMIO and PIO, deassigns that name
- * another post_addr, drop or add the flag, and garbage in post_addr and the
- * padding of registrations without the flag (ignored by both). Return codes
+ * half and wrapping post_addr, targets not aligned to len, DATAMATCH, MMIO
+ * and PIO, deassigns that name another post_addr, drop or add the flag, and
+ * garbage in post_addr and the padding of registrations without the flag
+ * (ignored by both) and in the padding of some with it (refused by both, the
+ * uapi's pad[0..3] being iofd's post_fd). Return codes
  * must agree at every step. Every few hundred operations the same guest
  * writes of every width run in both VMs; then every twin pair of eventfds
  * must count alike and the two pages of targets must hold the same bytes.
@@ -78,7 +80,8 @@ static const uint64_t bad_posts[] = {
 	0, 0x8000000000000000ull, 0xdead000000000000ull,
 	0xffff800000000000ull, UINT64_MAX - 3,
 };
-/* Target offsets in the page: aligned and not. */
+/* Target offsets in the page: aligned to every len, to some, and to none
+ * but 1. */
 static const uint32_t post_offsets[] = { 0, 8, 16, 32, 40, 64, 3, 77, 128, 250 };
 
 /* One operation, before it is given a side's fds and target page. */
@@ -221,7 +224,7 @@ static void random_deassign(struct conf *c, struct op *o)
 		else
 			o->post = -1;
 		break;
-	case 6:				/* new garbage where nothing is read */
+	case 6:	/* new garbage: ignored without the flag, refused with it */
 		if (!(img(o)->flags & POSTW)) {
 			img(o)->post_addr = cf_rnd(&c->rng);
 			memset(img(o)->pad, (int)cf_pick(&c->rng, 256),
@@ -261,8 +264,14 @@ static void random_assign(struct conf *c, struct op *o)
 		k->addr = UINT64_MAX - cf_pick(&c->rng, 4);	/* addr + len wraps */
 	k->datamatch = dm_pool[cf_pick(&c->rng, ARRAY_SIZE(dm_pool))];
 	o->fdsel = random_fdsel(c);
-	if (k->flags & POSTW)
+	if (k->flags & POSTW) {
 		random_post(c, o);
+		/* Mostly zero padding, which the flag requires. */
+		if (cf_pick(&c->rng, 100) < 90) {
+			memset(k->pad0, 0, sizeof(k->pad0));
+			memset(k->pad, 0, sizeof(k->pad));
+		}
+	}
 }
 
 static void random_op(struct conf *c)

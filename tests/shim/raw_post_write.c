@@ -57,6 +57,31 @@ static void check_capability(void)
 		     "KVM_CHECK_EXTENSION(KVM_CAP_IOEVENTFD_POST_WRITE) is 1 on the VM");
 }
 
+/* With POST_WRITE the padding must be zero, checked first on deassign too. */
+static void check_padding(uint64_t addr, int efd)
+{
+	struct kvm_ioeventfd_post a = {
+		.addr = addr, .len = 4, .fd = efd,
+		.flags = KVM_IOEVENTFD_FLAG_POST_WRITE, .post_addr = (uintptr_t)&slot4,
+	};
+	int pad0, pad, deassign;
+
+	a.pad0[1] = 1;
+	pad0 = ioctl(vm.vm, KVM_IOEVENTFD, &a) < 0 ? -errno : 0;
+	a.pad0[1] = 0;
+	a.pad[0] = 1;		/* where iofd's struct has post_fd */
+	pad = ioctl(vm.vm, KVM_IOEVENTFD, &a) < 0 ? -errno : 0;
+	a.pad[0] = 0;
+	a.pad[23] = 1;
+	a.fd = -1;
+	a.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+	deassign = ioctl(vm.vm, KVM_IOEVENTFD, &a) < 0 ? -errno : 0;
+	rawvm_report(pad0 == -EINVAL && pad == -EINVAL,
+		     "non-zero pad0 or pad with POST_WRITE: EINVAL");
+	rawvm_report(deassign == -EINVAL,
+		     "a deassign with non-zero pad and fd -1: EINVAL, not EBADF");
+}
+
 static void check_bad_config(int efd)
 {
 	uint64_t a = RAWVM_MMIO + 0x200;
@@ -74,6 +99,13 @@ static void check_bad_config(int efd)
 	rawvm_report(ioeventfd(a, 4, vm.kvm,
 			       KVM_IOEVENTFD_FLAG_POST_WRITE, 0, &slot4) == -EINVAL,
 		     "a non-eventfd: EINVAL");
+	rawvm_report(ioeventfd(a, 4, efd, KVM_IOEVENTFD_FLAG_POST_WRITE, 0,
+			       (char *)&slot4 + 2) == -EINVAL,
+		     "post_addr not aligned to len: EINVAL");
+	rawvm_report(ioeventfd(a, 8, efd, KVM_IOEVENTFD_FLAG_POST_WRITE, 0,
+			       (char *)&slot4 + 4) == -EINVAL,
+		     "len 8 at a 4-aligned post_addr: EINVAL");
+	check_padding(a, efd);
 }
 
 /* One guest write of @size bytes at MMIO offset @off. */

@@ -3,11 +3,15 @@
  * Batches that remove and re-add the same registrations: results come back
  * at once in the writer's view, readers keep the old state until commit,
  * eventfd dups stay one per object, and after iofd_quiesce() the fd and
- * thread counts are exactly what they were.
+ * thread counts are exactly what they were. Other threads' registrations
+ * wait for the commit.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 
 #include "vmfixture.h"
 
@@ -169,6 +173,64 @@ static void destroy_with_open_batch(void **state)
 	TU_ASSERT_NO_LEAK(start);
 }
 
+struct other {
+	struct vmf *f;
+	uint64_t addr;
+	int efd;
+	int result;
+	_Atomic bool done;
+};
+
+static void *register_from_another_thread(void *arg)
+{
+	struct other *o = arg;
+
+	o->result = vmf_ioeventfd(o->f, o->addr, 4, o->efd, 0, 0);
+	atomic_store(&o->done, true);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * As iofd_batch_begin(3) says: another thread's registration waits for the
+ * commit and then runs against the committed state (a collision with a
+ * batched entry is -EEXIST); guest accesses do not wait; the batch's own
+ * thread gets -EBUSY for a second begin.
+ */
+static void other_threads_wait_for_the_commit(void **state)
+{
+	struct vmf *f = *state;
+	struct other same = { f, 0x7000, f->efd[1], 1, false };
+	struct other apart = { f, 0x7100, f->efd[2], 1, false };
+	pthread_t t1, t2;
+
+	assert_int_equal(iofd_batch_begin(f->vm), 0);
+	assert_int_equal(iofd_batch_begin(f->vm), -EBUSY);
+	assert_int_equal(vmf_ioeventfd(f, 0x7000, 4, f->efd[0], 0, 0), 0);
+	assert_int_equal(pthread_create(&t1, NULL, register_from_another_thread,
+					&same), 0);
+	assert_int_equal(pthread_create(&t2, NULL, register_from_another_thread,
+					&apart), 0);
+	sleep_ms(200);
+	assert_false(atomic_load(&same.done));
+	assert_false(atomic_load(&apart.done));
+	assert_int_equal(vmf_mmio_write(f, 0x7000, 4, 0), IOFD_NOT_CLAIMED);
+	assert_int_equal(iofd_batch_commit(f->vm), 0);
+	assert_int_equal(pthread_join(t1, NULL), 0);
+	assert_int_equal(pthread_join(t2, NULL), 0);
+	assert_int_equal(same.result, -EEXIST);
+	assert_int_equal(apart.result, 0);
+	assert_int_equal(vmf_mmio_write(f, 0x7000, 4, 0), IOFD_SERVED);
+	assert_int_equal(vmf_mmio_write(f, 0x7100, 4, 0), IOFD_SERVED);
+	assert_int_equal(fired(f), (1u << 0) | (1u << 2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -178,6 +240,7 @@ int main(void)
 		VMF_TEST(group_and_ioeventfd_trade_places),
 		VMF_TEST(batch_that_undoes_itself),
 		VMF_TEST(destroy_with_open_batch),
+		VMF_TEST(other_threads_wait_for_the_commit),
 	};
 
 	tu_warm_up();

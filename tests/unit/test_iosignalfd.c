@@ -2,7 +2,8 @@
 /*
  * iosignalfd group mode: validation, the group's (bus, addr, len) identity,
  * overlap rules against ioeventfds and other groups, triggers, deassign of
- * every item of an eventfd, reads, and the seed's own acceptance test.
+ * every item of an eventfd, duplicate items, reads, and the seed's own
+ * acceptance test.
  */
 #include <errno.h>
 #include <string.h>
@@ -98,12 +99,12 @@ static void group_identity_is_bus_addr_len(void **state)
 	assert_int_equal(group(f, 0x300, 8, f->efd[1], 0, NULL), -EINVAL);
 	assert_int_equal(group(f, 0x300, 1, f->efd[1], 0, NULL), -EINVAL);
 	assert_int_equal(group(f, 0x300, 4, f->efd[1], 0, NULL), 0);
-	/* the same eventfd twice is two items */
-	assert_int_equal(group(f, 0x300, 4, f->efd[1], 0, NULL), 0);
+	/* the same eventfd twice as a wildcard is a duplicate */
+	assert_int_equal(group(f, 0x300, 4, f->efd[1], 0, NULL), -EEXIST);
 	assert_int_equal(group(f, 0x300, 2, f->efd[2], GPIO, NULL), 0);
 	assert_int_equal(vmf_mmio_write(f, 0x300, 4, 0), IOFD_SERVED);
 	assert_int_equal(tu_efd_count(f->efd[0]), 1);
-	assert_int_equal(tu_efd_count(f->efd[1]), 2);
+	assert_int_equal(tu_efd_count(f->efd[1]), 1);
 	assert_int_equal(tu_efd_count(f->efd[2]), 0);
 	assert_int_equal(iofd_access(f->vm, IOFD_BUS_PIO, 0x301, 1, true,
 				     &(uint64_t){ 0 }, NULL), IOFD_SERVED);
@@ -265,6 +266,40 @@ static void items_hold_the_eventfd_until_removed(void **state)
 	assert_int_equal(tu_open_fds(), start);
 }
 
+/*
+ * The same eventfd object twice with the same trigger (or twice as a
+ * wildcard) is -EEXIST, by any fd naming it, and changes nothing; with
+ * different triggers, or a trigger beside a wildcard, it is legal.
+ */
+static void duplicate_items_are_eexist(void **state)
+{
+	struct vmf *f = *state;
+	uint32_t t1 = 0x11, t2 = 0x22, t1_again = 0x11;
+	int alias = dup(f->efd[0]);
+
+	assert_int_equal(group(f, 0xa000, 4, f->efd[0], 0, NULL), 0);
+	assert_int_equal(group(f, 0xa000, 4, f->efd[0], 0, NULL), -EEXIST);
+	assert_non_null(strstr(iofd_last_error(), "as a wildcard"));
+	assert_int_equal(group(f, 0xa000, 4, alias, 0, NULL), -EEXIST);
+	assert_int_equal(group(f, 0xa000, 4, f->efd[0], TRIG, &t1), 0);
+	assert_int_equal(group(f, 0xa000, 4, alias, TRIG, &t1_again), -EEXIST);
+	assert_non_null(strstr(iofd_last_error(), "with this trigger"));
+	assert_int_equal(group(f, 0xa000, 4, f->efd[0], TRIG, &t2), 0);
+	assert_int_equal(group(f, 0xa000, 4, f->efd[1], TRIG, &t1), 0);
+	/* a write of t1 signals efd[0] twice (wildcard, t1), efd[1] once */
+	assert_int_equal(vmf_mmio_write(f, 0xa000, 4, 0x11), IOFD_SERVED);
+	assert_int_equal(tu_efd_count(f->efd[0]), 2);
+	assert_int_equal(tu_efd_count(f->efd[1]), 1);
+	assert_int_equal(vmf_mmio_write(f, 0xa000, 4, 0x33), IOFD_SERVED);
+	assert_int_equal(tu_efd_count(f->efd[0]), 1);
+	assert_int_equal(tu_efd_count(f->efd[1]), 0);
+	assert_int_equal(group(f, 0xa000, 4, f->efd[0], GDEL, NULL), 0);
+	assert_int_equal(group(f, 0xa000, 4, f->efd[1], GDEL, NULL), 0);
+	iofd_quiesce(f->vm);
+	close(alias);
+	assert_int_equal(tu_open_fds(), f->fds_with_efds);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +313,7 @@ int main(void)
 		VMF_TEST(deassign_removes_all_items_of_the_eventfd),
 		VMF_TEST(empty_group_disappears),
 		VMF_TEST(items_hold_the_eventfd_until_removed),
+		VMF_TEST(duplicate_items_are_eexist),
 	};
 
 	tu_warm_up();

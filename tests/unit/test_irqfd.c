@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 
 #include "testutil.h"
 
@@ -324,12 +325,24 @@ static void plain_and_resample_share_a_gsi(void **state)
 	assert_int_equal(last_level(&f->log, 7), 1);
 }
 
+/*
+ * The exit is written into a kvm_run of the test's own and handed to
+ * iofd_dispatch_exit(); iofd_vcpu_adopt() still wants a real vCPU fd (of a
+ * scratch KVM VM, never run), so the case needs /dev/kvm (main() leaves it
+ * out without it).
+ */
 static void ioapic_eoi_exit_lowers_before_the_vmm(void **state)
 {
 	struct fixture *f = *state;
-	struct kvm_run *run = calloc(1, 4096);
+	struct kvm_run *run;
 	struct iofd_vcpu *vcpu;
-	int fake_vcpu_fd = eventfd(0, EFD_CLOEXEC);
+	int kvm, vm_fd, vcpu_fd;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
+	vcpu_fd = vm_fd < 0 ? -1 : ioctl(vm_fd, KVM_CREATE_VCPU, 0);
+	assert_true(vcpu_fd >= 0);
+	run = calloc(1, 4096);
 
 	f->log.eoi_vector = 0x41;
 	f->log.eoi_gsi = 10;
@@ -337,7 +350,7 @@ static void ioapic_eoi_exit_lowers_before_the_vmm(void **state)
 	assert_int_equal(irqfd(f->vm, f->efd[0], 10, KVM_IRQFD_FLAG_RESAMPLE, f->efd[1]), 0);
 	kick(f->efd[0]);
 	assert_int_equal(iofd_irq_process(f->vm), 1);
-	assert_int_equal(iofd_vcpu_adopt(f->vm, fake_vcpu_fd, run, &vcpu), 0);
+	assert_int_equal(iofd_vcpu_adopt(f->vm, vcpu_fd, run, &vcpu), 0);
 	run->exit_reason = KVM_EXIT_IOAPIC_EOI;
 	run->eoi.vector = 0x40;		/* another vector: nothing */
 	assert_int_equal(iofd_dispatch_exit(vcpu, NULL), IOFD_NOT_CLAIMED);
@@ -347,7 +360,9 @@ static void ioapic_eoi_exit_lowers_before_the_vmm(void **state)
 	assert_int_equal(last_level(&f->log, 10), 0);
 	assert_int_equal(tu_efd_count(f->efd[1]), 1);
 	iofd_vcpu_destroy(vcpu);
-	close(fake_vcpu_fd);
+	close(vcpu_fd);
+	close(vm_fd);
+	close(kvm);
 	free(run);
 }
 
@@ -540,14 +555,21 @@ int main(void)
 		cmocka_unit_test_setup_teardown(resample_holds_the_line_until_eoi, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_resamplefd_of_the_gsi_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(plain_and_resample_share_a_gsi, setup, teardown),
-		cmocka_unit_test_setup_teardown(ioapic_eoi_exit_lowers_before_the_vmm, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_assert_eoi_reassert, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_filters_other_sources_acks, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_release_in_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_helper_and_vm_teardown_frees_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(intx_survives_concurrent_eois, setup, teardown),
+		/* last: needs /dev/kvm (left out without it, as a per-case
+		 * skip would read "not ok # SKIP", a failure to meson) */
+		cmocka_unit_test_setup_teardown(ioapic_eoi_exit_lowers_before_the_vmm, setup, teardown),
 	};
+	size_t n = sizeof(tests) / sizeof(tests[0]);
 
 	tu_warm_up();
-	return cmocka_run_group_tests_name("irqfd", tests, NULL, NULL);
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("# SKIP: no usable /dev/kvm: ioapic_eoi_exit_lowers_before_the_vmm not run\n");
+		n--;
+	}
+	return _cmocka_run_group_tests("irqfd", tests, n, NULL, NULL);
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Post-write ("shadow") ioeventfd without KVM: guest writes are played with
- * iofd_access(). Validation at assign, exactly-len stores, atomicity when
- * aligned, the store visible before the signal, DATAMATCH, deassign by
- * post target (address and memfd forms), and the offload answer on a KVM VM.
+ * iofd_access(). Validation at assign (alignment, zero padding with the
+ * flag), exactly-len stores, one atomic store, the store visible before the
+ * signal, DATAMATCH, deassign by post target (address and memfd forms), and
+ * the offload answer on a KVM VM.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -68,7 +69,6 @@ static struct iofd_ioeventfd post_args(uint64_t addr, uint32_t len, int fd,
 	a.fd = fd;
 	a.flags = flags;
 	a.post_addr = post_addr;
-	a.post_fd = -1;
 	return a;
 }
 
@@ -101,10 +101,10 @@ static void assign_checks_len_and_post_addr(void **state)
 	a = post_args(0x1000, 4, f->efd, POST, ptr(ro));
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* read-only */
 	a = post_args(0x1000, 8, f->efd, POST, ptr(gap) + 4092);
-	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* runs off */
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* unaligned */
 	a = post_args(0x1000, 4, f->efd, POST, ptr(gap) + 4096);
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* unmapped */
-	a = post_args(0x1000, 8, f->efd, POST, UINT64_MAX - 3);
+	a = post_args(0x1000, 8, f->efd, POST, UINT64_MAX - 7);
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* wraps */
 	a = post_args(0x1000, 4, f->efd, MEMFD, 0);
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);	/* no POST */
@@ -139,15 +139,89 @@ static void post_addr_ignored_without_flag(void **state)
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
 }
 
-/* Widths 1/2/4/8 at aligned and unaligned offsets: exactly len bytes change. */
+/* A target not aligned to len is refused, in both forms; a byte is aligned
+ * anywhere. */
+static void assign_refuses_unaligned_targets(void **state)
+{
+	struct fixture *f = *state;
+	int mfd = memfd_create("iofd-post-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	struct iofd_ioeventfd a;
+
+	assert_true(mfd >= 0);
+	assert_int_equal(ftruncate(mfd, 4096), 0);
+	assert_int_equal(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	for (uint32_t len = 2; len <= 8; len *= 2) {
+		for (uint32_t off = 1; off < len; off++) {
+			a = post_args(0x1000, len, f->efd, POST, ptr(f->page + 64 + off));
+			assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+			assert_non_null(strstr(iofd_last_error(), "aligned"));
+			a = post_args(0x1000, len, f->efd, POST | MEMFD, 64 + off);
+			a.post_fd = mfd;
+			assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+			assert_non_null(strstr(iofd_last_error(), "aligned"));
+		}
+	}
+	assert_int_equal(mmio_write(f->vm, 0x1000, 4, 1), IOFD_NOT_CLAIMED);
+	for (uint32_t off = 0; off < 8; off++) {
+		a = post_args(0x1000, 1, f->efd, POST, ptr(f->page + 64 + off));
+		assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+		a.flags |= IOFD_IOEVENTFD_FLAG_DEASSIGN;
+		assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+	}
+	close(mfd);
+}
+
+/* With POST_WRITE, a non-zero byte of pad0, pad or (without POST_MEMFD)
+ * post_fd is refused, on assign and deassign; without it, ignored. */
+static void post_write_requires_zero_padding(void **state)
+{
+	struct fixture *f = *state;
+	struct iofd_ioeventfd a = post_args(0x1000, 4, f->efd, POST, ptr(f->page + 64));
+
+	a.pad0 = 1;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+	a.pad0 = 0;
+	for (size_t i = 0; i < sizeof(a.pad); i++) {
+		a.pad[i] = 0x80;
+		assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+		assert_non_null(strstr(iofd_last_error(), "zero"));
+		a.pad[i] = 0;
+	}
+	a.post_fd = -1;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+	a.post_fd = 0;
+	assert_int_equal(mmio_write(f->vm, 0x1000, 4, 1), IOFD_NOT_CLAIMED);
+
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+	a.flags |= IOFD_IOEVENTFD_FLAG_DEASSIGN;
+	a.pad[19] = 1;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+	a.pad[19] = 0;
+	a.post_fd = 3;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
+	a.post_fd = 0;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+
+	/* without the flag, the same garbage is ignored */
+	a = post_args(0x1000, 4, f->efd, 0, 0);
+	a.pad0 = 7;
+	a.post_fd = -1;
+	memset(a.pad, 0x5a, sizeof(a.pad));
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+	a.flags |= IOFD_IOEVENTFD_FLAG_DEASSIGN;
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);
+}
+
+/* Widths 1/2/4/8 at offsets aligned to each: exactly len bytes change. */
 static void stores_exactly_len_bytes(void **state)
 {
 	struct fixture *f = *state;
 	static const uint32_t widths[] = { 1, 2, 4, 8 };
-	static const uint32_t offsets[] = { 0, 1, 3, 8, 13 };
 	const uint64_t val = 0x8877665544332211ull;
 
 	for (size_t w = 0; w < 4; w++) {
+		const uint32_t offsets[] = { 0, widths[w], 2 * widths[w], 8, 24 };
+
 		for (size_t o = 0; o < 5; o++) {
 			uint32_t len = widths[w], off = 64 + offsets[o];
 			struct iofd_ioeventfd a = post_args(0x3000, len, f->efd, POST,
@@ -369,9 +443,9 @@ static void memfd_form_validation(void **state)
 	a.post_fd = wsealed;
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
 	a.post_fd = sealed;
-	a.post_addr = 8190;			/* slot past the end */
+	a.post_addr = 8192;			/* slot past the end */
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
-	a.post_addr = UINT64_MAX - 1;
+	a.post_addr = UINT64_MAX - 3;
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), -EINVAL);
 	a.len = 0;
 	a.post_addr = 0;
@@ -393,24 +467,25 @@ static void memfd_form_stores_and_deassigns(void **state)
 	struct fixture *f = *state;
 	int mfd = sealed_memfd(3 * 4096, F_SEAL_SHRINK), other = sealed_memfd(8192, F_SEAL_SHRINK);
 	int maps_before = memfd_mappings(), dupfd;
-	struct iofd_ioeventfd a = post_args(0x9000, 8, f->efd, POST | MEMFD, 4096 + 4092);
+	struct iofd_ioeventfd a = post_args(0x9000, 8, f->efd, POST | MEMFD, 4096 + 4088);
 	struct iofd_ioeventfd d;
 	uint8_t buf[16];
 	uint64_t v;
 
 	assert_true(mfd >= 0 && other >= 0);
 	a.post_fd = mfd;
-	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);	/* spans 2 pages */
+	assert_int_equal(iofd_ioeventfd_ext(f->vm, &a), 0);	/* 2nd page's end */
 	assert_int_equal(memfd_mappings(), maps_before + 1);
 	dupfd = dup(mfd);
 	close(mfd);			/* iofd mapped it: the fd may go */
 	assert_int_equal(mmio_write(f->vm, 0x9000, 8, 0x0102030405060708ull),
 			 IOFD_SERVED);
-	assert_int_equal(pread(dupfd, buf, sizeof(buf), 4096 + 4088), sizeof(buf));
-	assert_int_equal(buf[3], 0);
-	memcpy(&v, buf + 4, sizeof(v));
+	assert_int_equal(pread(dupfd, buf, sizeof(buf), 4096 + 4080), sizeof(buf));
+	assert_int_equal(buf[7], 0);
+	memcpy(&v, buf + 8, sizeof(v));
 	assert_int_equal(v, 0x0102030405060708ull);
-	assert_int_equal(buf[12], 0);
+	assert_int_equal(pread(dupfd, buf, 1, 8192), 1);
+	assert_int_equal(buf[0], 0);
 	assert_int_equal(tu_efd_count(f->efd), 1);
 
 	d = a;
@@ -418,10 +493,11 @@ static void memfd_form_stores_and_deassigns(void **state)
 	d.post_fd = other;		/* another memfd object */
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &d), -ENOENT);
 	d.post_fd = dupfd;
-	d.post_addr = 4096 + 4088;	/* another offset */
+	d.post_addr = 4096 + 4080;	/* another offset */
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &d), -ENOENT);
 	d.post_addr = a.post_addr;
 	d.flags &= ~MEMFD;		/* address form with the same number */
+	d.post_fd = 0;			/* (padding there: zero) */
 	assert_int_equal(iofd_ioeventfd_ext(f->vm, &d), -ENOENT);
 	d.flags |= MEMFD;
 	d.post_fd = 999;
@@ -453,6 +529,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(assign_checks_len_and_post_addr, setup, teardown),
 		cmocka_unit_test_setup_teardown(post_addr_ignored_without_flag, setup, teardown),
+		cmocka_unit_test_setup_teardown(assign_refuses_unaligned_targets, setup, teardown),
+		cmocka_unit_test_setup_teardown(post_write_requires_zero_padding, setup, teardown),
 		cmocka_unit_test_setup_teardown(stores_exactly_len_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(aligned_store_is_one_atomic_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_visible_before_signal, setup, teardown),
