@@ -87,8 +87,15 @@ int shim_vcpu_run(struct shim_vcpu *v, int fd)
 			if (v->enter(fd) < 0)
 				return -errno;
 		}
+		/* libiofd's own KVM_RUN (completing an exit whose reply
+		 * wait a signal came through) goes to the kernel. */
+		shim_enter();
 		status = iofd_dispatch_exit(v->iofd, &info);
-		v->pending = status == IOFD_PENDING;
+		shim_leave();
+		/* Pending with KVM_EXIT_INTR: that exit was completed, and
+		 * nothing is left to carry on (iofd(7), "Interrupted waits"). */
+		v->pending = status == IOFD_PENDING &&
+			     v->run->exit_reason != KVM_EXIT_INTR;
 		if (status == IOFD_SERVED) {
 			v->served++;
 			continue;

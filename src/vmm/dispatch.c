@@ -173,6 +173,8 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 		status = dispatch_new(vcpu, info);
 	if (status < 0)		/* a malformed exit: leave it to the VMM */
 		status = IOFD_NOT_CLAIMED;
+	if (status == IOFD_SERVED && vcpu->signalled)
+		status = iofd_ioregion_interrupted(vcpu, info);
 	count(vcpu, status);
 	return status;
 }

@@ -15,6 +15,7 @@ struct iofd_vcpu {
 	bool owned;			/* fd and mapping are iofd's */
 	struct iofd_vcpu_stats stats;
 	struct iofd_ioreq req;		/* ioregion access pending, if region */
+	bool signalled;			/* a signal came while a reply was awaited */
 };
 
 #endif /* IOFD_VCPU_H */
