@@ -81,6 +81,8 @@ int shim_vcpu_run(struct shim_vcpu *v, int fd)
 
 	if (v->failed)
 		failure_undo(v);
+	if (v->pending)		/* the exit KVM_EXIT_INTR stood in for */
+		v->run->exit_reason = v->pending_reason;
 	for (;;) {
 		if (!v->pending) {
 			v->runs++;
@@ -100,8 +102,14 @@ int shim_vcpu_run(struct shim_vcpu *v, int fd)
 			v->served++;
 			continue;
 		}
-		if (status == IOFD_PENDING)
+		if (status == IOFD_PENDING) {
+			/* Nothing sent: as the kernel series, KVM_EXIT_INTR. */
+			if (v->pending) {
+				v->pending_reason = v->run->exit_reason;
+				v->run->exit_reason = KVM_EXIT_INTR;
+			}
 			return -EINTR;
+		}
 		if (status == IOFD_FAILED)
 			failure_exit(v, &info);
 		return 0;
