@@ -71,6 +71,11 @@ static void check_parser(const uint8_t *data, size_t size,
 			abort();
 		if (c.wants_reply && !lim->can_reply)
 			abort();
+		/* byte 1 on the wire: the size exponent in bits 0-3, resp in
+		 * bit 4, nothing else (the kernel series' info byte) */
+		if (data[at + 1] != ((unsigned)__builtin_ctz(c.size) |
+				     (c.wants_reply ? 0x10u : 0u)))
+			abort();
 		check_access(lim, c.is_write, c.user_data, c.offset, c.size,
 			     c.is_write ? c.data : 0);
 	}

@@ -210,7 +210,7 @@ build_selftests() {
 			cp "$f" "$W/selftests.tmp/"
 		fi
 	done
-	for t in io_bus_order_test ioeventfd_post_write_test \
+	for t in io_bus_order_test io_bus_nested_test ioeventfd_post_write_test \
 		ioeventfd_post_write_fault_test ioeventfd_post_write_tear_test \
 		ioregionfd_test; do
 		[ -x "$W/selftests.tmp/$t" ] || die "selftest $t was not built"

@@ -99,6 +99,7 @@ struct iofd_device_region {
 				 * (offset 0, writes only); IOFD_DEVICE_SIZE_ANY */
 	uint64_t user_data;	/* expected token, with CHECK_USER_DATA */
 	uint32_t flags;		/* IOFD_DEVICE_REGION_* */
+	uint32_t pad;		/* alignment: ignored */
 	iofd_device_read_fn read;	/* NULL: reads return 0 */
 	iofd_device_write_fn write;	/* NULL: writes are dropped */
 	void *opaque;
@@ -168,8 +169,10 @@ typedef void (*iofd_device_doorbell_fn)(void *opaque, uint64_t value,
 
 struct iofd_device_doorbell {
 	int efd;		/* the eventfd the VMM signals */
+	uint32_t pad0;		/* alignment: ignored */
 	uint64_t shadow_offset;	/* where the VMM stores the value */
 	uint32_t len;		/* 1, 2, 4 or 8: the doorbell's width */
+	uint32_t pad1;		/* alignment: ignored */
 	iofd_device_doorbell_fn fn;	/* may be NULL (poll the value) */
 	void *opaque;
 };
@@ -180,7 +183,8 @@ struct iofd_device_doorbell {
  * Needs a shadow first. The device keeps a close-on-exec dup of @efd (the
  * caller keeps its fd) and makes the eventfd non-blocking.
  * Returns the doorbell's id (>= 0). Errors: -ENODEV (no shadow), -EINVAL
- * (bad len, slot outside the shadow, not an eventfd), -EBADF, -ENOMEM.
+ * (bad len, slot outside the shadow or not aligned to len, not an
+ * eventfd), -EBADF, -ENOMEM.
  */
 int iofd_device_add_doorbell(struct iofd_device *dev,
 			     const struct iofd_device_doorbell *doorbell);

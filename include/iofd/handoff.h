@@ -55,6 +55,7 @@ struct iofd_handoff_ram {
 	uint64_t size;		/* bytes, > 0 */
 	uint64_t offset;	/* offset of the range in the memfd */
 	int fd;			/* memfd */
+	uint32_t pad;		/* alignment: ignored */
 };
 
 struct iofd_handoff_region {
@@ -64,6 +65,7 @@ struct iofd_handoff_region {
 	uint32_t flags;		/* IOFD_IOREGION_FLAG_PIO | POSTED_WRITES */
 	int cmd_fd;		/* device's end: commands arrive here */
 	int resp_fd;		/* replies go here; may equal cmd_fd; -1 if posted */
+	uint32_t pad;		/* alignment: ignored */
 };
 
 struct iofd_handoff_doorbell {
@@ -73,16 +75,19 @@ struct iofd_handoff_doorbell {
 	uint32_t len;		/* 1, 2, 4 or 8 */
 	uint32_t flags;		/* IOFD_IOEVENTFD_FLAG_PIO | DATAMATCH */
 	int efd;		/* the eventfd the VMM signals */
+	uint32_t pad;		/* alignment: ignored */
 };
 
 struct iofd_handoff {
 	uint32_t kind;		/* enum iofd_handoff_kind */
 	int32_t status;		/* REPLY: 0, or the device's negative errno */
 	uint32_t nr_ram, nr_regions, nr_doorbells;
+	uint32_t pad0;		/* alignment: ignored */
 	struct iofd_handoff_ram ram[IOFD_HANDOFF_MAX_RAM];
 	struct iofd_handoff_region regions[IOFD_HANDOFF_MAX_REGIONS];
 	struct iofd_handoff_doorbell doorbells[IOFD_HANDOFF_MAX_DOORBELLS];
 	int shadow_fd;		/* a shadow memfd, or -1 */
+	uint32_t pad1;		/* alignment: ignored */
 };
 
 /** iofd_handoff_init() - empty message of @kind, every fd -1: 0, or -EINVAL

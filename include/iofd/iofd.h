@@ -19,7 +19,9 @@
  *     reserved space that new fields take, so their sizes never change.
  *     In a struct the caller fills, reserved space must be 0 (a designated
  *     initializer does that), else the call fails with -EINVAL; in a struct
- *     iofd fills, iofd writes 0 there;
+ *     iofd fills, iofd writes 0 there. No struct has implicit padding:
+ *     alignment holes are named pad members, ignored where the caller
+ *     fills them and 0 where iofd does;
  *   - every fd iofd creates or keeps is close-on-exec;
  *   - the threading rules, the ioregion waits (and what they do to the
  *     thread's signal mask) and the object lifetimes are in iofd(7).
@@ -65,8 +67,10 @@ struct iofd_exit {
 	uint64_t addr;
 	uint32_t len;
 	bool is_write;
+	uint8_t pad0[3];	/* alignment: 0 from iofd */
 	int err;		/* negative errno of the failure, 0 otherwise */
 	char reason[96];	/* human-readable, NUL-terminated */
+	uint32_t pad1;		/* alignment: 0 from iofd */
 	uint64_t reserved[4];	/* ABI: 0 from iofd; room for new fields */
 };
 

@@ -5,7 +5,8 @@
  * Programs written against the post-write ioeventfd series or against
  * ioregionfd use these names; the preloadable shim (libiofd-shim.so) and
  * the in-kernel patches take their numbers from here, so all agree.
- * This header needs only <linux/kvm.h>: it includes no other iofd header.
+ * This header needs only <linux/kvm.h> (and <stddef.h>): it includes no
+ * other iofd header.
  *
  * Post-write ioeventfd: the numbers of the 2026 series (flag bit 5,
  * capability 248, post_addr at byte offset 32 of the unchanged 64-byte
@@ -22,8 +23,31 @@
 #ifndef IOFD_KVM_UNMERGED_H
 #define IOFD_KVM_UNMERGED_H
 
+#include <stddef.h>
+
 #include <linux/kvm.h>
 #include <linux/types.h>
+
+/*
+ * A static assertion in every language this header is used from: C11 and
+ * C++11 have one; in C99 an array of negative size stops the build.
+ * Undefined again at the end of the header.
+ */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+#define IOFD_KU_ASSERT(cond, msg) static_assert(cond, msg)
+#elif !defined(__cplusplus) && defined(__STDC_VERSION__) && \
+	__STDC_VERSION__ >= 201112L
+#define IOFD_KU_ASSERT(cond, msg) _Static_assert(cond, msg)
+#else
+#define IOFD_KU_CAT2(a, b) a##b
+#define IOFD_KU_CAT(a, b) IOFD_KU_CAT2(a, b)
+#define IOFD_KU_ASSERT(cond, msg) \
+	typedef char IOFD_KU_CAT(iofd_kvm_unmerged_assert_, __LINE__)[(cond) ? 1 : -1]
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* ---- post-write ioeventfd (2026 series) --------------------------------- */
 
@@ -51,11 +75,13 @@ struct kvm_ioeventfd_post {
 	__u8 pad[24];
 };
 
-_Static_assert(sizeof(struct kvm_ioeventfd_post) == 64,
+IOFD_KU_ASSERT(sizeof(struct kvm_ioeventfd_post) == 64,
 	       "post-write kvm_ioeventfd is 64 bytes");
-_Static_assert(__builtin_offsetof(struct kvm_ioeventfd_post, post_addr) == 32,
+IOFD_KU_ASSERT(offsetof(struct kvm_ioeventfd_post, pad0) == 28,
+	       "pad0 fills the hole after flags");
+IOFD_KU_ASSERT(offsetof(struct kvm_ioeventfd_post, post_addr) == 32,
 	       "post_addr sits at byte offset 32");
-_Static_assert(sizeof(struct kvm_ioeventfd_post) == sizeof(struct kvm_ioeventfd),
+IOFD_KU_ASSERT(sizeof(struct kvm_ioeventfd_post) == sizeof(struct kvm_ioeventfd),
 	       "the post-write layout keeps the stock size");
 
 /* ---- ioregionfd (RFC v3 layout, PROVISIONAL numbers) ------------------- */
@@ -84,7 +110,9 @@ struct kvm_ioregion {
 	__u8 pad[28];
 };
 
-_Static_assert(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
+IOFD_KU_ASSERT(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
+IOFD_KU_ASSERT(offsetof(struct kvm_ioregion, pad) == 36,
+	       "kvm_ioregion has no hole before pad");
 
 #define KVM_SET_IOREGION	_IOW(KVMIO, 0xf0, struct kvm_ioregion) /* provisional */
 
@@ -92,9 +120,13 @@ _Static_assert(sizeof(struct kvm_ioregion) == 64, "kvm_ioregion is 64 bytes");
 #define IOREGIONFD_CMD_READ	0
 #define IOREGIONFD_CMD_WRITE	1
 
+/* ioregionfd_cmd.info: bits 0-3 size exponent, bit 4 resp, bits 5-7 zero */
+#define IOREGIONFD_INFO_SIZE_MASK	0x0f	/* access size is 1 << exponent */
+#define IOREGIONFD_INFO_RESP		0x10	/* a reply is expected on read_fd */
+
 struct ioregionfd_cmd {
 	__u8 cmd;		/* IOREGIONFD_CMD_* */
-	__u8 size_exponent : 4, resp : 1, reserved : 3; /* size = 1 << exp */
+	__u8 info;		/* IOREGIONFD_INFO_* */
 	__u8 padding[6];
 	__u64 user_data;
 	__u64 offset;		/* relative to guest_paddr */
@@ -106,8 +138,10 @@ struct ioregionfd_resp {
 	__u8 pad[24];
 };
 
-_Static_assert(sizeof(struct ioregionfd_cmd) == 32, "ioregionfd_cmd is 32 bytes");
-_Static_assert(sizeof(struct ioregionfd_resp) == 32, "ioregionfd_resp is 32 bytes");
+IOFD_KU_ASSERT(sizeof(struct ioregionfd_cmd) == 32, "ioregionfd_cmd is 32 bytes");
+IOFD_KU_ASSERT(offsetof(struct ioregionfd_cmd, user_data) == 8,
+	       "ioregionfd_cmd has no hole before user_data");
+IOFD_KU_ASSERT(sizeof(struct ioregionfd_resp) == 32, "ioregionfd_resp is 32 bytes");
 #endif /* !KVM_SET_IOREGION */
 
 /*
@@ -125,9 +159,20 @@ struct kvm_ioregionfd_failure_exit {
 	__u8 pio;
 	__u8 pad[2];
 	__u32 reason;
+	__u32 pad2;		/* 0 */
 };
 
-_Static_assert(sizeof(struct kvm_ioregionfd_failure_exit) == 32,
+IOFD_KU_ASSERT(sizeof(struct kvm_ioregionfd_failure_exit) == 32,
 	       "the failure exit payload is 32 bytes");
+IOFD_KU_ASSERT(offsetof(struct kvm_ioregionfd_failure_exit, pad2) == 28,
+	       "the failure exit has no hole: pad2 is its tail");
+
+#ifdef __cplusplus
+}
+#endif
+
+#undef IOFD_KU_ASSERT
+#undef IOFD_KU_CAT
+#undef IOFD_KU_CAT2
 
 #endif /* IOFD_KVM_UNMERGED_H */

@@ -15,6 +15,10 @@
 #include <linux/kvm.h>
 #include <linux/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- ioeventfd, extended form ---------------------------------------- */
 
 /* Kernel flag bits, repeated under iofd's names for the extended struct. */
@@ -109,9 +113,23 @@ struct iofd_ioregion {
 #define IOFD_IOREGIONFD_CMD_READ	0
 #define IOFD_IOREGIONFD_CMD_WRITE	1
 
+/*
+ * iofd_ioregionfd_cmd.info, as the kernel series defines it: bits 0-3 the
+ * size exponent (the access is 1 << exponent bytes, exponent 0..3), bit 4
+ * resp (a reply is expected), bits 5-7 zero. Masks, not C bitfields, whose
+ * order depends on the ABI; the bytes are those of the RFC on x86-64.
+ */
+#define IOFD_IOREGIONFD_INFO_SIZE_MASK	0x0fu
+#define IOFD_IOREGIONFD_INFO_RESP	0x10u
+#define IOFD_IOREGIONFD_INFO_RESERVED	0xe0u
+/* The info byte of an access of 1 << size_exp bytes. */
+#define IOFD_IOREGIONFD_INFO(size_exp, resp)                                \
+	((__u8)(((size_exp) & IOFD_IOREGIONFD_INFO_SIZE_MASK) |             \
+		((resp) ? IOFD_IOREGIONFD_INFO_RESP : 0u)))
+
 struct iofd_ioregionfd_cmd {
 	__u8 cmd;		/* IOFD_IOREGIONFD_CMD_* */
-	__u8 size_exponent : 4, resp : 1, reserved : 3; /* size = 1 << exp */
+	__u8 info;		/* IOFD_IOREGIONFD_INFO_* */
 	__u8 padding[6];
 	__u64 user_data;
 	__u64 offset;		/* relative to guest_paddr */
@@ -122,5 +140,9 @@ struct iofd_ioregionfd_resp {
 	__u64 data;		/* value read, low `size` bytes used */
 	__u8 pad[24];
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* IOFD_UAPI_H */

@@ -33,8 +33,7 @@ void iofd_wire_cmd(struct iofd_ioregionfd_cmd *cmd, bool is_write,
 {
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->cmd = is_write ? IOFD_IOREGIONFD_CMD_WRITE : IOFD_IOREGIONFD_CMD_READ;
-	cmd->size_exponent = size_exponent(len) & 0xf;
-	cmd->resp = want_resp;
+	cmd->info = IOFD_IOREGIONFD_INFO(size_exponent(len), want_resp);
 	cmd->user_data = user_data;
 	cmd->offset = offset;
 	cmd->data = is_write ? data : 0;
@@ -179,12 +178,14 @@ static int check_shape(const struct iofd_ioregionfd_cmd *c)
 	if (c->cmd > IOFD_IOREGIONFD_CMD_WRITE)
 		return iofd_fail_quiet(-EPROTO, "ioregionfd: command %u is neither "
 				 "READ (0) nor WRITE (1)", c->cmd);
-	if (c->size_exponent > 3)
+	if ((c->info & IOFD_IOREGIONFD_INFO_SIZE_MASK) > 3)
 		return iofd_fail_quiet(-EPROTO, "ioregionfd: size exponent %u (only "
-				 "0..3, for 1, 2, 4 or 8 bytes)", c->size_exponent);
-	if (c->reserved)
-		return iofd_fail_quiet(-EPROTO, "ioregionfd: reserved bits 0x%x set",
-				 c->reserved);
+				 "0..3, for 1, 2, 4 or 8 bytes)",
+				 c->info & IOFD_IOREGIONFD_INFO_SIZE_MASK);
+	if (c->info & IOFD_IOREGIONFD_INFO_RESERVED)
+		return iofd_fail_quiet(-EPROTO, "ioregionfd: reserved bits 0x%02x "
+				 "of the info byte set",
+				 c->info & IOFD_IOREGIONFD_INFO_RESERVED);
 	for (unsigned i = 0; i < sizeof(c->padding); i++)
 		if (c->padding[i])
 			return iofd_fail_quiet(-EPROTO, "ioregionfd: padding byte %u "
@@ -196,11 +197,12 @@ static int check_against_region(const struct iofd_ioregionfd_cmd *c,
 				const struct iofd_cmd_limits *lim, uint32_t size)
 {
 	bool is_write = c->cmd == IOFD_IOREGIONFD_CMD_WRITE;
+	bool resp = c->info & IOFD_IOREGIONFD_INFO_RESP;
 
-	if (!is_write && !c->resp)
+	if (!is_write && !resp)
 		return iofd_fail_quiet(-EPROTO, "ioregionfd: read without the resp bit "
 				 "(nobody would take the value)");
-	if (c->resp && !lim->can_reply)
+	if (resp && !lim->can_reply)
 		return iofd_fail_quiet(-EPROTO, "ioregionfd: command wants a reply but "
 				 "the region has no reply fd");
 	if (is_write && size < 8 && (c->data >> (8 * size)))
@@ -237,12 +239,12 @@ int iofd_cmd_parse(const void *msg, const struct iofd_cmd_limits *lim,
 	err = check_shape(&c);
 	if (err)
 		return err;
-	size = 1u << c.size_exponent;
+	size = 1u << (c.info & IOFD_IOREGIONFD_INFO_SIZE_MASK);
 	err = check_against_region(&c, lim, size);
 	if (err)
 		return err;
 	out->is_write = c.cmd == IOFD_IOREGIONFD_CMD_WRITE;
-	out->wants_reply = c.resp;
+	out->wants_reply = c.info & IOFD_IOREGIONFD_INFO_RESP;
 	out->size = size;
 	out->user_data = c.user_data;
 	out->offset = c.offset;

@@ -144,6 +144,11 @@ static int check_doorbell(const struct iofd_device *dev,
 				 "%zu-byte shadow",
 				 (unsigned long long)db->shadow_offset,
 				 dev->shadow_size);
+	/* The VMM's post-write store (kernel or iofd) is one aligned store. */
+	if (db->shadow_offset & (db->len - 1))
+		return iofd_fail(-EINVAL, "doorbell slot at %llu is not aligned to "
+				 "its len %u", (unsigned long long)db->shadow_offset,
+				 db->len);
 	return iofd_efd_check(db->efd);
 }
 

@@ -258,8 +258,10 @@ static void fill_info(struct iofd_exit *info, const struct iofd_ioreq *req,
 	info->addr = req->addr;
 	info->len = req->len;
 	info->is_write = req->is_write;
+	memset(info->pad0, 0, sizeof(info->pad0));
 	info->err = err;
 	copy_reason(info->reason, sizeof(info->reason), reason);
+	info->pad1 = 0;
 	memset(info->reserved, 0, sizeof(info->reserved));
 }
 

@@ -61,12 +61,15 @@ static int tdev_read_cmd(struct tdev *d, struct iofd_ioregionfd_cmd *cmd)
 static bool tdev_cmd_ok(const struct iofd_ioregionfd_cmd *c)
 {
 	static const uint8_t zero[6];
-	uint32_t size = 1u << c->size_exponent;
+	uint32_t exp = c->info & IOFD_IOREGIONFD_INFO_SIZE_MASK;
+	uint32_t size = 1u << exp;
 
-	return c->cmd <= IOFD_IOREGIONFD_CMD_WRITE && c->size_exponent <= 3 &&
-	       !c->reserved && !memcmp(c->padding, zero, sizeof(zero)) &&
+	return c->cmd <= IOFD_IOREGIONFD_CMD_WRITE && exp <= 3 &&
+	       !(c->info & IOFD_IOREGIONFD_INFO_RESERVED) &&
+	       !memcmp(c->padding, zero, sizeof(zero)) &&
 	       c->offset + size <= 4096 &&
-	       (c->cmd == IOFD_IOREGIONFD_CMD_WRITE || c->resp) &&
+	       (c->cmd == IOFD_IOREGIONFD_CMD_WRITE ||
+		(c->info & IOFD_IOREGIONFD_INFO_RESP)) &&
 	       (size == 8 || c->data >> (8 * size) == 0);
 }
 
@@ -75,7 +78,7 @@ static struct iofd_ioregionfd_resp tdev_apply(struct tdev *d,
 					      const struct iofd_ioregionfd_cmd *c)
 {
 	struct iofd_ioregionfd_resp r;
-	uint32_t size = 1u << c->size_exponent;
+	uint32_t size = 1u << (c->info & IOFD_IOREGIONFD_INFO_SIZE_MASK);
 
 	memset(&r, 0, sizeof(r));
 	if (!tdev_cmd_ok(c)) {
@@ -118,7 +121,7 @@ static void tdev_loop(struct tdev *d)
 		}
 		if (first && d->mode == TDEV_DIE)
 			_exit(0);
-		if (!c.resp)
+		if (!(c.info & IOFD_IOREGIONFD_INFO_RESP))
 			continue;
 		if (d->mode == TDEV_SILENT)
 			continue;

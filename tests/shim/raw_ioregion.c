@@ -66,10 +66,11 @@ static int dev_serve(int fd)
 
 	if (n != sizeof(c))
 		return -1;
-	if (c.cmd > IOREGIONFD_CMD_WRITE || c.size_exponent > 3)
+	if (c.cmd > IOREGIONFD_CMD_WRITE ||
+	    (c.info & IOREGIONFD_INFO_SIZE_MASK) > 3)
 		dev.bad++;
 	dev_log(&c);
-	if (!c.resp)
+	if (!(c.info & IOREGIONFD_INFO_RESP))
 		return 0;
 	if (c.cmd == IOREGIONFD_CMD_READ)
 		r.data = READ_BASE + c.offset;
@@ -126,7 +127,7 @@ static int is_cmd(int i, int cmd, uint64_t off, int exp, int resp, uint64_t data
 	const struct ioregionfd_cmd *c = &dev.log[i];
 
 	return i < dev.n && c->cmd == cmd && c->offset == off &&
-	       c->size_exponent == exp && c->resp == resp &&
+	       c->info == (exp | (resp ? IOREGIONFD_INFO_RESP : 0)) &&
 	       c->user_data == USER_DATA && (cmd == IOREGIONFD_CMD_READ || c->data == data);
 }
 
@@ -279,7 +280,7 @@ static int failure_exit_at(uint64_t addr)
 		return 0;
 	memcpy(&f, r->padding, sizeof(f));
 	return f.addr == addr && f.len == 4 && !f.is_write && !f.pio &&
-	       f.data == 0 && f.reason != 0;
+	       f.data == 0 && f.reason != 0 && !f.pad[0] && !f.pad[1] && !f.pad2;
 }
 
 static void check_failure(void)

@@ -777,6 +777,9 @@ run_into_failure(struct harness *h, const struct recorded *exits, int *fd)
 	assert_int_equal(feed_run->exit_reason, KVM_EXIT_IOREGIONFD_FAILURE);
 	memcpy(&f, feed_run->padding, sizeof(f));
 	assert_true(f.reason > 0);
+	/* the padding, the tail's included, is 0 as in the kernel series */
+	assert_int_equal(f.pad[0] | f.pad[1], 0);
+	assert_int_equal(f.pad2, 0);
 	return f;
 }
 

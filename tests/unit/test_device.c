@@ -64,8 +64,7 @@ static struct iofd_ioregionfd_cmd cmd(uint8_t kind, uint8_t exp, bool resp,
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = kind;
-	c.size_exponent = exp;
-	c.resp = resp;
+	c.info = IOFD_IOREGIONFD_INFO(exp, resp);
 	c.user_data = user_data;
 	c.offset = offset;
 	c.data = data;
@@ -180,7 +179,7 @@ static void read_is_answered_with_callback_value(void **state)
 	assert_int_equal(f->log.user_data, 0xabc);
 	/* only the low 4 bytes of the callback's value travel */
 	assert_int_equal(take_reply(f->vmm), (READ_BASE + 0x10) & 0xffffffffull);
-	c.size_exponent = 3;
+	c.info = IOFD_IOREGIONFD_INFO(3, true);
 	send_all(f->vmm, &c, sizeof(c));
 	assert_int_equal(iofd_device_process(f->dev), 1);
 	assert_int_equal(take_reply(f->vmm), READ_BASE + 0x10);
@@ -482,8 +481,8 @@ static void reserved_bits_poison(void **state)
 {
 	struct iofd_ioregionfd_cmd c = cmd(IOFD_IOREGIONFD_CMD_READ, 0, true, 0, 0, 0);
 
-	c.reserved = 4;
-	poison_cmd(*state, c, "reserved bits");
+	c.info |= 0x80;		/* bit 7: reserved */
+	poison_cmd(*state, c, "reserved bits 0x80");
 }
 
 static void padding_poisons(void **state)
@@ -708,7 +707,9 @@ static void doorbell_needs_shadow_and_valid_slot(void **state)
 	db.len = 3;
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
 	db.len = 8;
-	db.shadow_offset = 4096 - 4;	/* the shadow is one page */
+	db.shadow_offset = 4096;	/* the shadow is one page */
+	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
+	db.shadow_offset = 4;		/* inside, but not aligned to len 8 */
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);
 	db.shadow_offset = UINT64_MAX - 2;
 	assert_int_equal(iofd_device_add_doorbell(f->dev, &db), -EINVAL);

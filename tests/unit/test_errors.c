@@ -690,8 +690,10 @@ static void device_memory(void **state)
 	db.len = 3;
 	FAILS(iofd_device_add_doorbell(dev, &db), -EINVAL, "doorbell len 3");
 	db.len = 4;
-	db.shadow_offset = 4094;
+	db.shadow_offset = 4096;
 	FAILS(iofd_device_add_doorbell(dev, &db), -EINVAL, "lies outside the");
+	db.shadow_offset = 2;
+	FAILS(iofd_device_add_doorbell(dev, &db), -EINVAL, "is not aligned to its len 4");
 	db.shadow_offset = 0;
 	db.efd = p[0];
 	FAILS(iofd_device_add_doorbell(dev, &db), -EINVAL, "is not an eventfd");

@@ -300,10 +300,11 @@ static void commands_carry_offset_size_data_and_user_data(void **state)
 
 		assert_int_equal(wr->cmd, IOFD_IOREGIONFD_CMD_WRITE);
 		assert_int_equal(rd->cmd, IOFD_IOREGIONFD_CMD_READ);
-		assert_int_equal(wr->size_exponent, i);
-		assert_int_equal(rd->size_exponent, i);
-		assert_int_equal(wr->resp, 1);		/* not posted */
-		assert_int_equal(rd->resp, 1);
+		/* byte 1 of the wire: size exponent in bits 0-3, resp in
+		 * bit 4 (set: not posted) */
+		assert_int_equal(((const uint8_t *)wr)[1], 0x10 | i);
+		assert_int_equal(((const uint8_t *)rd)[1], 0x10 | i);
+		assert_int_equal(wr->info, IOFD_IOREGIONFD_INFO(i, true));
 		assert_int_equal(wr->offset, 0x100 * (i + 1) + 1);
 		assert_int_equal(wr->user_data, 0xc0ffee00 + 0x1000);
 		assert_int_equal(rd->data, 0);
@@ -331,12 +332,13 @@ static void posted_writes_in_order(void **state)
 	assert_int_equal(f->dev.replies, 1);	/* only the read was answered */
 	for (uint64_t i = 0; i < 1000; i++) {
 		assert_int_equal(f->dev.log[i].cmd, IOFD_IOREGIONFD_CMD_WRITE);
-		assert_int_equal(f->dev.log[i].resp, 0);
+		assert_int_equal(f->dev.log[i].info & IOFD_IOREGIONFD_INFO_RESP, 0);
 		assert_int_equal(f->dev.log[i].data, i);
 		assert_int_equal(f->dev.log[i].offset, 8 * (i % 16));
 	}
 	assert_int_equal(f->dev.log[1000].cmd, IOFD_IOREGIONFD_CMD_READ);
-	assert_int_equal(f->dev.log[1000].resp, 1);
+	assert_int_equal(f->dev.log[1000].info & IOFD_IOREGIONFD_INFO_RESP,
+			 IOFD_IOREGIONFD_INFO_RESP);
 }
 
 static void doorbell_over_a_pipe(void **state)
@@ -365,8 +367,8 @@ static void doorbell_over_a_pipe(void **state)
 	assert_int_equal(f->dev.nlog, 4);
 	for (uint32_t i = 0; i < 4; i++) {
 		assert_int_equal(f->dev.log[i].offset, 0);
-		assert_int_equal(f->dev.log[i].size_exponent, i);
-		assert_int_equal(f->dev.log[i].resp, 0);
+		/* the info byte: size exponent i, resp (bit 4) clear */
+		assert_int_equal(f->dev.log[i].info, i);
 		assert_int_equal(f->dev.log[i].data, 0x1234 & (i == 0 ? 0xff : 0xffff));
 	}
 }
@@ -438,7 +440,7 @@ static void expect_failure(struct fixture *f, bool is_write, int err,
 	uint64_t v = 0x77;
 	double t0 = now_ms(), t;
 
-	memset(&info, 0, sizeof(info));
+	memset(&info, 0xa5, sizeof(info));	/* iofd writes every byte */
 	assert_int_equal(mmio(f, BASE + 0x18, 4, is_write, &v, &info), IOFD_FAILED);
 	t = now_ms() - t0;
 	printf("# failed after %.1f ms: err %d, \"%s\"\n", t, info.err, info.reason);
@@ -450,6 +452,11 @@ static void expect_failure(struct fixture *f, bool is_write, int err,
 	assert_int_equal(info.len, 4);
 	assert_int_equal(info.is_write, is_write);
 	assert_non_null(strstr(info.reason, why));
+	/* no byte left as the caller had it: the padding is 0 too */
+	assert_int_equal(info.pad0[0] | info.pad0[1] | info.pad0[2], 0);
+	assert_int_equal(info.pad1, 0);
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(info.reserved[i], 0);
 	/* poisoned: the next access fails the same way, at once */
 	memset(&info, 0, sizeof(info));
 	t0 = now_ms();

@@ -147,8 +147,8 @@ static uint64_t reg_access(struct vmm *v, bool is_write, uint64_t off,
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = is_write ? IOFD_IOREGIONFD_CMD_WRITE : IOFD_IOREGIONFD_CMD_READ;
-	c.size_exponent = size == 8 ? 3 : size == 4 ? 2 : size == 2 ? 1 : 0;
-	c.resp = 1;
+	c.info = IOFD_IOREGIONFD_INFO(size == 8 ? 3 : size == 4 ? 2 :
+				      size == 2 ? 1 : 0, true);
 	c.user_data = 100;
 	c.offset = off;
 	c.data = is_write ? data : 0;
@@ -163,7 +163,7 @@ static void posted_cq_head(struct vmm *v, int q, uint32_t head)
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = IOFD_IOREGIONFD_CMD_WRITE;
-	c.size_exponent = 2;
+	c.info = IOFD_IOREGIONFD_INFO(2, false);
 	c.user_data = 200 + q;
 	c.data = head;
 	assert_int_equal(write(v->cq_db[q], &c, sizeof(c)), sizeof(c));

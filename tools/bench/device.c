@@ -32,11 +32,14 @@ static void count(struct bench_device *d, bool good)
 static bool command_ok(const struct bench_device *d,
 		       const struct iofd_ioregionfd_cmd *c, bool posted)
 {
-	if (c->user_data != d->user_data || c->offset != 0 || c->size_exponent != 2)
+	bool resp = c->info & IOFD_IOREGIONFD_INFO_RESP;
+
+	if (c->user_data != d->user_data || c->offset != 0 ||
+	    (c->info & IOFD_IOREGIONFD_INFO_SIZE_MASK) != 2)
 		return false;
 	if (c->cmd == IOFD_IOREGIONFD_CMD_WRITE)
-		return c->data == d->expect && c->resp == !posted;
-	return c->cmd == IOFD_IOREGIONFD_CMD_READ && c->resp && !posted;
+		return c->data == d->expect && resp == !posted;
+	return c->cmd == IOFD_IOREGIONFD_CMD_READ && resp && !posted;
 }
 
 /* Non-blocking drain of the eventfd or socket; counts what it read. */
@@ -116,7 +119,8 @@ static void ioregion_server(struct bench_device *d)
 		count(d, command_ok(d, &c, false));
 		if (c.cmd == IOFD_IOREGIONFD_CMD_READ)
 			r.data = BENCH_READ_VALUE;
-		if (c.resp && send(d->fd, &r, sizeof(r), MSG_NOSIGNAL) != sizeof(r))
+		if ((c.info & IOFD_IOREGIONFD_INFO_RESP) &&
+		    send(d->fd, &r, sizeof(r), MSG_NOSIGNAL) != sizeof(r))
 			break;
 	}
 }
