@@ -170,6 +170,10 @@ int shim_set_ioregion(int fd, unsigned long arg)
 	if (!err) {
 		shim_enter();
 		err = iofd_set_ioregion(vm->iofd, (const struct iofd_ioregion *)&r);
+		/* As the kernel, a deassign returns with the region's fds let
+		 * go of (unless a vCPU is still in it). */
+		if (!err && (r.flags & KVM_IOREGION_DEASSIGN))
+			iofd_quiesce(vm->iofd);
 		shim_leave();
 	}
 	shim_obj_put(&vm->o);
