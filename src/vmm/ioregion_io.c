@@ -585,6 +585,7 @@ int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 	/* As the kernel series' KVM_RUN after a signal; immediate_exit alone
 	 * leaves exit_reason as it was. */
 	run->exit_reason = KVM_EXIT_INTR;
+	vcpu->completed_intr = true;
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->status = IOFD_PENDING;
