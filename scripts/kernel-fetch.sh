@@ -4,6 +4,9 @@
 # its parts are:
 #   scripts/kernel-fetch.sh image   SERIES   dir with vmlinuz, modules/*.ko
 #                                            (decompressed), release, version
+#   scripts/kernel-fetch.sh guest   SERIES   dir with vmlinuz, System.map and
+#                                            modules/*.ko (decompressed) of
+#                                            the NVMe driver, for a guest
 #   scripts/kernel-fetch.sh headers SERIES   the linux-headers-<release> dir
 #                                            (its -common and kbuild beside it)
 #   scripts/kernel-fetch.sh source  SERIES   path of linux-source-SERIES.tar.xz
@@ -26,7 +29,7 @@ DEBS=$CACHE/debs
 
 die() { echo "kernel-fetch: $*" >&2; exit 1; }
 
-[ $# -eq 2 ] || die "usage: $0 image|headers|source|version 6.1|6.12"
+[ $# -eq 2 ] || die "usage: $0 image|guest|headers|source|version 6.1|6.12"
 what=$1 series=$2
 case $series in
 6.1) version=$PIN_6_1_VERSION release=$PIN_6_1_RELEASE ;;
@@ -119,6 +122,35 @@ fetch_image() {
 	echo "$dir"
 }
 
+# The same image package as a guest kernel: its NVMe driver is modular.
+fetch_guest() {
+	dir=$CACHE/kernel/$release/guest
+	if [ ! -f "$dir/.done" ]; then
+		rm -rf "$dir"
+		deb=$(download "$(image_pkg "$release")" "$version")
+		tmp=$dir.tmp
+		rm -rf "$tmp"
+		extract "$tmp" "$deb" "./boot/vmlinuz-*" "./boot/System.map-*" \
+			"./lib/modules/*/kernel/drivers/nvme/host/nvme.ko*" \
+			"./lib/modules/*/kernel/drivers/nvme/host/nvme-core.ko*" \
+			"./lib/modules/*/kernel/drivers/nvme/common/*.ko*"
+		mkdir -p "$tmp/modules"
+		for m in $(find "$tmp/lib" -name '*.ko*'); do
+			case $m in
+			*.xz) xz -dc "$m" >"$tmp/modules/$(basename "$m" .xz)" ;;
+			*) cp "$m" "$tmp/modules/" ;;
+			esac
+		done
+		mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
+		mv "$tmp"/boot/System.map-* "$tmp/System.map"
+		rm -rf "$tmp/lib" "$tmp/boot"
+		echo "$release" >"$tmp/release"
+		touch "$tmp/.done"
+		mv "$tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
 fetch_headers() {
 	[ "$series" = 6.12 ] || die "headers are pinned for 6.12 only"
 	dir=$CACHE/kernel/$release/headers
@@ -151,8 +183,9 @@ fetch_source() {
 resolve
 case $what in
 image) fetch_image ;;
+guest) fetch_guest ;;
 headers) fetch_headers ;;
 source) fetch_source ;;
 version) echo "$version" ;;
-*) die "unknown part '$what' (image, headers, source or version)" ;;
+*) die "unknown part '$what' (image, guest, headers, source or version)" ;;
 esac
