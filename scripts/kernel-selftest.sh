@@ -4,9 +4,10 @@
 # in the emulated host, unchanged, and print the uapi shim line
 # (scripts/uapi-shim-run.sh):
 #   scripts/kernel-selftest.sh --kernel CONFIG [--shim LIBIOFD_SHIM_SO]
-#                              [--review] NAME
+#                              [--review] NAME [ARG ...]
 # --review: the line reads "kernel review: ..." (the programs a review of
-# the series added) instead of "uapi shim: ...".
+# the series added, or the cases of a program given as ARGs, kselftest's
+# -f/-t filters) instead of "uapi shim: ...". ARGs go to the program.
 # With --shim the binary runs with the shim preloaded (the kernel matrix's
 # "stock 6.12 + uapi shim"); without it, as it is on a kernel that has the
 # series (patched-6.12). CONFIG native runs it on this machine's own KVM
@@ -23,28 +24,28 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-if [ -z "$kernel" ] || [ $# -ne 1 ]; then
-	echo "usage: $0 --kernel CONFIG [--shim SO] [--review] NAME" >&2
+if [ -z "$kernel" ] || [ $# -lt 1 ]; then
+	echo "usage: $0 --kernel CONFIG [--shim SO] [--review] NAME [ARG ...]" >&2
 	exit 2
 fi
 st=$("$here/kernel-build.sh" selftests | tail -n 1) || {
 	echo "kernel-selftest: the selftests did not build" >&2
 	exit 1
 }
-[ -x "$st/$1" ] || { echo "kernel-selftest: no selftest $1 in $st" >&2; exit 1; }
+name=$1
+shift
+[ -x "$st/$name" ] || { echo "kernel-selftest: no selftest $name in $st" >&2; exit 1; }
 # pthread_cancel() loads libgcc_s, which no program links: bring it along.
 libgcc_s=$(readlink -f "$(gcc -print-file-name=libgcc_s.so.1)")
 if [ "$kernel" = native ]; then
 	[ -n "$shim" ] || { echo "kernel-selftest: native needs --shim" >&2; exit 2; }
-	exec "$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
+	exec "$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$name" "$@"
 fi
-# shellcheck disable=SC2086 # $review: empty or one word
 if [ -n "$shim" ]; then
-	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
+	exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$name" \
 		--with "$shim" --with "$libgcc_s" -- \
-		"$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$1"
+		"$here/uapi-shim-run.sh" --label "$label" --shim "$shim" "$st/$name" "$@"
 fi
-# shellcheck disable=SC2086
-exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$1" \
+exec "$here/emuhost" --kernel "$kernel" --timeout 600 --rmmod --with "$st/$name" \
 	--with "$libgcc_s" -- "$here/uapi-shim-run.sh" --label "$label" \
-	--patched "$st/$1"
+	--patched "$st/$name" "$@"

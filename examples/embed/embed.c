@@ -12,10 +12,12 @@
  *   - an ioregion at 0xd2000 whose device has died (its end is closed).
  * The guest, a few bytes of real-mode code, rings the doorbell, writes and
  * reads the device's registers, reads the dead device, reports each value
- * it read on port 0x500 (the VMM's own) and halts. The device answers one
- * register only after the main thread has kicked the vCPU, so the kick
- * interrupts iofd's wait for the device (IOFD_PENDING), as a pause of the
- * VM would, and the access is finished afterwards.
+ * it read on port 0x500 (the VMM's own) and halts. The main thread kicks
+ * the vCPU, as a pause of the VM would, while the vCPU waits for the
+ * device's answer to one register: a wait for a reply is never cut short
+ * (the device has the command), so the access completes once the device
+ * answers, and the vCPU then takes the kick (IOFD_PENDING, or -EINTR from
+ * iofd_vcpu_run()) before the guest runs on.
  *
  * The guest runs twice: under the VMM's own KVM_RUN loop with
  * iofd_dispatch_exit(), then under iofd_vcpu_run(). iofd(7) has the model,
@@ -329,7 +331,7 @@ static int run_with_dispatch(struct vmm *m)
 			if (r)
 				return r < 0 ? r : 0;
 			break;
-		case IOFD_PENDING:	/* a kick interrupted iofd's wait */
+		case IOFD_PENDING:	/* a kick: an access may be pending */
 			vcpu_kicked(m);
 			finish = true;	/* dispatch again before KVM_RUN */
 			break;
@@ -356,8 +358,8 @@ static int run_with_vcpu_run(struct vmm *m)
 				return r < 0 ? r : 0;
 		} else if (r == IOFD_FAILED) {
 			complete_as_bus_error(m, &info);
-		} else if (r == -EINTR) {	/* a kick; the next call */
-			vcpu_kicked(m);		/* finishes the access */
+		} else if (r == -EINTR) {	/* a kick; the next call makes */
+			vcpu_kicked(m);		/* an access left pending */
 		} else {
 			printf("# iofd_vcpu_run: %s\n", iofd_last_error());
 			return r;
@@ -404,13 +406,15 @@ static void run_guest(struct vmm *m, int (*loop)(struct vmm *m),
 		check(false, "the vCPU thread started");
 		return;
 	}
-	/* The guest waits for REG_SLOW: pause the vCPU, as a VMM does to
-	 * change the VM, then let the device answer and resume. */
+	/* The guest waits for REG_SLOW: ask the vCPU to pause, as a VMM does
+	 * to change the VM; the access it is in completes first, once the
+	 * device answers; then resume. */
 	kicked = ctl_wait(&ctl.slow_asked, true);
 	if (kicked) {
 		ctl_set(&ctl.pause, true);
 		__atomic_store_n(&m->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(thread, SIGUSR1);
+		ctl_set(&ctl.slow_answer, true);
 		kicked = ctl_wait(&ctl.paused, true);
 	}
 	ctl_set(&ctl.slow_answer, true);
@@ -425,8 +429,8 @@ static void run_guest(struct vmm *m, int (*loop)(struct vmm *m),
 	snprintf(what, sizeof(what), "%s: the device answered (id 0x%x)", name,
 		 m->reports[0]);
 	check(m->nr_reports == NR_REPORTS && m->reports[0] == DEV_ID, what);
-	snprintf(what, sizeof(what), "%s: one kick paused the vCPU inside an "
-		 "access, which then completed (0x%x)", name, m->reports[1]);
+	snprintf(what, sizeof(what), "%s: one kick paused the vCPU once the "
+		 "access it was in completed (0x%x)", name, m->reports[1]);
 	check(kicked && m->kicks == 1 && m->reports[1] == 0x55aa, what);
 	snprintf(what, sizeof(what), "%s: the dead device failed its access "
 		 "(%d), read as 0x%x", name, m->failed_err, m->reports[2]);

@@ -57,7 +57,7 @@ enum iofd_status {
 	IOFD_NOT_CLAIMED = 0,	/* nobody registered: the VMM handles it */
 	IOFD_SERVED = 1,	/* done; the guest may resume */
 	IOFD_FAILED = 2,	/* a claimed access failed; see iofd_exit */
-	IOFD_PENDING = 3,	/* interrupted; finish before re-entering */
+	IOFD_PENDING = 3,	/* interrupted; call again before re-entering */
 };
 
 /* Details of an access iofd did not complete (FAILED, PENDING, or claimed). */

@@ -43,6 +43,7 @@ struct shim_vcpu {
 	struct iofd_vcpu *iofd;
 	shim_enter_fn enter;		/* KVM_RUN (tests feed recorded exits) */
 	bool pending;			/* an ioregion access waits to finish */
+	uint32_t pending_reason;	/* its exit, shown as KVM_EXIT_INTR */
 	bool failed;			/* kvm_run shows a failure exit */
 	uint32_t saved_reason;		/* the exit a failure exit replaced */
 	unsigned char saved[32];	/* its mmio/io fields */

@@ -69,6 +69,32 @@ int shim_check_extension(int fd, unsigned long cap)
 	return r;
 }
 
+int shim_enable_cap(int fd, unsigned long arg)
+{
+	struct kvm_enable_cap cap;
+	struct shim_vm *vm;
+	int err;
+
+	if (!(shim_served() & SHIM_SERVE_IOREGION))
+		return shim_real_ioctl(fd, KVM_ENABLE_CAP, arg);
+	err = shim_copy_in(&cap, arg, sizeof(cap));
+	if (err || cap.cap != KVM_CAP_IOREGIONFD)
+		return shim_real_ioctl(fd, KVM_ENABLE_CAP, arg);
+	err = shim_vm_get(fd, &vm);
+	if (err)
+		return abi_result(err);
+	if (!vm)
+		return shim_real_ioctl(fd, KVM_ENABLE_CAP, arg);
+	/* As the kernel series: no flags, args[1..3] zero, 32 bits of ms. */
+	if (cap.flags || cap.args[1] || cap.args[2] || cap.args[3] ||
+	    cap.args[0] > UINT32_MAX)
+		err = -EINVAL;
+	else
+		err = iofd_vm_set_ioregion_timeout(vm->iofd, (uint32_t)cap.args[0]);
+	shim_obj_put(&vm->o);
+	return abi_result(err);
+}
+
 /*
  * The program's struct, as iofd's extended ioeventfd: the same 64 bytes, the
  * uapi's pad[0..3] landing in post_fd, which iofd requires to be zero (as the
@@ -144,6 +170,10 @@ int shim_set_ioregion(int fd, unsigned long arg)
 	if (!err) {
 		shim_enter();
 		err = iofd_set_ioregion(vm->iofd, (const struct iofd_ioregion *)&r);
+		/* As the kernel, a deassign returns with the region's fds let
+		 * go of (unless a vCPU is still in it). */
+		if (!err && (r.flags & KVM_IOREGION_DEASSIGN))
+			iofd_quiesce(vm->iofd);
 		shim_leave();
 	}
 	shim_obj_put(&vm->o);

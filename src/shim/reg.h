@@ -21,6 +21,10 @@ int shim_ioeventfd(int fd, unsigned long arg);
 /** shim_set_ioregion() - KVM_SET_IOREGION, served by iofd_set_ioregion(). */
 int shim_set_ioregion(int fd, unsigned long arg);
 
+/** shim_enable_cap() - KVM_ENABLE_CAP: the ioregionfd timeout of a VM the
+ * shim serves (KVM_CAP_IOREGIONFD), else the kernel's. */
+int shim_enable_cap(int fd, unsigned long arg);
+
 /** shim_create_vcpu() - KVM_CREATE_VCPU, then adopt the new vCPU. */
 int shim_create_vcpu(int fd, unsigned long id);
 

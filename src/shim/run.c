@@ -81,20 +81,35 @@ int shim_vcpu_run(struct shim_vcpu *v, int fd)
 
 	if (v->failed)
 		failure_undo(v);
+	if (v->pending)		/* the exit KVM_EXIT_INTR stood in for */
+		v->run->exit_reason = v->pending_reason;
 	for (;;) {
 		if (!v->pending) {
 			v->runs++;
 			if (v->enter(fd) < 0)
 				return -errno;
 		}
+		/* libiofd's own KVM_RUN (completing an exit whose reply
+		 * wait a signal came through) goes to the kernel. */
+		shim_enter();
 		status = iofd_dispatch_exit(v->iofd, &info);
-		v->pending = status == IOFD_PENDING;
+		shim_leave();
+		/* Pending with KVM_EXIT_INTR: that exit was completed, and
+		 * nothing is left to carry on (iofd(7), "Interrupted waits"). */
+		v->pending = status == IOFD_PENDING &&
+			     v->run->exit_reason != KVM_EXIT_INTR;
 		if (status == IOFD_SERVED) {
 			v->served++;
 			continue;
 		}
-		if (status == IOFD_PENDING)
+		if (status == IOFD_PENDING) {
+			/* Nothing sent: as the kernel series, KVM_EXIT_INTR. */
+			if (v->pending) {
+				v->pending_reason = v->run->exit_reason;
+				v->run->exit_reason = KVM_EXIT_INTR;
+			}
 			return -EINTR;
+		}
 		if (status == IOFD_FAILED)
 			failure_exit(v, &info);
 		return 0;

@@ -45,6 +45,8 @@ int shim_ioctl(int fd, unsigned long req, unsigned long arg)
 		return shim_ioeventfd(fd, arg);
 	case KVM_SET_IOREGION:
 		return shim_set_ioregion(fd, arg);
+	case KVM_ENABLE_CAP:
+		return shim_enable_cap(fd, arg);
 	case KVM_CHECK_EXTENSION:
 		return shim_check_extension(fd, arg);
 	case KVM_CREATE_VCPU:

@@ -167,12 +167,21 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 
 	if (!vcpu)
 		return iofd_fail(-EINVAL, "iofd_dispatch_exit: NULL vcpu");
+	if (vcpu->completed_intr && vcpu->run->exit_reason == KVM_EXIT_INTR) {
+		/* Called again after IOFD_PENDING for an access that had
+		 * completed: nothing is left, the guest may run. */
+		vcpu->completed_intr = false;
+		return IOFD_SERVED;
+	}
+	vcpu->completed_intr = false;
 	if (vcpu->req.region)	/* an interrupted ioregion access first */
 		status = iofd_ioregion_resume(vcpu, info);
 	else
 		status = dispatch_new(vcpu, info);
 	if (status < 0)		/* a malformed exit: leave it to the VMM */
 		status = IOFD_NOT_CLAIMED;
+	if (status == IOFD_SERVED && vcpu->signalled)
+		status = iofd_ioregion_interrupted(vcpu, info);
 	count(vcpu, status);
 	return status;
 }

@@ -508,6 +508,10 @@ IOFD_EXPORT int iofd_set_ioregion(struct iofd_vm *vm,
 	if (args->flags & ~IOFD_IOREGION_VALID_FLAGS)
 		return iofd_fail(-EINVAL, "ioregion flags 0x%x has unknown bits 0x%x",
 				 args->flags, args->flags & ~IOFD_IOREGION_VALID_FLAGS);
+	for (size_t i = 0; i < sizeof(args->pad); i++)
+		if (args->pad[i])
+			return iofd_fail(-EINVAL, "ioregion pad[%zu] is 0x%x, not 0 "
+					 "(spare bytes must be zero)", i, args->pad[i]);
 	if (!(args->flags & IOFD_IOREGION_FLAG_DEASSIGN)) {
 		err = validate_assign(args);
 		if (err)

@@ -16,11 +16,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "dispatch.h"
 #include "error.h"
+#include "fault.h"
 #include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
@@ -31,7 +33,9 @@
 
 /* How the calling thread waits. */
 struct waiter {
-	struct kvm_run *run;	/* vCPU: kicks and signals end the wait */
+	struct kvm_run *run;	/* vCPU: kicks and signals may end a wait */
+	bool may_pause;		/* vCPU: a new access, not a pending one */
+	bool signalled;		/* a signal came during a wait it did not end */
 	bool masked;		/* vCPU: signals blocked since the first wait */
 	sigset_t orig;		/* the vCPU thread's own mask (once masked) */
 };
@@ -115,6 +119,18 @@ static void waiter_unmask(struct waiter *w)
 	w->masked = false;
 }
 
+/*
+ * A kick ends a wait only while nothing of the command is out, and only
+ * for a new access: a pending one is made whatever signals say, as the
+ * kernel's next KVM_RUN makes it.
+ */
+static bool pausable(const struct waiter *w, const struct iofd_ioreq *req)
+{
+	return w->run && w->may_pause &&
+	       (req->stage == IOFD_REQ_LOCK ||
+		(req->stage == IOFD_REQ_SEND && req->sent == 0));
+}
+
 static bool kicked(const struct waiter *w)
 {
 	return w->run && __atomic_load_n(&w->run->immediate_exit, __ATOMIC_ACQUIRE);
@@ -122,19 +138,22 @@ static bool kicked(const struct waiter *w)
 
 /*
  * Wait until fd reports one of events (or an error/hang-up). Returns 0,
- * -EINTR (a vCPU was kicked or signalled) or -ETIMEDOUT.
+ * -EINTR (a vCPU was kicked or signalled before its command went out) or
+ * -ETIMEDOUT.
  */
-static int wait_fd(struct waiter *w, const struct iofd_ioreq *req, int fd,
-		   short events)
+static int wait_fd_until(struct waiter *w, const struct iofd_ioreq *req,
+			 int fd, short events, bool bounded)
 {
+	bool pause = pausable(w, req);
+
 	waiter_mask(w);		/* before immediate_exit is looked at */
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = events };
 		struct timespec left, *tp = NULL;
-		bool kick = kicked(w);
+		bool kick = pause && kicked(w);
 		int n;
 
-		if (!forever(req)) {
+		if (bounded) {
 			left = time_left(&req->deadline);
 			tp = &left;
 		}
@@ -146,17 +165,25 @@ static int wait_fd(struct waiter *w, const struct iofd_ioreq *req, int fd,
 		if (n > 0)
 			return 0;
 		if (n < 0 && errno == EINTR) {
-			if (w->run)
+			if (pause)
 				return -EINTR;
+			w->signalled = w->run != NULL;
 			continue;
 		}
 		if (n < 0)
 			return -errno;
 		if (kick)
 			return -EINTR;
-		if (expired(req))
+		if (bounded && expired(req))
 			return -ETIMEDOUT;
 	}
+}
+
+
+static int wait_fd(struct waiter *w, const struct iofd_ioreq *req, int fd,
+		   short events)
+{
+	return wait_fd_until(w, req, fd, events, !forever(req));
 }
 
 /* ---- the channel lock: one command in flight per fd pair ---- */
@@ -182,8 +209,9 @@ static void chan_unlock(struct iofd_chan *c)
 
 /*
  * Take the channel. Uncontended: one compare-and-swap. Contended: wait on
- * the channel's eventfd, which the holder writes when it lets go; the wait
- * is a ppoll like every other, so it is interruptible and bounded.
+ * the channel's eventfd, which the holder writes when it lets go. As in the
+ * kernel, the wait for the turn has no deadline of its own: the holder's
+ * exchange is bounded by its timeout. A kick may end it (nothing is sent).
  */
 static int chan_lock(struct waiter *w, const struct iofd_ioreq *req,
 		     struct iofd_chan *c)
@@ -196,7 +224,7 @@ static int chan_lock(struct waiter *w, const struct iofd_ioreq *req,
 		return 0;
 	atomic_fetch_add(&c->waiters, 1);
 	while (!chan_trylock(c)) {
-		err = wait_fd(w, req, c->wake_fd, POLLIN);
+		err = wait_fd_until(w, req, c->wake_fd, POLLIN, false);
 		if (err)
 			break;
 		n = read(c->wake_fd, &drain, sizeof(drain));
@@ -259,12 +287,27 @@ static int req_fail(struct iofd_ioreq *req, struct iofd_exit *info, int err,
 		    bool poison, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* The reasons the kernel's failure exit documents; else -EIO. */
+static int documented(int err)
+{
+	switch (err) {
+	case -EPIPE:
+	case -EPROTO:
+	case -EBADMSG:
+	case -ETIMEDOUT:
+		return err;
+	default:
+		return -EIO;
+	}
+}
+
 static int req_fail(struct iofd_ioreq *req, struct iofd_exit *info, int err,
 		    bool poison, const char *fmt, ...)
 {
 	char reason[96];
 	va_list ap;
 
+	err = documented(err);
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
@@ -319,8 +362,8 @@ static int stage_lock(struct waiter *w, struct iofd_ioreq *req,
 	if (err == -EINTR)
 		return req_pend(req, info);
 	if (err)
-		return req_fail(req, info, err, false, "no turn on the fd within %u "
-				"ms (another access holds it)", req->timeout_ms);
+		return req_fail(req, info, err, false, "waiting for the turn "
+				"on the fd: %s", strerror(-err));
 	req->stage = IOFD_REQ_SEND;
 	set_deadline(req);		/* the device's time starts now */
 	if ((status = check_poison(req, info)))
@@ -453,13 +496,15 @@ static int req_run(struct waiter *w, struct iofd_ioreq *req,
 /* Run req on a vCPU thread: once it has to wait, its signals are blocked
  * except inside ppoll, until it returns. */
 static int req_run_vcpu(struct iofd_vcpu *vcpu, struct iofd_ioreq *req,
-			struct iofd_exit *info)
+			struct iofd_exit *info, bool may_pause)
 {
-	struct waiter w = { .run = vcpu->run };
+	struct waiter w = { .run = vcpu->run, .may_pause = may_pause };
 	int status;
 
 	status = req_run(&w, req, info);
 	waiter_unmask(&w);
+	if (status == IOFD_SERVED && w.signalled)
+		vcpu->signalled = true;
 	return status;
 }
 
@@ -481,11 +526,11 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 	req->want_resp = !posted;
 	req->data = data;
 	req->timeout_ms = __atomic_load_n(&vm->ioregion_timeout_ms, __ATOMIC_RELAXED);
-	set_deadline(req);		/* bounds the wait for the channel */
+	set_deadline(req);		/* set again once the channel is held */
 	iofd_wire_cmd(&req->cmd, is_write, len, req->want_resp, r->user_data,
 		      addr - r->start, is_write ? iofd_load_le(data, len) : 0);
 	if (vcpu)
-		return req_run_vcpu(vcpu, req, info);
+		return req_run_vcpu(vcpu, req, info, true);
 	struct waiter w = { .run = NULL };
 	return req_run(&w, req, info);
 }
@@ -502,7 +547,7 @@ void iofd_ioregion_abandon(struct iofd_ioreq *req)
 	if (!req->region)
 		return;
 	if (reply_owed(req))
-		chan_poison(req->region->chan, -ECANCELED, "an access was "
+		chan_poison(req->region->chan, -EIO, "an access was "
 			    "abandoned with its reply owed");
 	req_finish(req);
 }
@@ -518,5 +563,35 @@ int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 		iofd_ioregion_abandon(req);
 		return IOFD_NOT_CLAIMED;
 	}
-	return req_run_vcpu(vcpu, req, info);
+	return req_run_vcpu(vcpu, req, info, false);
+}
+
+int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t kicked_before = __atomic_load_n(&run->immediate_exit,
+						__ATOMIC_ACQUIRE);
+	int ret;
+
+	vcpu->signalled = false;
+	if (!kicked_before)
+		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
+	vcpu->stats.runs++;
+	ret = iofd_ioctl(vcpu->fd, KVM_RUN, 0);
+	if (!kicked_before)
+		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
+	if (ret == 0)	/* the completion made another exit: the VMM's turn */
+		return IOFD_NOT_CLAIMED;
+	/* As the kernel series' KVM_RUN after a signal; immediate_exit alone
+	 * leaves exit_reason as it was. */
+	run->exit_reason = KVM_EXIT_INTR;
+	vcpu->completed_intr = true;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->status = IOFD_PENDING;
+		info->err = -EINTR;
+		copy_reason(info->reason, sizeof(info->reason), "a signal came "
+			    "while the reply was awaited; the access completed");
+	}
+	return IOFD_PENDING;
 }

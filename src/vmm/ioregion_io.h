@@ -44,6 +44,11 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 			struct iofd_exit *info);
 /* Continue the vCPU's pending access. Returns an iofd_status. */
 int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info);
+/* A signal came while the vCPU's served access awaited its reply:
+ * complete the exit with KVM_RUN and immediate_exit, as the kernel's
+ * KVM_RUN would have before returning -EINTR. Returns IOFD_PENDING, or
+ * IOFD_NOT_CLAIMED if completing it made another exit. */
+int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info);
 /* Give up the vCPU's pending access (vCPU destroyed). */
 void iofd_ioregion_abandon(struct iofd_ioreq *req);
 

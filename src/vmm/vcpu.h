@@ -15,6 +15,8 @@ struct iofd_vcpu {
 	bool owned;			/* fd and mapping are iofd's */
 	struct iofd_vcpu_stats stats;
 	struct iofd_ioreq req;		/* ioregion access pending, if region */
+	bool signalled;			/* a signal came while a reply was awaited */
+	bool completed_intr;		/* that exit completed, KVM_EXIT_INTR shown */
 };
 
 #endif /* IOFD_VCPU_H */
