@@ -11,6 +11,12 @@
 #   scripts/kernel-build.sh headers    the patched tree's usr/include
 #   scripts/kernel-build.sh checkpatch the tree's checkpatch.pl --strict on
 #                                      each patch; fails on any error
+#   scripts/kernel-build.sh bisect     each patch of each series applied in
+#                                      turn to the stock source, and what it
+#                                      touches built at every step (the
+#                                      modules, the uapi headers, the KVM
+#                                      selftests); fails at the first patch
+#                                      that does not build (slow, not in CI)
 # The path is the last line on stdout; progress goes to stderr.
 #
 # The pinned packages come from scripts/kernel-fetch.sh. From the source
@@ -38,11 +44,11 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
 die() { echo "kernel-build: $*" >&2; exit 1; }
 say() { echo "kernel-build: $*" >&2; }
 
-[ $# -eq 1 ] || die "usage: $0 modules|selftests|headers|checkpatch"
+[ $# -eq 1 ] || die "usage: $0 modules|selftests|headers|checkpatch|bisect"
 what=$1
 case $what in
-modules | selftests | headers | checkpatch) ;;
-*) die "unknown part '$what' (modules, selftests, headers or checkpatch)" ;;
+modules | selftests | headers | checkpatch | bisect) ;;
+*) die "unknown part '$what' (modules, selftests, headers, checkpatch or bisect)" ;;
 esac
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -155,6 +161,8 @@ build_modules() {
 	# package's: only those, since a whole include/uapi in front would
 	# shadow the kernel-internal headers of the same names.
 	for p in $(touched); do
+		# (a bisect step builds a tree some patches have not reached yet)
+		[ -f "$src/$p" ] || continue
 		case $p in
 		include/uapi/*)
 			mkdir -p "$kb/uapi/$(dirname "${p#include/uapi/}")"
@@ -231,7 +239,58 @@ prune() {
 	done
 }
 
+# ---- bisect: every patch on its own ----------------------------------------
+
+# The patched tree taken back to stock (each patch reversed, last first),
+# then the patches applied again one at a time; after each, what it
+# touches is built: the uapi headers (make headers), the modules, the
+# selftests. Prints one line per patch and fails at the first that breaks.
+bisect() {
+	b=$W/bisect
+	rm -rf "$b"
+	mkdir -p "$b"
+	say "copying the patched tree and taking it back to stock"
+	cp -a "$src" "$b/src"
+	for p in $(patches | tac); do
+		patch -d "$b/src" -p1 -R --batch --fuzz=0 -i "$kdir/$p" >"$b/patch.log" 2>&1 ||
+			die "$p does not reverse: $(tail -n 3 "$b/patch.log")"
+	done
+	find "$b/src" -name '*.orig' -delete
+	# The copy carries the patched tree's usr/include: make it stock's.
+	make -C "$b/src" -s -j"$JOBS" headers >"$b/headers.log" 2>&1 ||
+		die "make headers failed on the stock tree: $(tail -n 5 "$b/headers.log")"
+	n=0
+	for p in $(patches); do
+		n=$((n + 1))
+		patch -d "$b/src" -p1 --forward --batch --fuzz=0 -i "$kdir/$p" \
+			>"$b/patch.log" 2>&1 || die "$p does not apply: $(tail -n 3 "$b/patch.log")"
+		files=$(sed -n 's|^+++ b/||p' "$kdir/$p")
+		built=""
+		if echo "$files" | grep -qE '^(arch/x86/)?include/uapi/'; then
+			make -C "$b/src" -s -j"$JOBS" headers >"$b/headers.log" 2>&1 ||
+				die "$p: make headers failed: $(tail -n 5 "$b/headers.log")"
+			built="$built headers"
+		fi
+		if echo "$files" | grep -qE '^(virt/kvm|arch/x86/kvm|include)/'; then
+			(src=$b/src W=$b && build_modules) ||
+				die "$p: the modules do not build (see $b/modules.log)"
+			built="$built modules"
+		fi
+		if echo "$files" | grep -qE '^(tools/testing/selftests/kvm|include/uapi)/'; then
+			st=$b/src/tools/testing/selftests/kvm
+			make -C "$st" -j"$JOBS" OUTPUT="$st" >"$b/selftests.log" 2>&1 ||
+				die "$p: the selftests do not build: $(grep -m 3 -E 'error|Error' "$b/selftests.log")"
+			built="$built selftests"
+		fi
+		echo "ok $n - $p builds:${built:- nothing to build (documentation)}"
+	done
+	echo "bisect: all $n patches build on their own, in order"
+}
+
 case $what in
+bisect)
+	bisect
+	;;
 modules)
 	[ -f "$W/.modules.done" ] || { build_modules; prune; }
 	echo "$W/modules"
