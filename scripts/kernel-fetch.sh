@@ -93,6 +93,18 @@ extract() {
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dest" --wildcards "$@"
 }
 
+# The modules extracted under DIR/lib, uncompressed into DIR/modules
+# (busybox insmod reads plain .ko files).
+unpack_modules() {
+	mkdir -p "$1/modules"
+	for m in $(find "$1/lib" -name '*.ko*'); do
+		case $m in
+		*.xz) xz -dc "$m" >"$1/modules/$(basename "$m" .xz)" ;;
+		*) cp "$m" "$1/modules/" ;;
+		esac
+	done
+}
+
 fetch_image() {
 	dir=$CACHE/kernel/$release/image
 	if [ ! -f "$dir/.done" ]; then
@@ -105,13 +117,7 @@ fetch_image() {
 			"./lib/modules/*/kernel/arch/x86/kvm/kvm-amd.ko*" \
 			"./lib/modules/*/kernel/drivers/crypto/ccp/ccp.ko*" \
 			"./lib/modules/*/kernel/virt/lib/irqbypass.ko*"
-		mkdir -p "$tmp/modules"
-		for m in $(find "$tmp/lib" -name '*.ko*'); do
-			case $m in
-			*.xz) xz -dc "$m" >"$tmp/modules/$(basename "$m" .xz)" ;;
-			*) cp "$m" "$tmp/modules/" ;;
-			esac
-		done
+		unpack_modules "$tmp"
 		mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
 		rm -rf "$tmp/lib" "$tmp/boot"
 		echo "$release" >"$tmp/release"
@@ -134,13 +140,7 @@ fetch_guest() {
 			"./lib/modules/*/kernel/drivers/nvme/host/nvme.ko*" \
 			"./lib/modules/*/kernel/drivers/nvme/host/nvme-core.ko*" \
 			"./lib/modules/*/kernel/drivers/nvme/common/*.ko*"
-		mkdir -p "$tmp/modules"
-		for m in $(find "$tmp/lib" -name '*.ko*'); do
-			case $m in
-			*.xz) xz -dc "$m" >"$tmp/modules/$(basename "$m" .xz)" ;;
-			*) cp "$m" "$tmp/modules/" ;;
-			esac
-		done
+		unpack_modules "$tmp"
 		mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
 		mv "$tmp"/boot/System.map-* "$tmp/System.map"
 		rm -rf "$tmp/lib" "$tmp/boot"
