@@ -105,20 +105,21 @@ unpack_modules() {
 	done
 }
 
-fetch_image() {
-	dir=$CACHE/kernel/$release/image
+# Unpack the image package's kernel and the modules matching the patterns
+# into $CACHE/kernel/<release>/NAME (vmlinuz, System.map, modules/,
+# release, version), once; print the directory.
+fetch_image_parts() {
+	dir=$CACHE/kernel/$release/$1
+	shift
 	if [ ! -f "$dir/.done" ]; then
 		rm -rf "$dir"
 		deb=$(download "$(image_pkg "$release")" "$version")
 		tmp=$dir.tmp
 		rm -rf "$tmp"
-		extract "$tmp" "$deb" "./boot/vmlinuz-*" \
-			"./lib/modules/*/kernel/arch/x86/kvm/kvm.ko*" \
-			"./lib/modules/*/kernel/arch/x86/kvm/kvm-amd.ko*" \
-			"./lib/modules/*/kernel/drivers/crypto/ccp/ccp.ko*" \
-			"./lib/modules/*/kernel/virt/lib/irqbypass.ko*"
+		extract "$tmp" "$deb" "./boot/vmlinuz-*" "./boot/System.map-*" "$@"
 		unpack_modules "$tmp"
 		mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
+		mv "$tmp"/boot/System.map-* "$tmp/System.map"
 		rm -rf "$tmp/lib" "$tmp/boot"
 		echo "$release" >"$tmp/release"
 		echo "$version" >"$tmp/version"
@@ -128,27 +129,21 @@ fetch_image() {
 	echo "$dir"
 }
 
+# KVM and what it needs, for the emulated host.
+fetch_image() {
+	fetch_image_parts image \
+		"./lib/modules/*/kernel/arch/x86/kvm/kvm.ko*" \
+		"./lib/modules/*/kernel/arch/x86/kvm/kvm-amd.ko*" \
+		"./lib/modules/*/kernel/drivers/crypto/ccp/ccp.ko*" \
+		"./lib/modules/*/kernel/virt/lib/irqbypass.ko*"
+}
+
 # The same image package as a guest kernel: its NVMe driver is modular.
 fetch_guest() {
-	dir=$CACHE/kernel/$release/guest
-	if [ ! -f "$dir/.done" ]; then
-		rm -rf "$dir"
-		deb=$(download "$(image_pkg "$release")" "$version")
-		tmp=$dir.tmp
-		rm -rf "$tmp"
-		extract "$tmp" "$deb" "./boot/vmlinuz-*" "./boot/System.map-*" \
-			"./lib/modules/*/kernel/drivers/nvme/host/nvme.ko*" \
-			"./lib/modules/*/kernel/drivers/nvme/host/nvme-core.ko*" \
-			"./lib/modules/*/kernel/drivers/nvme/common/*.ko*"
-		unpack_modules "$tmp"
-		mv "$tmp"/boot/vmlinuz-* "$tmp/vmlinuz"
-		mv "$tmp"/boot/System.map-* "$tmp/System.map"
-		rm -rf "$tmp/lib" "$tmp/boot"
-		echo "$release" >"$tmp/release"
-		touch "$tmp/.done"
-		mv "$tmp" "$dir"
-	fi
-	echo "$dir"
+	fetch_image_parts guest \
+		"./lib/modules/*/kernel/drivers/nvme/host/nvme.ko*" \
+		"./lib/modules/*/kernel/drivers/nvme/host/nvme-core.ko*" \
+		"./lib/modules/*/kernel/drivers/nvme/common/*.ko*"
 }
 
 fetch_headers() {
