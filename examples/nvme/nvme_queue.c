@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Queues in guest RAM, doorbells, completions and interrupts. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nvme_admin.h"
@@ -151,9 +152,14 @@ int nvme_queue_post(struct nvme_ctrl *c, uint16_t cqid, uint16_t sqid,
 }
 
 /* Ignore a bad doorbell write and report it as an asynchronous event. */
-static void invalid_doorbell(struct nvme_ctrl *c, uint8_t info)
+static void invalid_doorbell(struct nvme_ctrl *c, uint8_t info, const char *kind,
+			     uint32_t qid, uint64_t value)
 {
-	c->st.invalid_db++;
+	if (c->st.invalid_db++ < 8)
+		fprintf(stderr, "nvme-device: %s doorbell of queue %u: %llu "
+			"ignored (%s)\n", kind, qid, (unsigned long long)value,
+			info == NVME_AER_INFO_INVALID_DB_REG ? "no such queue"
+							     : "invalid value");
 	nvme_ctrl_log_error(c, NO_ID, NO_ID, NVME_SC_INVALID_FIELD, NO_ID);
 	nvme_admin_post_event(c, NVME_AER_TYPE_ERROR, info, NVME_LOG_ERROR);
 }
@@ -175,12 +181,12 @@ void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		return;		/* doorbells of a disabled controller: ignored */
 	sq = qid <= NVME_MAX_IO_QUEUES ? &c->sq[qid] : NULL;
 	if (!sq || !sq->live) {
-		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG);
+		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG, "SQ tail", qid, value);
 		return;
 	}
 	if (value >= sq->size ||
 	    ring_dist(sq->head, tail, sq->size) < ring_dist(sq->head, sq->tail, sq->size)) {
-		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE);
+		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE, "SQ tail", qid, value);
 		return;
 	}
 	sq->tail = tail;
@@ -198,13 +204,13 @@ void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		return;
 	cq = qid <= NVME_MAX_IO_QUEUES ? &c->cq[qid] : NULL;
 	if (!cq || !cq->live) {
-		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG);
+		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG, "CQ head", qid, value);
 		return;
 	}
 	/* The head may move over posted entries only. */
 	if (value >= cq->size ||
 	    ring_dist(cq->head, head, cq->size) > ring_dist(cq->head, cq->tail, cq->size)) {
-		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE);
+		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE, "CQ head", qid, value);
 		return;
 	}
 	cq->head = head;
