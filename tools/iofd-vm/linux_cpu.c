@@ -13,7 +13,11 @@
  *     that agrees with the number of vCPUs everywhere it is described:
  *     N cores of one thread in one package (leaves 1, 4, 0xb, 0x1f,
  *     0x80000008); AMD's TOPOEXT is cleared, so that leaf 0x8000001e
- *     (which would need the same care) is not consulted.
+ *     (which would need the same care) is not consulted;
+ *   - what KVM leaves to the VMM: the hypervisor bit (so the kernel finds
+ *     KVM's leaves and kvmclock), and the TSC deadline timer, which KVM
+ *     reports through KVM_CAP_TSC_DEADLINE_TIMER because it needs the
+ *     in-kernel LAPIC (this VM has one).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -37,6 +41,8 @@
 #define L1_ECX_OFF (BIT(12) /* FMA */ | BIT(26) /* XSAVE */ | BIT(27) /* OSXSAVE */ | \
 		    BIT(28) /* AVX */ | BIT(29) /* F16C */)
 #define L1_EDX_HTT BIT(28)
+#define L1_ECX_TSC_DEADLINE BIT(24)
+#define L1_ECX_HYPERVISOR BIT(31)
 /* leaf 7.0 */
 #define L7_EBX_OFF (BIT(5) /* AVX2 */ | BIT(16) | BIT(17) | BIT(21) | BIT(26) | \
 		    BIT(27) | BIT(28) | BIT(30) | BIT(31) /* AVX-512 */)
@@ -58,6 +64,7 @@ int linux_cpu_supported(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	struct kvm_cpuid2 *c = NULL;
 	int err = -E2BIG;
+	bool deadline;
 
 	for (unsigned n = 64; n <= 4096 && err == -E2BIG; n *= 2) {
 		free(c);
@@ -71,6 +78,11 @@ int linux_cpu_supported(int kvm_fd, struct kvm_cpuid2 **out)
 		free(c);
 		return err;
 	}
+	deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 1)
+			c->entries[i].ecx |= L1_ECX_HYPERVISOR |
+					     (deadline ? L1_ECX_TSC_DEADLINE : 0);
 	*out = c;
 	return 0;
 }

@@ -11,7 +11,8 @@
 #include "linux_boot.h"
 
 /**
- * linux_cpu_supported() - KVM_GET_SUPPORTED_CPUID on /dev/kvm @kvm_fd.
+ * linux_cpu_supported() - KVM_GET_SUPPORTED_CPUID on /dev/kvm @kvm_fd,
+ * plus the hypervisor bit and (where KVM has it) the TSC deadline timer.
  * @out: receives a malloc'ed table (the caller frees it).
  * Returns 0 or -errno.
  */

@@ -28,6 +28,7 @@ static const char *const reason_names[LVM_NR_REASONS] = {
 	[KVM_EXIT_SHUTDOWN] = "shutdown", [KVM_EXIT_FAIL_ENTRY] = "fail_entry",
 	[KVM_EXIT_INTR] = "intr", [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
 	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
+	[LVM_EXIT_AGAIN] = "again",
 };
 
 static const char *const bad_console[] = {
@@ -262,9 +263,12 @@ void *lvm_vcpu_thread(void *arg)
 	thread_run = run;
 	while (!stopping(c)) {
 		int r = ioctl(c->fd, KVM_RUN, 0);
-		int reason = r < 0 && errno == EINTR ? KVM_EXIT_INTR : (int)run->exit_reason;
+		int reason = r < 0 && errno == EINTR ? KVM_EXIT_INTR :
+			     r < 0 && errno == EAGAIN ? LVM_EXIT_AGAIN :
+			     (int)run->exit_reason;
 
-		if (r < 0 && errno != EINTR) {
+		/* EAGAIN: an AP left its wait for SIPI; run it again. */
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
 			lvm_end(c->vm, LVM_FAILED, "vCPU %u: KVM_RUN: %s", c->index,
 				strerror(errno));
 			break;

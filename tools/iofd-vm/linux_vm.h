@@ -26,6 +26,7 @@
 
 #define LVM_MAX_CPUS		NVME_PCI_MAX_QUEUES
 #define LVM_NR_REASONS		64	/* KVM exit reasons counted by number */
+#define LVM_EXIT_AGAIN		(LVM_NR_REASONS - 1) /* KVM_RUN -EAGAIN */
 #define LVM_MARK_PORT		0x4f0
 
 /* Exit statuses of the Linux mode. */
