@@ -151,10 +151,6 @@ static void filter(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n)
 			e->eax &= ~(BIT(4) | BIT(5));	/* AVX-VNNI, AVX512_BF16 */
 		}
 		break;
-	case 0xb:
-	case 0x1f:
-		topology_leaf(e, id, n);
-		break;
 	case 0xd:
 	case 0x8000001e:
 		e->eax = e->ebx = e->ecx = e->edx = 0;
@@ -170,18 +166,46 @@ static void filter(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n)
 	}
 }
 
+/* Leaves 0xb and 0x1f are written whole (subleaves 0-2): KVM lists only
+ * the subleaves the host has, and a subleaf it does not list reads as
+ * zeros, which would end the topology before the core level. */
+static uint32_t add_topology(struct kvm_cpuid2 *c, uint32_t function,
+			     unsigned id, unsigned n)
+{
+	for (uint32_t sub = 0; sub < 3; sub++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+
+		*e = (struct kvm_cpuid_entry2){ .function = function, .index = sub,
+			.flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX };
+		topology_leaf(e, id, n);
+	}
+	return 3;
+}
+
 int linux_cpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported,
 			unsigned index, unsigned ncpus)
 {
-	size_t size = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *c = malloc(size);
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (supported->nent + 6) *
+					 sizeof(c->entries[0]));
+	bool leaf_b = false, leaf_1f = false;
 	int err = 0;
 
 	if (!c)
 		return -ENOMEM;
-	memcpy(c, supported, size);
-	for (uint32_t i = 0; i < c->nent; i++)
-		filter(&c->entries[i], index, ncpus);
+	for (uint32_t i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+		leaf_b |= e->function == 0xb;
+		leaf_1f |= e->function == 0x1f;
+		if (e->function == 0xb || e->function == 0x1f)
+			continue;
+		c->entries[c->nent] = *e;
+		filter(&c->entries[c->nent++], index, ncpus);
+	}
+	if (leaf_b)
+		add_topology(c, 0xb, index, ncpus);
+	if (leaf_1f)
+		add_topology(c, 0x1f, index, ncpus);
 	if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
 		err = -errno;
 	free(c);
