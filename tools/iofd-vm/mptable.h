@@ -18,8 +18,8 @@
 
 #define MPT_LAPIC_ADDR		0xfee00000u
 #define MPT_IOAPIC_ADDR		0xfec00000u
-#define MPT_ISA_BUS		0
-#define MPT_PCI_BUS		1
+#define MPT_ISA_BUS		1
+#define MPT_PCI_BUS		0	/* the MP bus id of PCI is its bus number */
 #define MPT_MAX_CPUS		64
 
 struct mptable_config {
