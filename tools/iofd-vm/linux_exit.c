@@ -208,14 +208,18 @@ static void fail_exit(struct lvm_cpu *c)
 {
 	struct kvm_regs regs = { 0 };
 	struct kvm_run *run = c->run;
+	uint32_t r = run->exit_reason;
+	char detail[64] = "";
 
 	ioctl(c->fd, KVM_GET_REGS, &regs);
-	lvm_end(c->vm, LVM_FAILED, "vCPU %u: exit reason %u (%s) at rip 0x%llx "
-		"(internal error suberror %u, hw reason 0x%llx)", c->index,
-		run->exit_reason, run->exit_reason < LVM_NR_REASONS &&
-		reason_names[run->exit_reason] ? reason_names[run->exit_reason] : "?",
-		(unsigned long long)regs.rip, run->internal.suberror,
-		(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	if (r == KVM_EXIT_INTERNAL_ERROR)
+		snprintf(detail, sizeof(detail), ", suberror %u", run->internal.suberror);
+	else if (r == KVM_EXIT_FAIL_ENTRY)
+		snprintf(detail, sizeof(detail), ", hardware reason 0x%llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+	lvm_end(c->vm, LVM_FAILED, "vCPU %u: exit reason %u (%s) at rip 0x%llx%s",
+		c->index, r, r < LVM_NR_REASONS && reason_names[r] ? reason_names[r] : "?",
+		(unsigned long long)regs.rip, detail);
 }
 
 /* One exit: 0 to go on, -1 to stop this thread. */
