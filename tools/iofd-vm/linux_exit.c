@@ -133,25 +133,47 @@ void lvm_serial_irq(void *opaque, int level)
 
 /* ---- port I/O ------------------------------------------------------------- */
 
-static void pio_one(struct lvm_cpu *c, uint16_t port, bool is_write,
-		    uint8_t *data, unsigned size)
+static enum lvm_port_user pio_one(struct lvm_cpu *c, uint16_t port,
+				   bool is_write, uint8_t *data, unsigned size)
 {
 	struct linux_vm *vm = c->vm;
 	char label[8];
 
 	if (port >= SERIAL_BASE && port < SERIAL_BASE + SERIAL_PORTS) {
 		serial_io(&vm->serial, port - SERIAL_BASE, is_write, data);
-	} else if (port == LVM_MARK_PORT) {
+		return LVM_PORT_SERIAL;
+	}
+	if (port == LVM_MARK_PORT) {
 		if (is_write) {
 			snprintf(label, sizeof(label), "%u", data[0]);
 			lvm_print_mark(vm, label);
 		} else {
 			memset(data, 0xff, size);
 		}
-	} else if (!pci_io(&vm->pci, port, is_write, data, size) &&
-		   legacy_io(&vm->legacy, port, is_write, data, size) == LEGACY_RESET) {
-		lvm_end(vm, LVM_RESET, "the guest reset the machine (i8042 reset)");
+		return LVM_PORT_MARK;
 	}
+	if (pci_io(&vm->pci, port, is_write, data, size))
+		return LVM_PORT_PCI;
+	if (legacy_io(&vm->legacy, port, is_write, data, size) == LEGACY_RESET)
+		lvm_end(vm, LVM_RESET, "the guest reset the machine (i8042 reset)");
+	return LVM_PORT_LEGACY;
+}
+
+void lvm_report_ports(struct linux_vm *vm)
+{
+	static const char *const names[LVM_NR_PORT_USERS] = {
+		[LVM_PORT_SERIAL] = "serial", [LVM_PORT_PCI] = "pci-config",
+		[LVM_PORT_MARK] = "mark", [LVM_PORT_LEGACY] = "legacy",
+	};
+	uint64_t sum[LVM_NR_PORT_USERS] = { 0 };
+
+	for (unsigned c = 0; c < vm->ncpus; c++)
+		for (int u = 0; u < LVM_NR_PORT_USERS; u++)
+			sum[u] += __atomic_load_n(&vm->cpu[c].port_exits[u], __ATOMIC_RELAXED);
+	fprintf(stderr, "iofd-vm: port I/O exits by device:");
+	for (int u = 0; u < LVM_NR_PORT_USERS; u++)
+		fprintf(stderr, " %s=%llu", names[u], (unsigned long long)sum[u]);
+	fputc('\n', stderr);
 }
 
 static void handle_pio(struct lvm_cpu *c)
@@ -159,10 +181,12 @@ static void handle_pio(struct lvm_cpu *c)
 	struct kvm_run *run = c->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	enum lvm_port_user u = LVM_PORT_LEGACY;
 
 	for (uint32_t i = 0; i < run->io.count; i++)
-		pio_one(c, run->io.port, is_write, data + i * run->io.size,
-			run->io.size);
+		u = pio_one(c, run->io.port, is_write, data + i * run->io.size,
+			    run->io.size);
+	count(&c->port_exits[u]);
 }
 
 /* ---- MMIO --------------------------------------------------------------------- */

@@ -334,6 +334,7 @@ static void report(struct linux_vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		unknown_mmio += vm->cpu[i].unknown_mmio;
 	lvm_print_mark(vm, "end");
+	lvm_report_ports(vm);
 	legacy_report(&vm->legacy, stderr, "iofd-vm: ");
 	if (unknown_mmio)
 		fprintf(stderr, "iofd-vm: %llu MMIO accesses outside every device\n",

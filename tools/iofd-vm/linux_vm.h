@@ -44,6 +44,10 @@ struct linux_options {
 
 enum lvm_state { LVM_RUNNING = 0, LVM_RESET, LVM_FAILED };
 
+/* Who served a port I/O exit, for the report at the end. */
+enum lvm_port_user { LVM_PORT_SERIAL, LVM_PORT_PCI, LVM_PORT_MARK, LVM_PORT_LEGACY,
+		     LVM_NR_PORT_USERS };
+
 struct linux_vm;
 
 struct lvm_cpu {
@@ -59,6 +63,7 @@ struct lvm_cpu {
 	uint64_t exits[LVM_NR_REASONS];
 	uint64_t user_exits;
 	uint64_t unknown_mmio;
+	uint64_t port_exits[LVM_NR_PORT_USERS];
 };
 
 struct linux_vm {
@@ -118,6 +123,9 @@ void lvm_kick_handler(int sig);
 
 /** lvm_print_mark() - the mark line for @label ("5", "end") on stderr. */
 void lvm_print_mark(struct linux_vm *vm, const char *label);
+
+/** lvm_report_ports() - one stderr line: port I/O exits by device. */
+void lvm_report_ports(struct linux_vm *vm);
 
 /** lvm_console_line() - serial line_out: print to stdout, judge. */
 void lvm_console_line(void *opaque, const char *line);
