@@ -180,7 +180,6 @@ static int create_cpu(struct linux_vm *vm, unsigned i, const struct kvm_cpuid2 *
 
 	c->vm = vm;
 	c->index = i;
-	c->stats.fd = -1;
 	err = iofd_vcpu_create(vm->iofd, (int)i, &c->vcpu);
 	if (err) {
 		fprintf(stderr, "iofd-vm: vCPU %u: %s\n", i, iofd_last_error());
@@ -384,6 +383,8 @@ static void init_state(struct linux_vm *vm, const struct linux_options *o)
 	vm->ncpus = o->smp;
 	vm->have_nvme = o->nvme != NULL;
 	vm->start = mono();
+	for (unsigned i = 0; i < LVM_MAX_CPUS; i++)
+		vm->cpu[i].stats.fd = vm->cpu[i].fd = -1;
 	pthread_mutex_init(&vm->print_lock, NULL);
 	pthread_mutex_init(&vm->state_lock, NULL);
 	pthread_cond_init(&vm->state_cond, NULL);
