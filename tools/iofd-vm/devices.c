@@ -176,8 +176,8 @@ static void fill_hello(struct vmm *m, int dev, struct iofd_handoff *h)
 {
 	iofd_handoff_init(h, IOFD_HANDOFF_HELLO);
 	h->nr_ram = 1;
-	h->ram[0] = (struct iofd_handoff_ram){ .gpa = 0, .size = GUEST_RAM_SIZE,
-					       .offset = 0, .fd = m->g.ram_memfd };
+	h->ram[0] = (struct iofd_handoff_ram){ .gpa = 0, .size = m->ram_size,
+					       .offset = 0, .fd = m->ram_fd };
 	for (int i = 0; i < m->nregions; i++) {
 		const struct vmm_region *r = &m->region[i];
 		bool posted_only = r->size == 0;

@@ -64,6 +64,8 @@ enum vmm_exit_kind {
 struct vmm {
 	struct guest_vm g;
 	bool have_guest;
+	int ram_fd;		/* guest RAM handed to devices: memfd at GPA 0 */
+	uint64_t ram_size;
 	struct iofd_vm *vm;
 	struct iofd_vcpu *vcpu;
 	struct vmm_device dev[VMM_MAX_DEVICES];
