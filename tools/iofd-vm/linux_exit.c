@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <iofd/kvm-unmerged.h>
+
 #include "linux_vm.h"
 
 static __thread struct kvm_run *volatile thread_run;
@@ -29,6 +31,7 @@ static const char *const reason_names[LVM_NR_REASONS] = {
 	[KVM_EXIT_INTR] = "intr", [KVM_EXIT_INTERNAL_ERROR] = "internal_error",
 	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
 	[LVM_EXIT_AGAIN] = "again",
+	[LVM_EXIT_IOREGION_FAIL] = "ioregionfd_failure",
 };
 
 static const char *const bad_console[] = {
@@ -147,6 +150,9 @@ static enum lvm_port_user pio_one(struct lvm_cpu *c, uint16_t port,
 		if (is_write) {
 			snprintf(label, sizeof(label), "%u", data[0]);
 			lvm_print_mark(vm, label);
+			if (data[0] == DW_MARK_KILL || data[0] == DW_MARK_STOP)
+				device_watch_inject(&vm->watch, data[0] == DW_MARK_KILL ?
+						    DW_KILL : DW_STOP);
 		} else {
 			memset(data, 0xff, size);
 		}
@@ -205,7 +211,10 @@ static void handle_mmio(struct lvm_cpu *c)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 }
 
-/* iofd's turn: 1 when it served the access, 0 when it is ours, -1 to stop. */
+/* iofd's turn: 1 when it served the access, 0 when it is ours, -1 to stop.
+ * An access the device failed (dead, stopped past the ioregion timeout,
+ * or answering nonsense) is counted and completed as a bus error: the
+ * guest goes on, as on a machine whose device stopped answering. */
 static int iofd_turn(struct lvm_cpu *c)
 {
 	struct iofd_exit info;
@@ -219,11 +228,12 @@ static int iofd_turn(struct lvm_cpu *c)
 		return 1;
 	if (st == IOFD_NOT_CLAIMED)
 		return 0;
-	if (st == IOFD_FAILED)
-		lvm_end(c->vm, LVM_FAILED, "the device failed a %s of %u bytes at "
-			"0x%llx: %s", info.is_write ? "write" : "read", info.len,
-			(unsigned long long)info.addr, info.reason);
-	else if (st < 0)
+	if (st == IOFD_FAILED) {
+		device_watch_failed_access(&c->vm->watch, &info);
+		device_watch_bus_error(c->run);
+		return 1;
+	}
+	if (st < 0)
 		lvm_end(c->vm, LVM_FAILED, "iofd_dispatch_exit: %s", iofd_last_error());
 	return -1;
 }
@@ -253,11 +263,16 @@ static int handle_exit(struct lvm_cpu *c)
 	int mine;
 
 	switch (run->exit_reason) {
+	case KVM_EXIT_IOREGIONFD_FAILURE:	/* the kernel served a region */
 	case KVM_EXIT_IO:
 	case KVM_EXIT_MMIO:
 		mine = iofd_turn(c);
 		if (mine < 0)
 			return -1;
+		if (mine == 0 && run->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE) {
+			fail_exit(c);	/* iofd knows every region it gave the kernel */
+			return -1;
+		}
 		if (mine == 0 && run->exit_reason == KVM_EXIT_IO)
 			handle_pio(c);
 		else if (mine == 0)
@@ -293,7 +308,8 @@ void *lvm_vcpu_thread(void *arg)
 		int r = ioctl(c->fd, KVM_RUN, 0);
 		int reason = r < 0 && errno == EINTR ? KVM_EXIT_INTR :
 			     r < 0 && errno == EAGAIN ? LVM_EXIT_AGAIN :
-			     (int)run->exit_reason;
+			     run->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE ?
+			     LVM_EXIT_IOREGION_FAIL : (int)run->exit_reason;
 
 		/* EAGAIN: an AP left its wait for SIPI; run it again. */
 		if (r < 0 && errno != EINTR && errno != EAGAIN) {

@@ -29,13 +29,25 @@ static void usage(FILE *f)
 "  --nvme 'CMD ARGS'      the NVMe controller's device process (PCI 00:01.0,\n"
 "                         ids f10d:0e01; it gets N I/O queue pairs and N+1\n"
 "                         MSI-X vectors, N = --smp)\n"
+"  --nvme-intx            the NVMe function interrupts on INTA (IOAPIC pin\n"
+"                         16, level, EOI resample) and has no MSI-X; the\n"
+"                         device must run with --intx\n"
 "  --timeout SEC          fail when the guest has not ended after SEC (120)\n"
-"  --ioregion-timeout MS  how long an NVMe register access may wait (0: forever)\n"
+"  --ioregion-timeout MS  how long an NVMe register access may wait (iofd's\n"
+"                         default 5000; 0: forever)\n"
+"  --device-fault kill|stop[@SEC]\n"
+"                         SIGKILL or SIGSTOP the device process SEC seconds\n"
+"                         after the start (0); debug marks 0xfd (kill) and\n"
+"                         0xfc (stop) do the same when the guest writes them\n"
 "The guest's console (ttyS0) goes to stdout; iofd-vm's messages to stderr.\n"
 "A guest write of V to port 0x4f0 prints a 'mark V' line of counters.\n"
-"Exit status: 0 when the guest resets the machine (reboot -f), 1 on failure\n"
-"(timeout, BUG/Oops/panic on the console, a device that failed), 2 for\n"
-"usage errors or a kernel that cannot be loaded, 77 without /dev/kvm.\n",
+"A device that dies or stops does not stop the guest: its failed register\n"
+"accesses are bus errors (reads all ones, writes dropped), counted; the run\n"
+"goes on until the guest resets, then fails naming the fault.\n"
+"Exit status: 0 when the guest resets the machine (reboot -f) and no device\n"
+"access failed, 1 on failure (timeout, BUG/Oops/panic on the console, a\n"
+"device that died, stopped or failed an access), 2 for usage errors or a\n"
+"kernel that cannot be loaded, 77 without /dev/kvm.\n",
 		LVM_MAX_CPUS);
 }
 
@@ -70,6 +82,8 @@ static int parse_option(int c, struct linux_options *o)
 			return -1;
 		o->ioregion_timeout_ms = ms;
 		return 0;
+	case 'x': o->nvme_intx = true; return 0;
+	case 'f': return device_watch_parse(optarg, &o->fault, &o->fault_at);
 	case 'h': usage(stdout); exit(0);
 	default: return -1;
 	}
@@ -86,6 +100,8 @@ static int parse_args(int argc, char **argv, struct linux_options *o)
 		{ "smp", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "ioregion-timeout", required_argument, NULL, 'r' },
+		{ "nvme-intx", no_argument, NULL, 'x' },
+		{ "device-fault", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -100,6 +116,10 @@ static int parse_args(int argc, char **argv, struct linux_options *o)
 			usage(stderr);
 			return -1;
 		}
+	if ((o->nvme_intx || o->fault != DW_NONE) && !o->nvme) {
+		fprintf(stderr, "iofd-vm: --nvme-intx and --device-fault need --nvme\n");
+		return -1;
+	}
 	if (optind != argc || !o->kernel || !o->initrd) {
 		fprintf(stderr, "iofd-vm: --linux BZIMAGE and --initrd CPIO are "
 			"needed, and nothing else\n");

@@ -11,11 +11,17 @@
  * released, the iofd VM destroyed (its registrations and fds go), the
  * device process told (its socket closes) and reaped, RAM and the VM fd
  * closed. Nothing stays behind to hold the kvm modules.
+ *
+ * A device that dies or stops does not end the run: its failed register
+ * accesses become bus errors for the guest (device_watch.h), the guest's
+ * driver copes, and the run fails only at its end, naming the fault. A
+ * vCPU thread can be inside an ioregion wait for a stopped device when
+ * the run ends (with no ioregion timeout, for ever): the thread is given
+ * a moment, then the device is killed, which ends the wait.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +39,7 @@
 #define TSS_GPA			0xfffbd000ull	/* 3 pages under the BIOS ROM */
 #define CONSOLE_GRACE_S		1.0	/* console after a bad line */
 #define WAIT_TICK_MS		100
+#define JOIN_GRACE_S		2	/* for a vCPU in a device wait */
 
 static double mono(void)
 {
@@ -227,7 +234,12 @@ static int attach_nvme(struct linux_vm *vm)
 	d->ram_fd = vm->ram_fd;
 	d->ram_size = vm->ram_size;
 	if (vmm_add_device(d, vm->o->nvme, false, NULL) ||
-	    nvme_pci_layout(&vm->nvme, d) || vmm_attach_devices(d))
+	    nvme_pci_layout(&vm->nvme, d))
+		return -1;
+	err = vmm_attach_devices(d);
+	if (d->dev[0].pid > 0)
+		device_watch_start(&vm->watch, d->dev[0].pid, d->dev[0].argv[0]);
+	if (err)
 		return -1;
 	err = nvme_pci_send_vectors(&vm->nvme, d->dev[0].sock);
 	return err ? fail("sending the interrupt vectors to the device", err) : 0;
@@ -275,15 +287,8 @@ static int start_threads(struct linux_vm *vm)
 	return 0;
 }
 
-static bool device_gone(struct linux_vm *vm)
-{
-	struct pollfd p = { .fd = vm->devs.dev[0].sock, .events = POLLRDHUP };
-
-	return vm->have_nvme && vm->devs.ndev && p.fd >= 0 && poll(&p, 1, 0) == 1 &&
-	       (p.revents & (POLLHUP | POLLRDHUP));
-}
-
-/* Wait until the run ends: reset, failure, timeout or a dead device. */
+/* Wait until the run ends: reset, failure or timeout. The device's faults
+ * are injected and noticed here, and the guest goes on. */
 static void wait_for_end(struct linux_vm *vm)
 {
 	pthread_mutex_lock(&vm->state_lock);
@@ -298,9 +303,7 @@ static void wait_for_end(struct linux_vm *vm)
 		if (t > vm->o->timeout_s)
 			lvm_end(vm, LVM_FAILED, "timeout: the guest did not end in "
 				"%u s", vm->o->timeout_s);
-		if (device_gone(vm))
-			lvm_end(vm, LVM_FAILED, "the NVMe device process exited "
-				"while the guest was running");
+		device_watch_tick(&vm->watch, t);
 		pthread_mutex_lock(&vm->state_lock);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += WAIT_TICK_MS * 1000000L;
@@ -311,6 +314,23 @@ static void wait_for_end(struct linux_vm *vm)
 	pthread_mutex_unlock(&vm->state_lock);
 }
 
+/* Join a vCPU thread; one stuck in a wait for a stalled device gets
+ * JOIN_GRACE_S, then the device is killed (the wait fails at once). */
+static void join_cpu(struct linux_vm *vm, struct lvm_cpu *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += JOIN_GRACE_S;
+	if (pthread_timedjoin_np(c->thread, NULL, &ts) == ETIMEDOUT) {
+		fprintf(stderr, "iofd-vm: vCPU %u is still in a device access; "
+			"killing the device\n", c->index);
+		device_watch_inject(&vm->watch, DW_KILL);
+		pthread_join(c->thread, NULL);
+	}
+	c->started = false;
+}
+
 static void stop_threads(struct linux_vm *vm)
 {
 	__atomic_store_n(&vm->stopping, true, __ATOMIC_RELEASE);
@@ -318,10 +338,8 @@ static void stop_threads(struct linux_vm *vm)
 		if (vm->cpu[i].started)
 			pthread_kill(vm->cpu[i].thread, SIGUSR1);
 	for (unsigned i = 0; i < vm->ncpus; i++)
-		if (vm->cpu[i].started) {
-			pthread_join(vm->cpu[i].thread, NULL);
-			vm->cpu[i].started = false;
-		}
+		if (vm->cpu[i].started)
+			join_cpu(vm, &vm->cpu[i]);
 }
 
 /* ---- teardown ----------------------------------------------------------------- */
@@ -362,6 +380,8 @@ static bool teardown(struct linux_vm *vm)
 	}
 	iofd_vm_destroy(vm->iofd);
 	vm->iofd = NULL;
+	device_watch_tick(&vm->watch, lvm_now(vm));	/* a fault at the very end */
+	device_watch_release(&vm->watch);
 	if (vm->devs.ndev && vmm_stop_devices(&vm->devs))
 		devices_ok = false;
 	if (vm->ram)
@@ -391,6 +411,9 @@ static void init_state(struct linux_vm *vm, const struct linux_options *o)
 	serial_init(&vm->serial, lvm_serial_irq, lvm_console_line, vm);
 	legacy_init(&vm->legacy);
 	pci_bus_init(&vm->pci);
+	device_watch_init(&vm->watch);
+	if (o->fault != DW_NONE)
+		device_watch_plan(&vm->watch, o->fault, o->fault_at);
 }
 
 static void free_state(struct linux_vm *vm)
@@ -398,6 +421,7 @@ static void free_state(struct linux_vm *vm)
 	serial_destroy(&vm->serial);
 	legacy_destroy(&vm->legacy);
 	pci_bus_destroy(&vm->pci);
+	device_watch_destroy(&vm->watch);
 	pthread_cond_destroy(&vm->state_cond);
 	pthread_mutex_destroy(&vm->state_lock);
 	pthread_mutex_destroy(&vm->print_lock);
@@ -407,8 +431,9 @@ int linux_vm_run(const struct linux_options *o, const struct bzimage *bz,
 		 const void *initrd, size_t initrd_size)
 {
 	static struct linux_vm vm;	/* large: not on the stack */
+	char fault[sizeof(vm.why)];
 	int built, status;
-	bool devices_ok;
+	bool devices_ok, faulted;
 
 	init_state(&vm, o);
 	vm.kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -430,7 +455,13 @@ int linux_vm_run(const struct linux_options *o, const struct bzimage *bz,
 	status = built == -2 ? LVM_EXIT_USAGE :
 		 built ? LVM_EXIT_FAIL :
 		 vm.state == LVM_RESET ? LVM_EXIT_OK : LVM_EXIT_FAIL;
-	if (status == LVM_EXIT_OK && !devices_ok) {
+	faulted = device_watch_verdict(&vm.watch, fault, sizeof(fault));
+	if (faulted)
+		fprintf(stderr, "iofd-vm: %s\n", fault);
+	if (status == LVM_EXIT_OK && faulted) {
+		status = LVM_EXIT_FAIL;
+		snprintf(vm.why, sizeof(vm.why), "%s", fault);
+	} else if (status == LVM_EXIT_OK && !devices_ok) {
 		status = LVM_EXIT_FAIL;
 		snprintf(vm.why, sizeof(vm.why), "the guest ended, but the device "
 			 "process did not exit cleanly");

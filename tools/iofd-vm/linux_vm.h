@@ -16,6 +16,7 @@
 
 #include <iofd/iofd.h>
 
+#include "device_watch.h"
 #include "kvm_stats.h"
 #include "legacy.h"
 #include "linux_boot.h"
@@ -27,6 +28,7 @@
 #define LVM_MAX_CPUS		NVME_PCI_MAX_QUEUES
 #define LVM_NR_REASONS		64	/* KVM exit reasons counted by number */
 #define LVM_EXIT_AGAIN		(LVM_NR_REASONS - 1) /* KVM_RUN -EAGAIN */
+#define LVM_EXIT_IOREGION_FAIL	(LVM_NR_REASONS - 2) /* the kernel's failure exit */
 #define LVM_MARK_PORT		0x4f0
 
 /* Exit statuses of the Linux mode. */
@@ -40,6 +42,9 @@ struct linux_options {
 	unsigned mem_mib, smp, timeout_s;
 	uint32_t ioregion_timeout_ms;
 	bool ioregion_timeout_set;
+	bool nvme_intx;			/* INTA with EOI resample, no MSI-X */
+	enum dw_action fault;		/* --device-fault */
+	double fault_at;
 };
 
 enum lvm_state { LVM_RUNNING = 0, LVM_RESET, LVM_FAILED };
@@ -80,6 +85,7 @@ struct linux_vm {
 	struct nvme_pci nvme;
 	bool have_nvme;
 	struct vmm devs;		/* the device process, through the handoff */
+	struct device_watch watch;	/* its faults and failed accesses */
 	double start;			/* CLOCK_MONOTONIC seconds */
 	pthread_mutex_t print_lock;	/* one line at a time on stdout/stderr */
 	pthread_mutex_t state_lock;
