@@ -76,9 +76,9 @@ struct nvme_stats {
 	uint64_t enables, resets, shutdowns;
 	uint64_t events;	/* asynchronous events completed */
 	uint64_t dbbuf_configs;	/* Doorbell Buffer Configs that succeeded */
-	uint64_t shadow_sq, shadow_cq;	/* new values found in the shadow
-					 * buffer while no MMIO doorbell was
-					 * being handled ("shadow-only") */
+	uint64_t shadow_sq, shadow_cq;	/* new values taken from the shadow
+					 * buffer that no MMIO doorbell
+					 * announced ("shadow-only") */
 	uint64_t event_idx_writes;	/* EventIdx entries published */
 };
 

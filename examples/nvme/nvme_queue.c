@@ -198,12 +198,16 @@ static bool cq_head_ok(const struct nvme_cq *cq, uint64_t head)
 	       ring_dist(cq->head, cq->tail, cq->size);
 }
 
+/* No MMIO doorbell is being handled: what the shadow holds is news. */
+#define NOT_ANNOUNCED	UINT64_MAX
+
 /*
- * Take SQ @qid's tail from the shadow buffer: true if it moved. @mmio: an
- * MMIO doorbell announced it (else it counts as shadow-only). A bad value
- * is reported once (it stays in the buffer until the host changes it).
+ * Take SQ @qid's tail from the shadow buffer: true if it moved. A new
+ * tail other than @announced (the value of the MMIO doorbell being
+ * handled, or NOT_ANNOUNCED) counts as shadow-only. A bad value is
+ * reported once (it stays in the buffer until the host changes it).
  */
-static bool sq_from_shadow(struct nvme_ctrl *c, uint32_t qid, bool mmio)
+static bool sq_from_shadow(struct nvme_ctrl *c, uint32_t qid, uint64_t announced)
 {
 	struct nvme_sq *sq = &c->sq[qid];
 	uint32_t tail = nvme_dbbuf_shadow(c, 2 * qid);
@@ -219,13 +223,13 @@ static bool sq_from_shadow(struct nvme_ctrl *c, uint32_t qid, bool mmio)
 	}
 	sq->shadow_bad = 0;
 	sq->tail = tail;
-	if (!mmio)
+	if (tail != announced)
 		c->st.shadow_sq++;
 	return true;
 }
 
 /* The same for CQ @qid's head. */
-static bool cq_from_shadow(struct nvme_ctrl *c, uint32_t qid, bool mmio)
+static bool cq_from_shadow(struct nvme_ctrl *c, uint32_t qid, uint64_t announced)
 {
 	struct nvme_cq *cq = &c->cq[qid];
 	uint32_t head = nvme_dbbuf_shadow(c, 2 * qid + 1);
@@ -241,7 +245,7 @@ static bool cq_from_shadow(struct nvme_ctrl *c, uint32_t qid, bool mmio)
 	}
 	cq->shadow_bad = 0;
 	cq->head = head;
-	if (!mmio)
+	if (head != announced)
 		c->st.shadow_cq++;
 	return true;
 }
@@ -258,7 +262,7 @@ static void cq_refresh_head(struct nvme_ctrl *c, uint32_t qid)
 	uint64_t head;
 
 	if (nvme_dbbuf_covers(c, qid)) {
-		cq_from_shadow(c, qid, false);
+		cq_from_shadow(c, qid, NOT_ANNOUNCED);
 		return;
 	}
 	if (c->db_id[2 * qid + 1] < 0 ||
@@ -285,7 +289,7 @@ void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 	/* With the buffers set the shadow holds the newest tail; the MMIO
 	 * value (posted earlier) may be older than what was taken from it. */
 	if (nvme_dbbuf_covers(c, qid)) {
-		sq_from_shadow(c, qid, true);
+		sq_from_shadow(c, qid, value);
 		return;
 	}
 	if (!sq_tail_ok(sq, value)) {
@@ -310,7 +314,7 @@ void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		return;
 	}
 	if (nvme_dbbuf_covers(c, qid)) {
-		cq_from_shadow(c, qid, true);
+		cq_from_shadow(c, qid, value);
 		return;
 	}
 	if (!cq_head_ok(cq, value)) {
@@ -348,7 +352,7 @@ static bool cq_has_room(struct nvme_ctrl *c, uint32_t qid)
 	if (!cq_full(&c->cq[qid]))
 		return true;
 	if (nvme_dbbuf_covers(c, qid))
-		cq_from_shadow(c, qid, false);
+		cq_from_shadow(c, qid, NOT_ANNOUNCED);
 	return !cq_full(&c->cq[qid]);
 }
 
@@ -360,7 +364,7 @@ static bool sq_has_work(struct nvme_ctrl *c, uint16_t qid)
 
 	if (sq->head != sq->tail)
 		return true;
-	return nvme_dbbuf_covers(c, qid) && sq_from_shadow(c, qid, false);
+	return nvme_dbbuf_covers(c, qid) && sq_from_shadow(c, qid, NOT_ANNOUNCED);
 }
 
 /* Up to @budget commands of SQ @qid; true if more could run now. */
@@ -369,7 +373,7 @@ static bool run_sq(struct nvme_ctrl *c, uint16_t qid, unsigned budget)
 	struct nvme_sq *sq = &c->sq[qid];
 
 	if (nvme_dbbuf_covers(c, qid))
-		sq_from_shadow(c, qid, false);
+		sq_from_shadow(c, qid, NOT_ANNOUNCED);
 	for (unsigned n = 0; sq->live && accepting(c) && sq_has_work(c, qid); n++) {
 		struct nvme_sqe e;
 
@@ -421,12 +425,15 @@ bool nvme_queue_before_sleep(struct nvme_ctrl *c)
 	 * its entry here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned q = 1; q <= NVME_MAX_IO_QUEUES; q++)
-		if (c->cq[q].live)
-			cq_from_shadow(c, q, false);
+		if (c->cq[q].live && cq_from_shadow(c, q, NOT_ANNOUNCED))
+			work = true;	/* room, and an EventIdx to move */
 	for (uint16_t q = 1; q <= NVME_MAX_IO_QUEUES; q++) {
 		struct nvme_sq *sq = &c->sq[q];
 
-		if (sq->live && sq_has_work(c, q) && !cq_full(&c->cq[sq->cqid]))
+		if (!sq->live)
+			continue;
+		if (sq_from_shadow(c, q, NOT_ANNOUNCED) ||
+		    (sq->head != sq->tail && !cq_full(&c->cq[sq->cqid])))
 			work = true;
 	}
 	return work;
