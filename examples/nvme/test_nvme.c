@@ -1430,27 +1430,61 @@ static uint16_t dbbuf_config(struct fx *f, uint64_t dbs, uint64_t eis)
 					   .prp1 = dbs, .prp2 = eis }, NULL);
 }
 
-/* @n one-block writes of LBA @slba.. through @q, all submitted before the
- * first completion is looked at, then every completion checked. */
+/* @n one-block writes of LBA @slba.. through @q: the data prepared, then
+ * the commands submitted back to back (each with its tail update, as a
+ * driver under load does), then every completion checked. */
 static void burst(struct fx *f, struct queue *q, uint64_t slba, unsigned n,
 		  uint32_t seed)
 {
 	uint16_t first = q->next_cid;
+	struct nvme_sqe e[IOQ_DEPTH];
 	struct nvme_cqe c;
 
+	assert_true(n < IOQ_DEPTH);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t buf = DATA_GPA + (uint64_t)((slba + i) % 2048) * LBA;
-		struct nvme_sqe e = rw(NVME_IO_WRITE, slba + i, 1, buf, 0);
 
 		fill(ram_at(f, buf), LBA, seed + i);
-		submit(f, q, &e);
+		e[i] = rw(NVME_IO_WRITE, slba + i, 1, buf, 0);
 	}
+	for (unsigned i = 0; i < n; i++)
+		submit(f, q, &e[i]);
 	for (unsigned i = 0; i < n; i++) {
 		if (!next_cqe(f, q, &c, 5000))
 			fail_msg("burst: completion %u of %u lost (queue %u)", i, n, q->qid);
 		assert_int_equal(c.cid, (uint16_t)(first + i));
 		assert_int_equal(status_of(&c), 0);
 		f->ex.bytes_written += LBA;
+	}
+}
+
+/*
+ * @n one-block reads through @q, each submitted the moment the previous
+ * completion shows (busy polling): the submission lands while the device
+ * is between its last look at the queue and its sleep, where only the
+ * EventIdx protocol (publish, barrier, look again) keeps it from being
+ * lost.
+ */
+static void ping_pong(struct fx *f, struct queue *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct nvme_sqe e = rw(NVME_IO_READ, i % 64, 1, DATA_GPA, 0);
+		uint16_t cid = submit(f, q, &e);
+		volatile uint16_t *st = ram_at(f, q->cq_gpa + (uint64_t)q->cq_head * 16 + 14);
+		struct timespec t0, t;
+		struct nvme_cqe c;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while ((__atomic_load_n(st, __ATOMIC_ACQUIRE) & 1) != q->phase) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 5)
+				fail_msg("ping-pong: command %u of %u lost (queue %u)",
+					 i, n, q->qid);
+		}
+		assert_true(next_cqe(f, q, &c, 0 + 1));
+		assert_int_equal(c.cid, cid);
+		assert_int_equal(status_of(&c), 0);
+		f->ex.bytes_read += LBA;
 	}
 }
 
@@ -1515,6 +1549,8 @@ static void dbbuf_shadow_doorbells(void **state)
 	write_read(f, 1, 0, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 50);
 	write_read(f, 2, 8, 2 * PAGE, DATA_GPA, DATA_GPA + PAGE, DATA_GPA + 0x80000,
 		   DATA_GPA + 0x81000, 51);
+	/* one command in flight, the next one as soon as it completes */
+	ping_pong(f, q1, 3000);
 	/* bursts: 63 commands in flight (a full SQ), many rounds; most
 	 * tail updates need no MMIO doorbell */
 	sq_shadow = f->ex.shadow_updates[0];
@@ -1532,7 +1568,7 @@ static void dbbuf_shadow_doorbells(void **state)
 		(unsigned long long)(sq_shadow + sq_mmio), (unsigned long long)sq_mmio,
 		(unsigned long long)f->ex.shadow_updates[1],
 		(unsigned long long)f->ex.mmio_updates[1]);
-	if (sq_mmio * 2 >= sq_shadow)
+	if (sq_mmio >= sq_shadow)	/* most rang none */
 		fail_msg("bursts: %llu of %llu SQ tail updates rang MMIO",
 			 (unsigned long long)sq_mmio,
 			 (unsigned long long)(sq_shadow + sq_mmio));
