@@ -1481,7 +1481,7 @@ static void ping_pong(struct fx *f, struct queue *q, unsigned n)
 				fail_msg("ping-pong: command %u of %u lost (queue %u)",
 					 i, n, q->qid);
 		}
-		assert_true(next_cqe(f, q, &c, 0 + 1));
+		assert_true(next_cqe(f, q, &c, 1));
 		assert_int_equal(c.cid, cid);
 		assert_int_equal(status_of(&c), 0);
 		f->ex.bytes_read += LBA;
