@@ -18,6 +18,7 @@
 #include "post.h"
 #include "space.h"
 #include "tsan.h"
+#include "mech.h"
 #include "vm.h"
 
 /* The kernel's collision rule for two exact entries at one bus + addr. */
@@ -157,8 +158,9 @@ static void entry_free_rcu(struct rcu_head *head)
 }
 
 /* Bus op: the entry's removal is published. */
-static void entry_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void entry_release(void *owner, struct iofd_source *obj)
 {
+	struct iofd_vm *vm = owner;
 	struct iofd_ioeventfd_entry *e =
 		caa_container_of(obj, struct iofd_ioeventfd_entry, obj);
 
@@ -167,7 +169,7 @@ static void entry_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 	urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 }
 
-static const struct iofd_bus_ops entry_ops = {
+static const struct iofd_source_ops entry_ops = {
 	.release = entry_release,
 };
 
@@ -378,3 +380,17 @@ void iofd_ioeventfd_fire(const struct iofd_ioeventfd_entry *e, uint32_t len,
 	iofd_efd_signal(e->efd);
 }
 
+
+/* ---- the mechanism ---- */
+
+static void ioeventfd_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	if (iofd_vm_kvm_cap(vm, KVM_CAP_IOEVENTFD) &&
+	    !(vm->flags & IOFD_VM_NO_OFFLOAD))
+		caps->flags |= IOFD_CAP_IOEVENTFD_OFFLOAD;
+}
+
+const struct iofd_mech iofd_ioeventfd_mech = {
+	.name = "ioeventfd",
+	.caps = ioeventfd_vm_caps,
+};

@@ -35,9 +35,16 @@ struct iofd_chan {
 	struct iofd_chan *next;		/* vm->chans (writer lock) */
 };
 
+/* A VM's ioregionfd state (vm->ioregion). */
+struct iofd_ioregion_vm {
+	uint32_t timeout_ms;		/* read and set with __atomic */
+	bool kernel;			/* the kernel serves ioregions (probed) */
+	struct iofd_chan *chans;	/* fd pairs in use (writer lock) */
+};
+
 /* A registered region; immutable once published, except refs and dead. */
 struct iofd_region {
-	struct iofd_bus_obj obj;	/* first: ops, retire link */
+	struct iofd_source obj;	/* first: ops, retire link */
 	uint64_t start, size;		/* guest_paddr, memory_size */
 	uint64_t end;			/* end of the range array entry */
 	uint64_t user_data;

@@ -20,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dispatch.h"
 #include "error.h"
 #include "fault.h"
 #include "ioeventfd.h"
@@ -30,6 +29,9 @@
 #include "vcpu.h"
 #include "vm.h"
 #include "wire.h"
+
+_Static_assert(sizeof(struct iofd_ioreq) <= IOFD_PENDING_STATE_SIZE,
+	       "an ioregion access fits in the vCPU's pending slot");
 
 /* How the calling thread waits. */
 struct waiter {
@@ -504,7 +506,9 @@ static int req_run_vcpu(struct iofd_vcpu *vcpu, struct iofd_ioreq *req,
 	status = req_run(&w, req, info);
 	waiter_unmask(&w);
 	if (status == IOFD_SERVED && w.signalled)
-		vcpu->signalled = true;
+		vcpu->interrupted = true;
+	/* An access that did not finish stays in the vCPU's pending slot. */
+	vcpu->pending.src = req->region ? &req->region->obj : NULL;
 	return status;
 }
 
@@ -513,7 +517,8 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 			uint32_t len, bool is_write, void *data,
 			struct iofd_exit *info)
 {
-	struct iofd_ioreq local, *req = vcpu ? &vcpu->req : &local;
+	struct iofd_ioreq local, *req = vcpu ? (struct iofd_ioreq *)vcpu->pending.state
+					      : &local;
 	bool posted = is_write && (r->flags & IOFD_IOREGION_FLAG_POSTED_WRITES);
 
 	memset(req, 0, sizeof(*req));
@@ -525,7 +530,7 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 	req->is_write = is_write;
 	req->want_resp = !posted;
 	req->data = data;
-	req->timeout_ms = __atomic_load_n(&vm->ioregion_timeout_ms, __ATOMIC_RELAXED);
+	req->timeout_ms = __atomic_load_n(&vm->ioregion->timeout_ms, __ATOMIC_RELAXED);
 	set_deadline(req);		/* set again once the channel is held */
 	iofd_wire_cmd(&req->cmd, is_write, len, req->want_resp, r->user_data,
 		      addr - r->start, is_write ? iofd_load_le(data, len) : 0);
@@ -542,8 +547,10 @@ static bool reply_owed(const struct iofd_ioreq *req)
 	       (req->stage == IOFD_REQ_SEND && req->sent > 0);
 }
 
-void iofd_ioregion_abandon(struct iofd_ioreq *req)
+void iofd_ioregion_cancel(void *state)
 {
+	struct iofd_ioreq *req = state;
+
 	if (!req->region)
 		return;
 	if (reply_owed(req))
@@ -552,46 +559,18 @@ void iofd_ioregion_abandon(struct iofd_ioreq *req)
 	req_finish(req);
 }
 
-int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+int iofd_ioregion_resume(struct iofd_vcpu *vcpu, void *state,
+			 struct iofd_exit *info)
 {
-	struct iofd_ioreq *req = &vcpu->req;
+	struct iofd_ioreq *req = state;
 
 	if (atomic_load(&req->region->dead)) {
 		/* Deassigned meanwhile: the access becomes an ordinary exit. */
 		fill_info(info, req, IOFD_NOT_CLAIMED, 0, "region deassigned "
 			  "while the access was pending");
-		iofd_ioregion_abandon(req);
+		iofd_ioregion_cancel(req);
+		vcpu->pending.src = NULL;
 		return IOFD_NOT_CLAIMED;
 	}
 	return req_run_vcpu(vcpu, req, info, false);
-}
-
-int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info)
-{
-	struct kvm_run *run = vcpu->run;
-	uint8_t kicked_before = __atomic_load_n(&run->immediate_exit,
-						__ATOMIC_ACQUIRE);
-	int ret;
-
-	vcpu->signalled = false;
-	if (!kicked_before)
-		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
-	vcpu->stats.runs++;
-	ret = iofd_ioctl(vcpu->fd, KVM_RUN, 0);
-	if (!kicked_before)
-		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
-	if (ret == 0)	/* the completion made another exit: the VMM's turn */
-		return IOFD_NOT_CLAIMED;
-	/* As the kernel series' KVM_RUN after a signal; immediate_exit alone
-	 * leaves exit_reason as it was. */
-	run->exit_reason = KVM_EXIT_INTR;
-	vcpu->completed_intr = true;
-	if (info) {
-		memset(info, 0, sizeof(*info));
-		info->status = IOFD_PENDING;
-		info->err = -EINTR;
-		copy_reason(info->reason, sizeof(info->reason), "a signal came "
-			    "while the reply was awaited; the access completed");
-	}
-	return IOFD_PENDING;
 }
