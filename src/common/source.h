@@ -11,6 +11,8 @@
 #ifndef IOFD_SOURCE_H
 #define IOFD_SOURCE_H
 
+#include <stddef.h>
+
 struct iofd_source;
 struct iofd_vm;
 struct iofd_vcpu;
@@ -64,5 +66,9 @@ struct iofd_source {
 	const struct iofd_source_ops *ops;
 	struct iofd_source *retire_next;
 };
+
+/* The object of type that holds member at ptr (a source's owner). */
+#define iofd_container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 #endif /* IOFD_SOURCE_H */

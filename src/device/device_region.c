@@ -91,7 +91,7 @@ void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
 {
 	if (r->cmd_fd < 0)
 		return;
-	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, r->cmd_fd, NULL);
+	iofd_dev_watch_del(dev, r->cmd_fd);
 	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
 		close(r->resp_fd);
 	close(r->cmd_fd);
@@ -199,17 +199,30 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 	return served;
 }
 
-int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx)
+/* Source op: the region's cmd_fd is readable. */
+static int region_event(struct iofd_source *src)
 {
-	struct iofd_dev_region *r;
+	struct iofd_dev_region *r = iofd_container_of(src, struct iofd_dev_region, src);
 
-	if (idx >= dev->nr_regions)
-		return 0;
-	r = dev->regions[idx];
 	if (r->cmd_fd < 0)
 		return 0;
-	return r->message_mode ? serve_messages(dev, r, idx)
-			       : serve_stream(dev, r, idx);
+	return r->message_mode ? serve_messages(r->dev, r, r->idx)
+			       : serve_stream(r->dev, r, r->idx);
+}
+
+static const struct iofd_source_ops region_ops = {
+	.event = region_event,
+};
+
+void iofd_dev_regions_fini(struct iofd_device *dev)
+{
+	for (uint32_t i = 0; i < dev->nr_regions; i++) {
+		iofd_dev_region_close(dev, dev->regions[i], -ENOTCONN);
+		free(dev->regions[i]);
+	}
+	free(dev->regions);
+	dev->regions = NULL;
+	dev->nr_regions = 0;
 }
 
 /* ---- adding ---------------------------------------------------------------- */
@@ -296,9 +309,9 @@ static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
 /* Register the region with epoll and append it; frees nothing on failure. */
 static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct iofd_dev_region **grown;
 	uint32_t idx = dev->nr_regions;
+	int err;
 
 	if (idx >= INT32_MAX)
 		return iofd_fail(-ENOSPC, "too many regions");
@@ -306,9 +319,12 @@ static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a region");
 	dev->regions = grown;
-	ev.data.u64 = iofd_dev_src_key(IOFD_DEV_SRC_REGION, idx);
-	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, r->cmd_fd, &ev) < 0)
-		return iofd_fail(-errno, "cannot watch region fd: %s", strerror(errno));
+	r->src.ops = &region_ops;
+	r->dev = dev;
+	r->idx = idx;
+	err = iofd_dev_watch_add(dev, r->cmd_fd, &r->src);
+	if (err)
+		return err;
 	dev->regions[idx] = r;
 	dev->nr_regions++;
 	dev->live_regions++;
