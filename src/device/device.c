@@ -13,7 +13,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "error.h"
 #include "fault.h"
 

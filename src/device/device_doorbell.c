@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "fd.h"
 #include "error.h"
 #include "fault.h"

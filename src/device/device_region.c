@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "error.h"
 #include "fault.h"
 #include "fd.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The device library inside: regions, doorbells, RAM of one device. */
-#ifndef IOFD_DEVICE_H_PRIV
-#define IOFD_DEVICE_H_PRIV
+#ifndef IOFD_DEVICE_IMPL_H
+#define IOFD_DEVICE_IMPL_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -102,4 +102,4 @@ void iofd_dev_ram_fini(struct iofd_device *dev);
  */
 int iofd_memfd_require_no_shrink(int fd, const char *what);
 
-#endif /* IOFD_DEVICE_H_PRIV */
+#endif /* IOFD_DEVICE_IMPL_H */
