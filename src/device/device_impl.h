@@ -25,14 +25,14 @@
 
 #define IOFD_DEV_BATCH	16u	/* commands read per region per wake-up */
 
-/* A region: a source in the device's epoll set (its cmd_fd). */
+/* A region: a source in the device's epoll set (its cmd fd). */
 struct iofd_dev_region {
 	struct iofd_source src;	/* first: ops */
 	struct iofd_device *dev;
 	uint32_t idx;		/* its id */
-	int cmd_fd, resp_fd;	/* our dups; -1 once closed */
-	bool message_mode;	/* seqpacket: one recv is one message */
-	bool resp_is_socket;	/* replies sent with MSG_NOSIGNAL */
+	/* Our dups (fd -1 once closed). cmd.msg: seqpacket, one recv is one
+	 * message; resp.sock: replies sent with MSG_NOSIGNAL. */
+	struct iofd_wire_end cmd, resp;
 	int status;		/* 0, -ENOTCONN, or the poisoning errno */
 	char why[160];		/* the poisoning's reason */
 	struct iofd_cmd_limits lim;

@@ -40,10 +40,10 @@ static int send_reply(struct iofd_dev_region *r, uint64_t data)
 
 	memset(&resp, 0, sizeof(resp));
 	resp.data = data;
-	if (r->resp_is_socket)
-		n = send(r->resp_fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r->resp.sock)
+		n = send(r->resp.fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
 	else
-		n = iofd_wire_pipe_write(r->resp_fd, &resp, sizeof(resp));
+		n = iofd_wire_pipe_write(r->resp.fd, &resp, sizeof(resp));
 	if (n == (ssize_t)sizeof(resp))
 		return 0;
 	if (n < 0)
@@ -89,13 +89,13 @@ static int handle_cmd(struct iofd_device *dev, struct iofd_dev_region *r,
 void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
 			   int status)
 {
-	if (r->cmd_fd < 0)
+	if (r->cmd.fd < 0)
 		return;
-	iofd_dev_watch_del(dev, r->cmd_fd);
-	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
-		close(r->resp_fd);
-	close(r->cmd_fd);
-	r->cmd_fd = r->resp_fd = -1;
+	iofd_dev_watch_del(dev, r->cmd.fd);
+	if (r->resp.fd >= 0 && r->resp.fd != r->cmd.fd)
+		close(r->resp.fd);
+	close(r->cmd.fd);
+	r->cmd.fd = r->resp.fd = -1;
 	r->status = status;
 	r->have = 0;
 	dev->live_regions--;
@@ -139,7 +139,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 	int served = 0;
 
 	for (unsigned i = 0; i < IOFD_DEV_BATCH; i++) {
-		ssize_t n = recv(r->cmd_fd, r->buf, IOFD_WIRE_MSG_SIZE,
+		ssize_t n = recv(r->cmd.fd, r->buf, IOFD_WIRE_MSG_SIZE,
 				 MSG_DONTWAIT | MSG_TRUNC);
 		int err;
 
@@ -147,7 +147,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 			break;
 		if (n < 0)
 			return read_error(dev, r, idx, errno);
-		if (n == 0 && peer_gone(r->cmd_fd)) {
+		if (n == 0 && peer_gone(r->cmd.fd)) {
 			iofd_dev_region_close(dev, r, -ENOTCONN);
 			break;
 		}
@@ -169,7 +169,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 			uint32_t idx)
 {
-	ssize_t n = read(r->cmd_fd, r->buf + r->have, sizeof(r->buf) - r->have);
+	ssize_t n = read(r->cmd.fd, r->buf + r->have, sizeof(r->buf) - r->have);
 	uint32_t done = 0;
 	int served = 0;
 
@@ -204,9 +204,9 @@ static int region_event(struct iofd_source *src)
 {
 	struct iofd_dev_region *r = iofd_container_of(src, struct iofd_dev_region, src);
 
-	if (r->cmd_fd < 0)
+	if (r->cmd.fd < 0)
 		return 0;
-	return r->message_mode ? serve_messages(r->dev, r, r->idx)
+	return r->cmd.msg ? serve_messages(r->dev, r, r->idx)
 			       : serve_stream(r->dev, r, r->idx);
 }
 
@@ -265,18 +265,18 @@ static int check_region(const struct iofd_device_region *reg, bool *message,
 static int open_region_fds(struct iofd_dev_region *r,
 			   const struct iofd_device_region *reg)
 {
-	r->resp_fd = -1;
-	r->cmd_fd = iofd_fd_dup(reg->cmd_fd, true);
-	if (r->cmd_fd < 0)
-		return r->cmd_fd;
+	r->resp.fd = -1;
+	r->cmd.fd = iofd_fd_dup(reg->cmd_fd, true);
+	if (r->cmd.fd < 0)
+		return r->cmd.fd;
 	if (reg->resp_fd == reg->cmd_fd) {
-		r->resp_fd = r->cmd_fd;
+		r->resp.fd = r->cmd.fd;
 	} else if (reg->resp_fd >= 0) {
-		r->resp_fd = iofd_fd_dup(reg->resp_fd, true);
-		if (r->resp_fd < 0) {
-			int err = r->resp_fd;
+		r->resp.fd = iofd_fd_dup(reg->resp_fd, true);
+		if (r->resp.fd < 0) {
+			int err = r->resp.fd;
 
-			close(r->cmd_fd);
+			close(r->cmd.fd);
 			return err;
 		}
 	}
@@ -285,9 +285,9 @@ static int open_region_fds(struct iofd_dev_region *r,
 
 static void drop_region_fds(struct iofd_dev_region *r)
 {
-	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
-		close(r->resp_fd);
-	close(r->cmd_fd);
+	if (r->resp.fd >= 0 && r->resp.fd != r->cmd.fd)
+		close(r->resp.fd);
+	close(r->cmd.fd);
 }
 
 static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
@@ -322,7 +322,7 @@ static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 	r->src.ops = &region_ops;
 	r->dev = dev;
 	r->idx = idx;
-	err = iofd_dev_watch_add(dev, r->cmd_fd, &r->src);
+	err = iofd_dev_watch_add(dev, r->cmd.fd, &r->src);
 	if (err)
 		return err;
 	dev->regions[idx] = r;
@@ -346,8 +346,8 @@ IOFD_EXPORT int iofd_device_add_region(struct iofd_device *dev,
 	r = new_region(reg);
 	if (!r)
 		return iofd_fail(-ENOMEM, "out of memory for a region");
-	r->message_mode = message;
-	r->resp_is_socket = resp_socket;
+	r->cmd.msg = message;
+	r->resp.sock = resp_socket;
 	err = open_region_fds(r, reg);
 	if (err == 0) {
 		err = attach_region(dev, r);

@@ -45,10 +45,10 @@
 
 static void chan_free(struct iofd_chan *c)
 {
-	if (c->rfd >= 0 && c->rfd != c->wfd)
-		close(c->rfd);
-	if (c->wfd >= 0)
-		close(c->wfd);
+	if (c->r.fd >= 0 && c->r.fd != c->w.fd)
+		close(c->r.fd);
+	if (c->w.fd >= 0)
+		close(c->w.fd);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	free(c);
@@ -261,58 +261,48 @@ static int check_fd(int fd, bool for_write, const char *name)
 	return 0;
 }
 
-/* Is fd a socket (and does it keep message boundaries, *msg)? */
-static bool is_socket(int fd, bool *msg)
-{
-	struct iofd_fd_kind k;
-
-	iofd_fd_kind(fd, &k);
-	*msg = k.msg;
-	return k.sock;
-}
-
 /* Give channel c the read side rfd (a new channel, or doorbells only).
  * One fd for both ways (a socket) is kept once. */
 static int chan_set_read(struct iofd_chan *c, int rfd, int wfd,
 			 const struct iofd_file_id *rid)
 {
-	int d = rfd == wfd ? c->wfd : iofd_fd_dup(rfd, false);
+	int d = rfd == wfd ? c->w.fd : iofd_fd_dup(rfd, false);
+	struct iofd_wire_end r;
 
 	if (d < 0)
 		return d;
-	c->r_sock = is_socket(d, &c->r_msg);
+	iofd_wire_end_set(&r, d);
 	c->r_id = *rid;
 	/* Nothing can be owed on a read side nobody used: whatever waits
 	 * there is stale (a late reply to a pair registered before). */
-	iofd_wire_drain(d, c->r_sock);
-	c->rfd = d;
+	iofd_wire_drain(&r);
+	c->r = r;
 	return 0;
 }
 
 static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **out)
 {
 	struct iofd_chan *c = iofd_calloc(1, sizeof(*c));
-	bool msg;
 
 	if (!c)
 		return iofd_fail(-ENOMEM, "out of memory for an ioregion channel");
-	c->rfd = -1;
+	c->r.fd = -1;
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0) {
 		int err = -errno;
 
-		c->wfd = -1;
+		c->w.fd = -1;
 		chan_free(c);
 		return iofd_fail(err, "cannot create an eventfd: %s", strerror(-err));
 	}
-	c->wfd = iofd_fd_dup(wfd, false);
-	if (c->wfd < 0) {
-		int err = c->wfd;
+	c->w.fd = iofd_fd_dup(wfd, false);
+	if (c->w.fd < 0) {
+		int err = c->w.fd;
 
 		chan_free(c);
 		return err;
 	}
-	c->w_sock = is_socket(c->wfd, &msg);
+	iofd_wire_end_set(&c->w, c->w.fd);
 	c->w_id = *wid;
 	*out = c;
 	return 0;
@@ -323,7 +313,7 @@ static struct iofd_chan *chan_find(struct iofd_vm *vm, const struct iofd_file_id
 				   bool read_side)
 {
 	for (struct iofd_chan *c = vm->ioregion->chans; c; c = c->next) {
-		if (read_side ? c->rfd >= 0 && iofd_file_same(&c->r_id, id)
+		if (read_side ? c->r.fd >= 0 && iofd_file_same(&c->r_id, id)
 			      : iofd_file_same(&c->w_id, id))
 			return c;
 	}
@@ -344,7 +334,7 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 		iofd_file_id(rfd, &rid);
 		by_read = chan_find(vm, &rid, true);
 		if ((by_read && by_read != c) ||
-		    (c && c->rfd >= 0 && !iofd_file_same(&c->r_id, &rid)))
+		    (c && c->r.fd >= 0 && !iofd_file_same(&c->r_id, &rid)))
 			return iofd_fail(-EINVAL, "ioregion fds %d/%d: an fd belongs "
 					 "to one (read_fd, write_fd) pair, and "
 					 "one of them is paired otherwise", rfd,
@@ -356,7 +346,7 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 			return err;
 		created = true;
 	}
-	if (rfd >= 0 && c->rfd < 0) {
+	if (rfd >= 0 && c->r.fd < 0) {
 		err = chan_set_read(c, rfd, wfd, &rid);
 		if (err) {
 			if (created)
@@ -424,7 +414,7 @@ static int kernel_assign(struct iofd_vm *vm, struct iofd_region *r,
 	long idx;
 	int err;
 
-	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->rfd, r->chan->wfd);
+	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->r.fd, r->chan->w.fd);
 	if (!err) {
 		r->in_kernel = true;
 		return 0;

@@ -12,6 +12,7 @@
 #include "iofd/iofd.h"
 #include "rcu.h"
 #include "space.h"
+#include "wire.h"
 
 /*
  * One (write_fd, read_fd) pair. Every region registered with the same
@@ -20,10 +21,9 @@
  * only through a region they hold a reference on.
  */
 struct iofd_chan {
-	int wfd;			/* our CLOEXEC dup of write_fd */
-	int rfd;			/* of read_fd; -1 while only doorbells use it */
-	bool w_sock, r_sock;		/* sockets: per-call MSG_* flags */
-	bool r_msg;			/* read side keeps message boundaries */
+	struct iofd_wire_end w;		/* our CLOEXEC dup of write_fd */
+	struct iofd_wire_end r;		/* of read_fd; fd -1 while only doorbells
+					 * use the channel */
 	struct iofd_file_id w_id, r_id;
 	int wake_fd;			/* eventfd: "the lock was released" */
 	atomic_int lock;		/* 1 while a command is in flight */

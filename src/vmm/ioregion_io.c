@@ -372,7 +372,7 @@ static int stage_lock(struct waiter *w, struct iofd_ioreq *req,
 		return status;
 	if (req->want_resp) {
 		/* Nothing can be owed before the command goes out. */
-		err = iofd_wire_pending(c->rfd, c->r_sock);
+		err = iofd_wire_pending(&c->r);
 		if (err == 1)
 			return req_fail(req, info, -EPROTO, true, "unsolicited data "
 					"on read_fd before the command");
@@ -389,7 +389,7 @@ static int stage_send(struct waiter *w, struct iofd_ioreq *req,
 	struct iofd_chan *c = req->region->chan;
 
 	while (req->sent < IOFD_WIRE_MSG_SIZE) {
-		ssize_t n = iofd_wire_send(c->wfd, c->w_sock,
+		ssize_t n = iofd_wire_send(&c->w,
 					   (char *)&req->cmd + req->sent,
 					   IOFD_WIRE_MSG_SIZE - req->sent);
 		int err;
@@ -404,7 +404,7 @@ static int stage_send(struct waiter *w, struct iofd_ioreq *req,
 		if (n < 0 && n != -EAGAIN)
 			return req_fail(req, info, (int)n, true, "write_fd: %s",
 					strerror((int)-n));
-		err = wait_fd(w, req, c->wfd, POLLOUT);
+		err = wait_fd(w, req, c->w.fd, POLLOUT);
 		if (err == -EINTR)
 			return req_pend(req, info);
 		if (err)
@@ -448,24 +448,23 @@ static int stage_recv(struct waiter *w, struct iofd_ioreq *req,
 	while (req->got < IOFD_WIRE_MSG_SIZE) {
 		size_t msg_len = 0;
 		ssize_t n;
-		int err = wait ? wait_fd(w, req, c->rfd, POLLIN) : 0;
+		int err = wait ? wait_fd(w, req, c->r.fd, POLLIN) : 0;
 
 		if (err == -EINTR)
 			return req_pend(req, info);
 		if (err)
 			return recv_failed(req, info, 0, err);
 		wait = true;
-		n = iofd_wire_recv(c->rfd, c->r_sock, c->r_msg,
-				   (char *)&req->resp + req->got,
+		n = iofd_wire_recv(&c->r, (char *)&req->resp + req->got,
 				   IOFD_WIRE_MSG_SIZE - req->got, &msg_len);
 		if (n == -EAGAIN)
 			continue;
 		if (n <= 0)
 			return recv_failed(req, info, n, 0);
-		if (c->r_msg && msg_len < IOFD_WIRE_MSG_SIZE)
+		if (c->r.msg && msg_len < IOFD_WIRE_MSG_SIZE)
 			return req_fail(req, info, -EPROTO, true, "short reply: a "
 					"%zu-byte message", msg_len);
-		if (c->r_msg && msg_len > IOFD_WIRE_MSG_SIZE)
+		if (c->r.msg && msg_len > IOFD_WIRE_MSG_SIZE)
 			return req_fail(req, info, -EBADMSG, true, "malformed reply: "
 					"a %zu-byte message", msg_len);
 		req->got += (size_t)n;
