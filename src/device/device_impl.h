@@ -83,10 +83,7 @@ struct iofd_device {
 int iofd_dev_watch_add(struct iofd_device *dev, int fd, struct iofd_source *src);
 void iofd_dev_watch_del(struct iofd_device *dev, int fd);
 
-/* device_region.c: close a region (the VMM left, or a poisoning). */
-void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
-			   int status);
-/* Close and free every region (device destroyed). */
+/* device_region.c: close and free every region (device destroyed). */
 void iofd_dev_regions_fini(struct iofd_device *dev);
 
 /* device_doorbell.c: free every doorbell, then the shadow. */

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -86,8 +85,9 @@ static int handle_cmd(struct iofd_device *dev, struct iofd_dev_region *r,
 	return send_reply(r, value & size_mask(c.size));
 }
 
-void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
-			   int status)
+/* Close a region (the VMM left, or a poisoning). */
+static void region_close(struct iofd_device *dev, struct iofd_dev_region *r,
+			 int status)
 {
 	if (r->cmd.fd < 0)
 		return;
@@ -117,7 +117,7 @@ static int poison(struct iofd_device *dev, struct iofd_dev_region *r,
 		  uint32_t idx, int err)
 {
 	snprintf(r->why, sizeof(r->why), "%s", iofd_last_error());
-	iofd_dev_region_close(dev, r, err);
+	region_close(dev, r, err);
 	return iofd_fail(err, "region %u: %s", idx, r->why);
 }
 
@@ -125,7 +125,7 @@ static int read_error(struct iofd_device *dev, struct iofd_dev_region *r,
 		      uint32_t idx, int errnum)
 {
 	if (errnum == ECONNRESET) {
-		iofd_dev_region_close(dev, r, -ENOTCONN);
+		region_close(dev, r, -ENOTCONN);
 		return 0;
 	}
 	iofd_fail_quiet(-errnum, "cannot read a command: %s", strerror(errnum));
@@ -148,7 +148,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 		if (n < 0)
 			return read_error(dev, r, idx, errno);
 		if (n == 0 && peer_gone(r->cmd.fd)) {
-			iofd_dev_region_close(dev, r, -ENOTCONN);
+			region_close(dev, r, -ENOTCONN);
 			break;
 		}
 		if (n != IOFD_WIRE_MSG_SIZE) {
@@ -183,7 +183,7 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 		return poison(dev, r, idx, -EPROTO);
 	}
 	if (n == 0) {
-		iofd_dev_region_close(dev, r, -ENOTCONN);
+		region_close(dev, r, -ENOTCONN);
 		return 0;
 	}
 	r->have += (uint32_t)n;
@@ -217,7 +217,7 @@ static const struct iofd_source_ops region_ops = {
 void iofd_dev_regions_fini(struct iofd_device *dev)
 {
 	for (uint32_t i = 0; i < dev->nr_regions; i++) {
-		iofd_dev_region_close(dev, dev->regions[i], -ENOTCONN);
+		region_close(dev, dev->regions[i], -ENOTCONN);
 		free(dev->regions[i]);
 	}
 	free(dev->regions);

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fd.h"
 #include "handoff_wire.h"
 #include "iofd/iofd.h"
 

@@ -16,7 +16,6 @@
 
 #include "error.h"
 #include "fault.h"
-#include "fd.h"
 #include "handoff_wire.h"
 #include "iofd/iofd.h"
 

@@ -16,8 +16,6 @@
 #include "fault.h"
 #include "eventfd.h"
 #include "group.h"
-#include "ioeventfd.h"
-#include "post.h"
 #include "space.h"
 #include "tsan.h"
 #include "mech.h"

@@ -14,12 +14,21 @@
 #include "error.h"
 #include "fault.h"
 #include "eventfd.h"
-#include "ioeventfd.h"
 #include "post.h"
 #include "space.h"
 #include "tsan.h"
 #include "mech.h"
 #include "vm.h"
+
+/* The bus an ioeventfd's flags name. */
+static enum iofd_bus ioeventfd_bus(uint32_t flags)
+{
+	if (flags & IOFD_IOEVENTFD_FLAG_PIO)
+		return IOFD_BUS_PIO;
+	if (flags & IOFD_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY)
+		return IOFD_BUS_CCW;
+	return IOFD_BUS_MMIO;
+}
 
 /* The kernel's collision rule for two exact entries at one bus + addr. */
 static bool entries_collide(const struct iofd_ioeventfd_entry *a,
@@ -175,7 +184,7 @@ static const struct iofd_source_ops entry_ops = {
 
 static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 {
-	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	enum iofd_bus bus = ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_efd_key key;
@@ -232,7 +241,7 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 					       const struct iofd_ioeventfd *args,
 					       int *err)
 {
-	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	enum iofd_bus bus = ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_post_key key;

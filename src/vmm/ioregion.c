@@ -30,7 +30,6 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
 #include "ioregion_kvm.h"
@@ -69,7 +68,9 @@ static void region_free_rcu(struct rcu_head *head)
 	free(r);
 }
 
-bool iofd_region_tryget(struct iofd_region *r)
+/* Take a reference from inside an RCU read-side section; false if the
+ * region is already on its way out (treat the access as unclaimed). */
+static bool region_tryget(struct iofd_region *r)
 {
 	unsigned int n = atomic_load_explicit(&r->refs, memory_order_relaxed);
 
@@ -89,8 +90,9 @@ void iofd_region_put(struct iofd_region *r)
 	}
 }
 
-bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
-			uint32_t len, bool is_write)
+/* Does the region serve this access? (doorbells: writes at start only) */
+static bool region_claims(const struct iofd_region *r, uint64_t addr,
+			  uint32_t len, bool is_write)
 {
 	if (!r->size)		/* doorbell: writes of any width at start */
 		return is_write && addr == r->start;
@@ -114,8 +116,7 @@ static int region_access(struct iofd_source *obj, struct iofd_bus_access *a,
 	 * any access a kernel ioregion does not take. */
 	if (r->kernel)
 		return IOFD_NOT_CLAIMED;
-	if (iofd_region_claims(r, a->addr, a->len, a->is_write) &&
-	    iofd_region_tryget(r))
+	if (region_claims(r, a->addr, a->len, a->is_write) && region_tryget(r))
 		*defer = obj;
 	return IOFD_NOT_CLAIMED;
 }

@@ -58,13 +58,7 @@ struct iofd_region {
 	struct rcu_head rcu;
 };
 
-/* Take a reference from inside an RCU read-side section; false if the
- * region is already on its way out (treat the access as unclaimed). */
-bool iofd_region_tryget(struct iofd_region *r);
 /* Drop a reference; the last one frees the region after a grace period. */
 void iofd_region_put(struct iofd_region *r);
-/* Does the region serve this access? (doorbells: writes at start only) */
-bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
-			uint32_t len, bool is_write);
 
 #endif /* IOFD_IOREGION_H */

@@ -21,11 +21,9 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fault.h"
-#include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
-#include "post.h"
+#include "space.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "wire.h"

@@ -21,7 +21,6 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "post.h"
 #include "mech.h"
 #include "vm.h"

@@ -17,7 +17,6 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "space.h"
 #include "tsan.h"
 #include "vm.h"
