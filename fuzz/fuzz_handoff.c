@@ -21,7 +21,7 @@
 
 #include <iofd/handoff.h>
 
-#include "handoff.h"
+#include "handoff_wire.h"
 
 static int pair[2] = { -1, -1 };
 static int kinds[4];

@@ -4,14 +4,16 @@
  * VMM's guest through the file descriptors the iofd handoff gives it.
  *
  *   nvme-device --queues Q --size BYTES [--backing FILE] [--lba-size N]
- *               [--serial SN] [--vid ID] [--ssvid ID] [--stats FILE]
+ *               [--serial SN] [--vid ID] [--ssvid ID] [--intx] [--dbbuf]
+ *               [--stats FILE]
  *
  * Started by the VMM with iofd_handoff_spawn(): the handoff socket is
  * inherited (IOFD_HANDOFF_FD). The HELLO brings guest RAM, BAR0's
  * register file as an ioregion and the 2 * (Q + 1) doorbells (SQ y tail,
  * CQ y head, y = 0..Q) as post-write eventfds; the REPLY carries the
- * shadow memfd; a last packet brings the MSI-X vector eventfds
- * (nvme_irq.h). The device then serves until the VMM closes the socket or
+ * shadow memfd; a last packet brings the MSI-X vector eventfds, or with
+ * --intx the INTx trigger and resample eventfds (nvme_irq.h). --dbbuf
+ * offers Doorbell Buffer Config (nvme_dbbuf.h). The device then serves until the VMM closes the socket or
  * the region. Exit status: 0, 1 on a failure (bad handoff, a VMM that
  * broke the protocol, namespace I/O errors), 2 on a usage error.
  */
@@ -57,6 +59,7 @@ struct device {
 	uint32_t *shadow;
 	size_t shadow_size;
 	struct doorbell_ctx db[IOFD_HANDOFF_MAX_DOORBELLS];
+	int db_id[IOFD_HANDOFF_MAX_DOORBELLS];	/* iofd's ids */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -72,7 +75,7 @@ static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s --queues Q (1..%d) --size BYTES [--backing FILE] "
 		"[--lba-size 512|4096] [--serial SN] [--vid ID] [--ssvid ID] "
-		"[--stats FILE]\n", prog, NVME_MAX_IO_QUEUES);
+		"[--intx] [--dbbuf] [--stats FILE]\n", prog, NVME_MAX_IO_QUEUES);
 	return 2;
 }
 
@@ -100,6 +103,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "vid", required_argument, NULL, 'v' },
 		{ "ssvid", required_argument, NULL, 'V' },
 		{ "stats", required_argument, NULL, 'S' },
+		{ "intx", no_argument, NULL, 'i' },
+		{ "dbbuf", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -136,6 +141,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			*(opt == 'v' ? &o->cfg.vid : &o->cfg.ssvid) = (uint16_t)v;
 			break;
 		case 'S': o->stats = optarg; break;
+		case 'i': o->cfg.intx = true; break;
+		case 'd': o->cfg.dbbuf = true; break;
 		default: return -1;
 		}
 	}
@@ -223,6 +230,7 @@ static int attach_doorbells(struct device *d, const struct iofd_handoff *h)
 		err = iofd_device_add_doorbell(d->dev, &db);
 		if (err < 0)
 			return err;
+		d->db_id[i] = err;
 	}
 	return 0;
 }
@@ -276,16 +284,19 @@ static int handoff(int sock, struct device *d, const struct options *o)
 	if (iofd_handoff_send(sock, &reply) && !err)
 		err = -EPIPE;
 	if (!err) {
-		err = nvme_irq_recv(sock, &irq, HANDOFF_TIMEOUT_MS);
+		err = nvme_irq_recv(sock, &irq, o->cfg.intx, HANDOFF_TIMEOUT_MS);
 		if (err == -ETIMEDOUT || err == -ECONNRESET)
 			fprintf(stderr, "nvme-device: no vector packet: %s\n",
 				strerror(-err));
 		if (err)
 			nvme_ns_close(&ns);
 	}
-	if (!err)
+	if (!err) {
 		nvme_ctrl_init(&d->ctrl, &o->cfg, d->dev, &ns, &irq, d->shadow,
 			       (unsigned)(d->shadow_size / 8));
+		memcpy(d->ctrl.db_id, d->db_id,
+		       sizeof(int) * (d->shadow_size / 8));
+	}
 	return err;
 }
 
@@ -308,19 +319,25 @@ static int socket_state(int sock)
 
 static int serve(struct device *d, int sock)
 {
-	struct pollfd p[2] = { { .fd = iofd_device_fd(d->dev), .events = POLLIN },
-			       { .fd = sock, .events = POLLIN } };
+	struct pollfd p[3] = { { .fd = iofd_device_fd(d->dev), .events = POLLIN },
+			       { .fd = sock, .events = POLLIN },
+			       { .fd = d->ctrl.irq.resample_fd, .events = POLLIN } };
 	bool more = false;
 
 	while (!stop_signal) {
-		int n = poll(p, 2, more ? 0 : -1), st;
+		int n, st;
 
+		if (!more)	/* shadow doorbells: EventIdx, then a last look */
+			more = nvme_queue_before_sleep(&d->ctrl);
+		n = poll(p, 3, more ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		if (p[1].revents && (st = socket_state(sock)) != 0)
 			return st < 0 ? st : 0;
+		if (p[2].revents)	/* an EOI: the line is down */
+			nvme_irq_intx_resample(&d->ctrl.irq);
 		if (p[0].revents && (st = iofd_device_process(d->dev)) < 0) {
 			fprintf(stderr, "nvme-device: %s\n", iofd_last_error());
 			return st;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "nvme_admin.h"
+#include "nvme_dbbuf.h"
 #include "nvme_prp.h"
 
 #define IDENTIFY_SIZE	4096u
@@ -66,7 +67,8 @@ static void identify_ctrl(const struct nvme_ctrl *c, uint8_t *d)
 	put16(d + 78, 1);			/* CNTLID */
 	put32(d + 80, NVME_VS_1_4);
 	d[111] = 1;				/* CNTRLTYPE: I/O controller */
-	/* OACS 0: no optional admin command (no Doorbell Buffer Config) */
+	/* OACS: Doorbell Buffer Config only when asked for (--dbbuf) */
+	put16(d + 256, c->cfg.dbbuf ? NVME_OACS_DBBUF : 0);
 	d[258] = 3;				/* ACL: 4 Aborts */
 	d[259] = NVME_AERL;
 	d[260] = 0x03;				/* FRMW: 1 slot, read only */
@@ -438,6 +440,10 @@ static uint16_t dispatch(struct nvme_ctrl *c, const struct nvme_sqe *e,
 	case NVME_ADMIN_SET_FEATURES: return set_features(c, e, r);
 	case NVME_ADMIN_GET_FEATURES: return get_features(c, e, r);
 	case NVME_ADMIN_ASYNC_EVENT: return async_event_request(c, e, r);
+	case NVME_ADMIN_DBBUF_CONFIG:
+		if (!c->cfg.dbbuf)
+			return NVME_SC_INVALID_OPCODE | NVME_DNR;
+		return nvme_dbbuf_config(c, e->prp1, e->prp2);
 	default: return NVME_SC_INVALID_OPCODE | NVME_DNR;
 	}
 }

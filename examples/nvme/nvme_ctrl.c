@@ -19,6 +19,8 @@ void nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_config *cfg,
 	irq->nr = 0;
 	c->shadow = shadow;
 	c->nr_doorbells = nr_doorbells;
+	for (unsigned i = 0; i < 2 * (NVME_MAX_IO_QUEUES + 1); i++)
+		c->db_id[i] = -1;
 	nvme_ctrl_features_default(c);
 }
 
@@ -65,7 +67,7 @@ static const char *const admin_names[256] = {
 	[0x00] = "delete_sq", [0x01] = "create_sq", [0x02] = "get_log_page",
 	[0x04] = "delete_cq", [0x05] = "create_cq", [0x06] = "identify",
 	[0x08] = "abort", [0x09] = "set_features", [0x0a] = "get_features",
-	[0x0c] = "async_event",
+	[0x0c] = "async_event", [0x7c] = "doorbell_buffer_config",
 };
 static const char *const io_names[256] = {
 	[0x00] = "flush", [0x01] = "write", [0x02] = "read",
@@ -112,6 +114,15 @@ int nvme_ctrl_write_stats(const struct nvme_ctrl *c, FILE *f)
 		{ "async_events", s->events },
 		{ "namespace_io_errors", c->ns.io_errors },
 		{ "controller_fatal", c->fatal },
+		{ "intx", c->irq.intx },
+		{ "intx_asserts", c->irq.asserts },
+		{ "intx_eois", c->irq.eois },
+		{ "intx_resample_reads", c->irq.resample_reads },
+		{ "dbbuf", c->cfg.dbbuf },
+		{ "dbbuf_configs", s->dbbuf_configs },
+		{ "shadow_sq_tail", s->shadow_sq },
+		{ "shadow_cq_head", s->shadow_cq },
+		{ "event_index_writes", s->event_idx_writes },
 	};
 
 	write_opcodes(f, "admin", s->admin, admin_names);

@@ -30,6 +30,15 @@ struct nvme_config {
 	unsigned queues;	/* I/O queue pairs: 1..NVME_MAX_IO_QUEUES */
 	uint16_t vid, ssvid;	/* PCI vendor and subsystem vendor ids */
 	char serial[21];	/* SN, 20 ASCII characters at most */
+	bool intx;		/* INTx with EOI resample instead of MSI-X */
+	bool dbbuf;		/* offer Doorbell Buffer Config (OACS bit 8) */
+};
+
+/* The shadow doorbell and EventIdx buffers (Doorbell Buffer Config). */
+struct nvme_dbbuf {
+	bool on;		/* set since the last reset */
+	uint64_t dbs_gpa, eis_gpa;	/* guest addresses, page aligned */
+	uint32_t *dbs, *eis;	/* the device's mappings of the two pages */
 };
 
 struct nvme_sq {
@@ -38,6 +47,7 @@ struct nvme_sq {
 	uint32_t size;		/* entries */
 	uint32_t head, tail;	/* indices modulo size */
 	uint64_t base;		/* guest address, page aligned */
+	uint32_t shadow_bad;	/* last invalid shadow tail reported */
 };
 
 struct nvme_cq {
@@ -50,6 +60,7 @@ struct nvme_cq {
 	uint32_t head, tail;
 	uint32_t nr_sqs;	/* submission queues completing here */
 	uint64_t base;
+	uint32_t shadow_bad;	/* last invalid shadow head reported */
 };
 
 struct nvme_stats {
@@ -64,6 +75,11 @@ struct nvme_stats {
 	uint64_t bytes_read, bytes_written;
 	uint64_t enables, resets, shutdowns;
 	uint64_t events;	/* asynchronous events completed */
+	uint64_t dbbuf_configs;	/* Doorbell Buffer Configs that succeeded */
+	uint64_t shadow_sq, shadow_cq;	/* new values taken from the shadow
+					 * buffer that no MMIO doorbell
+					 * announced ("shadow-only") */
+	uint64_t event_idx_writes;	/* EventIdx entries published */
 };
 
 struct nvme_ctrl {
@@ -73,6 +89,8 @@ struct nvme_ctrl {
 	struct nvme_irq irq;
 	uint32_t *shadow;	/* doorbell values (the shadow memfd), or NULL */
 	unsigned nr_doorbells;
+	int db_id[2 * (NVME_MAX_IO_QUEUES + 1)];	/* iofd doorbell ids */
+	struct nvme_dbbuf dbbuf;
 
 	/* registers */
 	uint32_t cc, csts, aqa;

@@ -28,6 +28,8 @@
 #define NVME_REG_CMBLOC		0x38	/* 4: 0, no controller memory buffer */
 #define NVME_REG_CMBSZ		0x3c	/* 4: 0 */
 
+#define NVME_OACS_DBBUF		(1u << 8)	/* Doorbell Buffer Config */
+
 /* CAP fields */
 #define NVME_CAP_MQES_SHIFT	0	/* max queue entries, 0-based */
 #define NVME_CAP_CQR		(1ull << 16)	/* contiguous queues required */
@@ -99,6 +101,7 @@ enum nvme_admin_opcode {
 	NVME_ADMIN_SET_FEATURES = 0x09,
 	NVME_ADMIN_GET_FEATURES = 0x0a,
 	NVME_ADMIN_ASYNC_EVENT = 0x0c,
+	NVME_ADMIN_DBBUF_CONFIG = 0x7c,	/* Doorbell Buffer Config (1.3) */
 };
 
 enum nvme_io_opcode {

@@ -13,9 +13,9 @@
 
 #define CMSG_ROOM CMSG_SPACE(sizeof(int) * NVME_IRQ_MAX_VECTORS)
 
-int nvme_irq_send(int sock, const int *fds, uint32_t nr)
+static int send_packet(int sock, uint32_t magic, const int *fds, uint32_t nr)
 {
-	struct nvme_irq_msg m = { .magic = NVME_IRQ_MAGIC, .nr_vectors = nr };
+	struct nvme_irq_msg m = { .magic = magic, .nr_vectors = nr };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	union { char buf[CMSG_ROOM]; struct cmsghdr align; } u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -34,6 +34,18 @@ int nvme_irq_send(int sock, const int *fds, uint32_t nr)
 	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(m))
 		return -errno;
 	return 0;
+}
+
+int nvme_irq_send(int sock, const int *fds, uint32_t nr)
+{
+	return send_packet(sock, NVME_IRQ_MAGIC, fds, nr);
+}
+
+int nvme_irq_send_intx(int sock, int trigger, int resample)
+{
+	int fds[2] = { trigger, resample };
+
+	return send_packet(sock, NVME_IRQ_MAGIC_INTX, fds, 2);
 }
 
 static int is_eventfd(int fd)
@@ -84,33 +96,57 @@ static int bad(struct msghdr *msg, const char *why)
 	return -EPROTO;
 }
 
+static void set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* The fds as vectors (MSI-X), or as trigger and resample fd (INTx). */
+static void keep(struct nvme_irq *irq, const int *fds, uint32_t n, bool intx)
+{
+	for (uint32_t i = 0; i < n; i++)
+		set_nonblock(fds[i]);
+	if (intx) {
+		irq->fd[0] = fds[0];
+		irq->resample_fd = fds[1];
+		irq->nr = 1;
+		irq->intx = true;
+		return;
+	}
+	memcpy(irq->fd, fds, sizeof(int) * n);
+	irq->nr = n;
+}
+
 /* Check the packet and take its fds into @irq. */
 static int take(struct msghdr *msg, ssize_t n, const struct nvme_irq_msg *m,
-		struct nvme_irq *irq)
+		struct nvme_irq *irq, bool intx)
 {
 	struct cmsghdr *c = CMSG_FIRSTHDR(msg);
+	int fds[NVME_IRQ_MAX_VECTORS];
 
 	if (msg->msg_flags & (MSG_CTRUNC | MSG_TRUNC))
 		return bad(msg, "truncated (too many fds or bytes)");
-	if (n != (ssize_t)sizeof(*m) || m->magic != NVME_IRQ_MAGIC)
-		return bad(msg, "not an NVMI header");
-	if (m->nr_vectors == 0 || m->nr_vectors > NVME_IRQ_MAX_VECTORS)
-		return bad(msg, "vector count out of 1..64");
+	if (n != (ssize_t)sizeof(*m) ||
+	    m->magic != (intx ? NVME_IRQ_MAGIC_INTX : NVME_IRQ_MAGIC))
+		return bad(msg, intx ? "not an NVIX header (the device runs --intx)"
+				     : "not an NVMI header");
+	if (intx ? m->nr_vectors != 2
+		 : m->nr_vectors == 0 || m->nr_vectors > NVME_IRQ_MAX_VECTORS)
+		return bad(msg, intx ? "INTx needs 2 fds (trigger, resample)"
+				     : "vector count out of 1..64");
 	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
 	    CMSG_NXTHDR(msg, c) ||
 	    c->cmsg_len != CMSG_LEN(sizeof(int) * m->nr_vectors))
 		return bad(msg, "fd count differs from nr_vectors");
-	memcpy(irq->fd, CMSG_DATA(c), sizeof(int) * m->nr_vectors);
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * m->nr_vectors);
 	for (uint32_t i = 0; i < m->nr_vectors; i++)
-		if (!is_eventfd(irq->fd[i]))
+		if (!is_eventfd(fds[i]))
 			return bad(msg, "a vector fd is not an eventfd");
-	for (uint32_t i = 0; i < m->nr_vectors; i++)
-		fcntl(irq->fd[i], F_SETFL, fcntl(irq->fd[i], F_GETFL) | O_NONBLOCK);
-	irq->nr = m->nr_vectors;
+	keep(irq, fds, m->nr_vectors, intx);
 	return 0;
 }
 
-int nvme_irq_recv(int sock, struct nvme_irq *irq, int timeout_ms)
+int nvme_irq_recv(int sock, struct nvme_irq *irq, bool intx, int timeout_ms)
 {
 	struct nvme_irq_msg m;
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
@@ -123,6 +159,7 @@ int nvme_irq_recv(int sock, struct nvme_irq *irq, int timeout_ms)
 	memset(irq, 0, sizeof(*irq));
 	for (unsigned i = 0; i < NVME_IRQ_MAX_VECTORS; i++)
 		irq->fd[i] = -1;
+	irq->resample_fd = -1;
 	err = wait_readable(sock, timeout_ms);
 	if (err)
 		return err;
@@ -131,11 +168,13 @@ int nvme_irq_recv(int sock, struct nvme_irq *irq, int timeout_ms)
 		return -errno;
 	if (n == 0 && !(msg.msg_flags & MSG_CTRUNC) && !CMSG_FIRSTHDR(&msg))
 		return -ECONNRESET;
-	err = take(&msg, n, &m, irq);
+	err = take(&msg, n, &m, irq, intx);
 	if (err) {
 		for (unsigned i = 0; i < NVME_IRQ_MAX_VECTORS; i++)
 			irq->fd[i] = -1;
+		irq->resample_fd = -1;
 		irq->nr = 0;
+		irq->intx = false;
 	}
 	return err;
 }
@@ -146,6 +185,9 @@ void nvme_irq_close(struct nvme_irq *irq)
 		if (irq->fd[i] >= 0)
 			close(irq->fd[i]);
 	irq->nr = 0;
+	if (irq->resample_fd >= 0)
+		close(irq->resample_fd);
+	irq->resample_fd = -1;
 }
 
 static int raise_vector(struct nvme_irq *irq, uint32_t vector)
@@ -162,13 +204,46 @@ static int raise_vector(struct nvme_irq *irq, uint32_t vector)
 
 int nvme_irq_signal(struct nvme_irq *irq, uint32_t vector)
 {
-	if (vector >= irq->nr)
+	if (vector >= irq->nr || irq->intx)
 		return -EINVAL;
 	if (irq->mask & (UINT64_C(1) << vector)) {
 		irq->pending |= UINT64_C(1) << vector;
 		return 0;
 	}
 	return raise_vector(irq, vector);
+}
+
+bool nvme_irq_intx_masked(const struct nvme_irq *irq)
+{
+	return irq->mask & 1;
+}
+
+int nvme_irq_intx_assert(struct nvme_irq *irq)
+{
+	int err;
+
+	if (!irq->intx)
+		return -EINVAL;
+	if (irq->asserted || nvme_irq_intx_masked(irq))
+		return 0;
+	err = raise_vector(irq, 0);
+	if (err)
+		return err;
+	irq->asserted = true;
+	irq->asserts++;
+	return 1;
+}
+
+uint64_t nvme_irq_intx_resample(struct nvme_irq *irq)
+{
+	uint64_t n = 0;
+
+	if (!irq->intx || read(irq->resample_fd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	irq->resample_reads++;
+	irq->eois += n;
+	irq->asserted = false;	/* KVM lowered the line before it told us */
+	return n;
 }
 
 void nvme_irq_set_mask(struct nvme_irq *irq, uint32_t bits)
@@ -182,6 +257,8 @@ void nvme_irq_clear_mask(struct nvme_irq *irq, uint32_t bits)
 
 	irq->mask &= ~(uint64_t)bits;
 	irq->pending &= ~(uint64_t)bits;
+	if (irq->intx)
+		return;
 	for (uint32_t v = 0; v < irq->nr && v < 32; v++)
 		if (due & (UINT64_C(1) << v))
 			raise_vector(irq, v);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nvme_admin.h"
+#include "nvme_dbbuf.h"
 #include "nvme_io.h"
 #include "nvme_queue.h"
 
@@ -53,6 +54,16 @@ void nvme_queue_reset(struct nvme_ctrl *c)
 	 * on its way from before the reset then reads as "nothing new". */
 	for (unsigned i = 0; c->shadow && i < c->nr_doorbells; i++)
 		__atomic_store_n(&c->shadow[2 * i], 0, __ATOMIC_RELEASE);
+	nvme_dbbuf_reset(c);	/* NVMe: the buffers end at a reset */
+}
+
+/* A queue created while the buffers are set starts at 0 there too. */
+static void dbbuf_start(struct nvme_ctrl *c, unsigned slot)
+{
+	if (!nvme_dbbuf_covers(c, slot / 2))
+		return;
+	nvme_dbbuf_set_shadow(c, slot, 0);
+	nvme_dbbuf_publish(c, slot, 0);
 }
 
 uint16_t nvme_queue_create_cq(struct nvme_ctrl *c, uint32_t qid, uint32_t size,
@@ -74,6 +85,7 @@ uint16_t nvme_queue_create_cq(struct nvme_ctrl *c, uint32_t qid, uint32_t size,
 				       .iv = (uint16_t)iv, .phase = 1,
 				       .size = size, .base = base };
 	c->io_queue_created = true;
+	dbbuf_start(c, 2 * qid + 1);
 	return NVME_SC_SUCCESS;
 }
 
@@ -96,6 +108,7 @@ uint16_t nvme_queue_create_sq(struct nvme_ctrl *c, uint32_t qid, uint32_t size,
 				       .size = size, .base = base };
 	c->cq[cqid].nr_sqs++;
 	c->io_queue_created = true;
+	dbbuf_start(c, 2 * qid);
 	return NVME_SC_SUCCESS;
 }
 
@@ -169,11 +182,100 @@ static bool accepting(const struct nvme_ctrl *c)
 	return (c->csts & NVME_CSTS_RDY) && !(c->csts & NVME_CSTS_CFS);
 }
 
+/* A new tail may not move back over commands not fetched yet. */
+static bool sq_tail_ok(const struct nvme_sq *sq, uint64_t tail)
+{
+	return tail < sq->size &&
+	       ring_dist(sq->head, (uint32_t)tail, sq->size) >=
+	       ring_dist(sq->head, sq->tail, sq->size);
+}
+
+/* The head may move over posted entries only. */
+static bool cq_head_ok(const struct nvme_cq *cq, uint64_t head)
+{
+	return head < cq->size &&
+	       ring_dist(cq->head, (uint32_t)head, cq->size) <=
+	       ring_dist(cq->head, cq->tail, cq->size);
+}
+
+/* No MMIO doorbell is being handled: what the shadow holds is news. */
+#define NOT_ANNOUNCED	UINT64_MAX
+
+/*
+ * Take SQ @qid's tail from the shadow buffer: true if it moved. A new
+ * tail other than @announced (the value of the MMIO doorbell being
+ * handled, or NOT_ANNOUNCED) counts as shadow-only. A bad value is
+ * reported once (it stays in the buffer until the host changes it).
+ */
+static bool sq_from_shadow(struct nvme_ctrl *c, uint32_t qid, uint64_t announced)
+{
+	struct nvme_sq *sq = &c->sq[qid];
+	uint32_t tail = nvme_dbbuf_shadow(c, 2 * qid);
+
+	if (tail == sq->tail)
+		return false;
+	if (!sq_tail_ok(sq, tail)) {
+		if (sq->shadow_bad != tail + 1u)
+			invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE,
+					 "SQ tail (shadow)", qid, tail);
+		sq->shadow_bad = tail + 1u;
+		return false;
+	}
+	sq->shadow_bad = 0;
+	sq->tail = tail;
+	if (tail != announced)
+		c->st.shadow_sq++;
+	return true;
+}
+
+/* The same for CQ @qid's head. */
+static bool cq_from_shadow(struct nvme_ctrl *c, uint32_t qid, uint64_t announced)
+{
+	struct nvme_cq *cq = &c->cq[qid];
+	uint32_t head = nvme_dbbuf_shadow(c, 2 * qid + 1);
+
+	if (head == cq->head)
+		return false;
+	if (!cq_head_ok(cq, head)) {
+		if (cq->shadow_bad != head + 1u)
+			invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE,
+					 "CQ head (shadow)", qid, head);
+		cq->shadow_bad = head + 1u;
+		return false;
+	}
+	cq->shadow_bad = 0;
+	cq->head = head;
+	if (head != announced)
+		c->st.shadow_cq++;
+	return true;
+}
+
+/*
+ * The newest head of CQ @qid the host wrote: from the shadow buffer, or
+ * the last MMIO doorbell value even if its eventfd has not been served
+ * yet (the VMM stored it before the guest went on). A bad value is left
+ * to the doorbell's own callback to report.
+ */
+static void cq_refresh_head(struct nvme_ctrl *c, uint32_t qid)
+{
+	struct nvme_cq *cq = &c->cq[qid];
+	uint64_t head;
+
+	if (nvme_dbbuf_covers(c, qid)) {
+		cq_from_shadow(c, qid, NOT_ANNOUNCED);
+		return;
+	}
+	if (c->db_id[2 * qid + 1] < 0 ||
+	    iofd_device_doorbell_value(c->dev, c->db_id[2 * qid + 1], &head))
+		return;
+	if (head != cq->head && cq_head_ok(cq, head))
+		cq->head = (uint32_t)head;
+}
+
 void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 			    uint64_t signals)
 {
 	struct nvme_sq *sq;
-	uint32_t tail = (uint32_t)value;
 
 	c->st.sq_db += signals;
 	c->st.sq_db_wakeups++;
@@ -184,19 +286,23 @@ void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG, "SQ tail", qid, value);
 		return;
 	}
-	if (value >= sq->size ||
-	    ring_dist(sq->head, tail, sq->size) < ring_dist(sq->head, sq->tail, sq->size)) {
+	/* With the buffers set the shadow holds the newest tail; the MMIO
+	 * value (posted earlier) may be older than what was taken from it. */
+	if (nvme_dbbuf_covers(c, qid)) {
+		sq_from_shadow(c, qid, value);
+		return;
+	}
+	if (!sq_tail_ok(sq, value)) {
 		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE, "SQ tail", qid, value);
 		return;
 	}
-	sq->tail = tail;
+	sq->tail = (uint32_t)value;
 }
 
 void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 			    uint64_t signals)
 {
 	struct nvme_cq *cq;
-	uint32_t head = (uint32_t)value;
 
 	c->st.cq_db += signals;
 	c->st.cq_db_wakeups++;
@@ -207,13 +313,15 @@ void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_REG, "CQ head", qid, value);
 		return;
 	}
-	/* The head may move over posted entries only. */
-	if (value >= cq->size ||
-	    ring_dist(cq->head, head, cq->size) > ring_dist(cq->head, cq->tail, cq->size)) {
+	if (nvme_dbbuf_covers(c, qid)) {
+		cq_from_shadow(c, qid, value);
+		return;
+	}
+	if (!cq_head_ok(cq, value)) {
 		invalid_doorbell(c, NVME_AER_INFO_INVALID_DB_VALUE, "CQ head", qid, value);
 		return;
 	}
-	cq->head = head;
+	cq->head = (uint32_t)value;
 }
 
 static void execute(struct nvme_ctrl *c, uint16_t qid, const struct nvme_sqe *e)
@@ -238,17 +346,40 @@ static void execute(struct nvme_ctrl *c, uint16_t qid, const struct nvme_sqe *e)
 	nvme_queue_post(c, c->sq[qid].cqid, qid, e->cid, r.dw0, r.status);
 }
 
+/* Room in CQ @qid, looking at the shadow head when it seems full. */
+static bool cq_has_room(struct nvme_ctrl *c, uint32_t qid)
+{
+	if (!cq_full(&c->cq[qid]))
+		return true;
+	if (nvme_dbbuf_covers(c, qid))
+		cq_from_shadow(c, qid, NOT_ANNOUNCED);
+	return !cq_full(&c->cq[qid]);
+}
+
+/* Commands waiting in SQ @qid, looking at the shadow tail when none seem
+ * to be. */
+static bool sq_has_work(struct nvme_ctrl *c, uint16_t qid)
+{
+	struct nvme_sq *sq = &c->sq[qid];
+
+	if (sq->head != sq->tail)
+		return true;
+	return nvme_dbbuf_covers(c, qid) && sq_from_shadow(c, qid, NOT_ANNOUNCED);
+}
+
 /* Up to @budget commands of SQ @qid; true if more could run now. */
 static bool run_sq(struct nvme_ctrl *c, uint16_t qid, unsigned budget)
 {
 	struct nvme_sq *sq = &c->sq[qid];
 
-	for (unsigned n = 0; sq->live && sq->head != sq->tail && accepting(c); n++) {
+	if (nvme_dbbuf_covers(c, qid))
+		sq_from_shadow(c, qid, NOT_ANNOUNCED);
+	for (unsigned n = 0; sq->live && accepting(c) && sq_has_work(c, qid); n++) {
 		struct nvme_sqe e;
 
 		if (n == budget)
 			return true;
-		if (cq_full(&c->cq[sq->cqid]))
+		if (!cq_has_room(c, sq->cqid))
 			return false;	/* resumed by the CQ head doorbell */
 		if (iofd_device_dma_read(c->dev, sq->base + (uint64_t)sq->head * NVME_SQE_SIZE,
 					 &e, sizeof(e))) {
@@ -277,8 +408,64 @@ bool nvme_queue_run(struct nvme_ctrl *c, unsigned budget)
 	return more && accepting(c);
 }
 
+bool nvme_queue_before_sleep(struct nvme_ctrl *c)
+{
+	bool work = false;
+
+	if (!c->dbbuf.on || !accepting(c))
+		return false;
+	for (unsigned q = 1; q <= NVME_MAX_IO_QUEUES; q++) {
+		if (c->sq[q].live)
+			nvme_dbbuf_publish(c, 2 * q, c->sq[q].tail);
+		if (c->cq[q].live)
+			nvme_dbbuf_publish(c, 2 * q + 1, c->cq[q].head);
+	}
+	/* Publish, then look again: a host that wrote a shadow entry after
+	 * our last look either sees the new EventIdx (and rings) or we see
+	 * its entry here. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned q = 1; q <= NVME_MAX_IO_QUEUES; q++)
+		if (c->cq[q].live && cq_from_shadow(c, q, NOT_ANNOUNCED))
+			work = true;	/* room, and an EventIdx to move */
+	for (uint16_t q = 1; q <= NVME_MAX_IO_QUEUES; q++) {
+		struct nvme_sq *sq = &c->sq[q];
+
+		if (!sq->live)
+			continue;
+		if (sq_from_shadow(c, q, NOT_ANNOUNCED) ||
+		    (sq->head != sq->tail && !cq_full(&c->cq[sq->cqid])))
+			work = true;
+	}
+	return work;
+}
+
+/* INTx: assert the line while an interrupt-enabled CQ holds entries the
+ * host has not consumed (its newest head), unless asserted or masked. */
+static void intx_update(struct nvme_ctrl *c)
+{
+	for (unsigned q = 0; q <= NVME_MAX_IO_QUEUES; q++)
+		c->cq[q].irq_due = false;
+	if (c->irq.asserted || nvme_irq_intx_masked(&c->irq))
+		return;
+	for (unsigned q = 0; q <= NVME_MAX_IO_QUEUES; q++) {
+		struct nvme_cq *cq = &c->cq[q];
+
+		if (!cq->live || !cq->ien)
+			continue;
+		cq_refresh_head(c, q);
+		if (cq->tail != cq->head) {
+			nvme_irq_intx_assert(&c->irq);
+			return;
+		}
+	}
+}
+
 void nvme_queue_raise_irqs(struct nvme_ctrl *c)
 {
+	if (c->irq.intx) {
+		intx_update(c);
+		return;
+	}
 	for (unsigned q = 0; q <= NVME_MAX_IO_QUEUES; q++) {
 		struct nvme_cq *cq = &c->cq[q];
 

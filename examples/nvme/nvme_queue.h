@@ -4,6 +4,10 @@
  * them, the doorbells (tail and head are indices modulo the queue size),
  * fetching commands, posting completions with the phase tag, interrupts.
  *
+ * With shadow doorbells set (nvme_dbbuf.h), an I/O queue's MMIO doorbell
+ * is a wake-up: the value is read from the shadow buffer, which the host
+ * writes first and which may already hold a newer one.
+ *
  * An invalid doorbell write (a queue that does not exist, an index beyond
  * the queue, a CQ head past the entries posted, an SQ tail that moves
  * back over commands not fetched yet) is ignored and reported as NVMe 1.4
@@ -87,8 +91,21 @@ void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
  */
 bool nvme_queue_run(struct nvme_ctrl *c, unsigned budget);
 
-/** nvme_queue_raise_irqs() - signal each interrupt-enabled CQ that got
- * completions since the last call. */
+/**
+ * nvme_queue_before_sleep() - with shadow doorbells set, publish each I/O
+ * queue's EventIdx (the last tail / head taken), issue a full barrier and
+ * read the shadow entries again. Returns true if commands came that can
+ * run now (do not sleep), false otherwise (also without buffers).
+ */
+bool nvme_queue_before_sleep(struct nvme_ctrl *c);
+
+/**
+ * nvme_queue_raise_irqs() - MSI-X: signal each interrupt-enabled CQ that
+ * got completions since the last call. INTx: assert the line if an
+ * interrupt-enabled CQ holds completions the host has not consumed (CQ
+ * tail != the host's newest head, read from the doorbell's shadow slot or
+ * the shadow buffer), unless it is asserted (no EOI yet) or INTMS masks it.
+ */
 void nvme_queue_raise_irqs(struct nvme_ctrl *c);
 
 #endif /* NVME_QUEUE_H */

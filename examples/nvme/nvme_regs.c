@@ -117,7 +117,11 @@ static void write_dword(struct nvme_ctrl *c, uint64_t off, uint32_t v)
 {
 	switch (off) {
 	case NVME_REG_INTMS: nvme_irq_set_mask(&c->irq, v); break;
-	case NVME_REG_INTMC: nvme_irq_clear_mask(&c->irq, v); break;
+	case NVME_REG_INTMC:
+		nvme_irq_clear_mask(&c->irq, v);
+		if (c->irq.intx)	/* the line, if completions wait */
+			nvme_queue_raise_irqs(c);
+		break;
 	case NVME_REG_CC: write_cc(c, v); break;
 	case NVME_REG_AQA:
 		if (!(c->cc & NVME_CC_EN))

@@ -75,6 +75,7 @@ struct queue {
 	uint8_t phase;
 	uint64_t sq_gpa, cq_gpa;
 	uint16_t next_cid;
+	bool dbbuf;		/* doorbells through the shadow buffer */
 };
 
 /* What the case did, to compare with the device's stats file. */
@@ -83,6 +84,8 @@ struct expect {
 	uint64_t failed, prp_list, sq_db, cq_db, invalid_db;
 	uint64_t bytes_read, bytes_written, events;
 	uint64_t enables, resets, shutdowns;
+	uint64_t eois, dbbuf_configs;
+	uint64_t shadow_updates[2], mmio_updates[2];	/* [0] SQ, [1] CQ */
 };
 
 struct fx {
@@ -94,6 +97,9 @@ struct fx {
 	int db_efd[NR_DB];
 	int vec_efd[NR_VEC];
 	uint64_t vec_count[NR_VEC];
+	unsigned nr_vec;		/* NR_VEC, or 1 with --intx */
+	bool intx;
+	int resample_efd;		/* --intx: the resample eventfd */
 	uint32_t *shadow;
 	size_t shadow_size;
 	char backing[64], stats[80];
@@ -181,18 +187,24 @@ static int fx_setup(void **state)
 		f->db_efd[i] = eventfd(0, EFD_CLOEXEC);
 	for (int i = 0; i < NR_VEC; i++)
 		f->vec_efd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->resample_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->nr_vec = NR_VEC;
 	f->regs = f->sock = -1;
 	*state = f;
 	return 0;
 }
 
-/* The whole handoff: HELLO, REPLY (shadow), vector packet. */
-static void attach(struct fx *f)
+/* The whole handoff: HELLO, REPLY (shadow), interrupt packet; the device
+ * started with option @extra (or none): with "--intx" the packet is the
+ * INTx one (trigger = vec_efd[0], resample_efd). */
+static void attach_with(struct fx *f, const char *extra)
 {
 	struct iofd_handoff h, reply;
 	int regs_dev;
 
-	spawn(f, NULL);
+	f->intx = extra && strcmp(extra, "--intx") == 0;
+	f->nr_vec = f->intx ? 1 : NR_VEC;
+	spawn(f, extra);
 	sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
 	h = hello_for(f, regs_dev);
 	assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
@@ -205,7 +217,16 @@ static void attach(struct fx *f)
 			 reply.shadow_fd, 0);
 	assert_true(f->shadow != MAP_FAILED);
 	iofd_handoff_close(&reply);
-	assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, NR_VEC), 0);
+	if (f->intx)
+		assert_int_equal(nvme_irq_send_intx(f->sock, f->vec_efd[0],
+						    f->resample_efd), 0);
+	else
+		assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, NR_VEC), 0);
+}
+
+static void attach(struct fx *f)
+{
+	attach_with(f, NULL);
 }
 
 static uint64_t efd_take(int fd)
@@ -249,7 +270,26 @@ static const char *const admin_keys[256] = {
 	[0x05] = "admin_create_cq", [0x06] = "admin_identify",
 	[0x08] = "admin_abort", [0x09] = "admin_set_features",
 	[0x0a] = "admin_get_features", [0x0c] = "admin_async_event",
+	[0x7c] = "admin_doorbell_buffer_config",
 };
+
+/*
+ * The device counts each new value it took from the shadow buffer that
+ * was not the value of the MMIO doorbell it was handling: never more than
+ * the values the test wrote there (@kind 0 SQ tails, 1 CQ heads), and some
+ * when the test wrote many without ringing (not all: the device sees only
+ * the latest of those written while it was busy).
+ */
+static void check_shadow_only(struct fx *f, const char *key, int kind)
+{
+	uint64_t got = stat_of(f->stats, key);
+	uint64_t written = f->ex.shadow_updates[kind] + f->ex.mmio_updates[kind];
+
+	if (got > written || (f->ex.shadow_updates[kind] >= 10 && got == 0))
+		fail_msg("stat %s: %llu; the test wrote %llu, %llu without MMIO",
+			 key, (unsigned long long)got, (unsigned long long)written,
+			 (unsigned long long)f->ex.shadow_updates[kind]);
+}
 
 static void check_stats(struct fx *f)
 {
@@ -282,10 +322,24 @@ static void check_stats(struct fx *f)
 	CHECK_STAT(f, "shutdowns", f->ex.shutdowns);
 	CHECK_STAT(f, "namespace_io_errors", 0);
 	CHECK_STAT(f, "io_queues", QUEUES);
-	CHECK_STAT(f, "vectors", NR_VEC);
-	for (int v = 0; v < NR_VEC; v++)
+	CHECK_STAT(f, "vectors", f->nr_vec);
+	for (unsigned v = 0; v < f->nr_vec; v++)
 		vectors += f->vec_count[v] + efd_take(f->vec_efd[v]);
 	CHECK_STAT(f, "interrupts", vectors);
+	CHECK_STAT(f, "intx", f->intx);
+	CHECK_STAT(f, "intx_asserts", f->intx ? vectors : 0);
+	CHECK_STAT(f, "intx_eois", f->ex.eois);
+	CHECK_STAT(f, "dbbuf_configs", f->ex.dbbuf_configs);
+	check_shadow_only(f, "shadow_sq_tail", 0);
+	check_shadow_only(f, "shadow_cq_head", 1);
+	if (f->ex.dbbuf_configs)
+		fprintf(stderr, "# device: MMIO doorbells %llu SQ, %llu CQ; shadow-only "
+			"%llu SQ, %llu CQ; EventIdx writes %llu\n",
+			(unsigned long long)stat_of(f->stats, "doorbell_sq_tail"),
+			(unsigned long long)stat_of(f->stats, "doorbell_cq_head"),
+			(unsigned long long)stat_of(f->stats, "shadow_sq_tail"),
+			(unsigned long long)stat_of(f->stats, "shadow_cq_head"),
+			(unsigned long long)stat_of(f->stats, "event_index_writes"));
 }
 
 static uint32_t rd32(struct fx *f, uint64_t off);
@@ -313,6 +367,7 @@ static int fx_teardown(void **state)
 		close(f->db_efd[i]);
 	for (int i = 0; i < NR_VEC; i++)
 		close(f->vec_efd[i]);
+	close(f->resample_efd);
 	munmap(f->ram, RAM_SIZE);
 	close(f->ram_fd);
 	close(f->backing_fd);
@@ -369,6 +424,50 @@ static void ring(struct fx *f, unsigned idx, uint32_t value)
 		f->ex.sq_db++;
 }
 
+/* Where the driver keeps the shadow doorbell and EventIdx buffers. */
+#define DBS_GPA		G(0x30000)
+#define EIS_GPA		G(0x31000)
+
+/* Linux's nvme_dbbuf_need_event(): did the update from @old to @new pass
+ * the controller's EventIdx @ei? (16-bit arithmetic, as there.) */
+static bool need_event(uint16_t ei, uint16_t new_idx, uint16_t old)
+{
+	return (uint16_t)(new_idx - ei - 1) < (uint16_t)(new_idx - old);
+}
+
+/*
+ * A doorbell update the way Linux does it with the buffers set
+ * (nvme_dbbuf_update_and_check_event()): the shadow entry, a full
+ * barrier, then the MMIO doorbell only if the EventIdx rule asks.
+ */
+static void db_update(struct fx *f, unsigned idx, uint32_t value)
+{
+	uint32_t *sh = (uint32_t *)ram_at(f, DBS_GPA) + idx;
+	uint32_t *ei = (uint32_t *)ram_at(f, EIS_GPA) + idx;
+	uint32_t old = __atomic_load_n(sh, __ATOMIC_RELAXED);
+
+	__atomic_store_n(sh, value, __ATOMIC_RELEASE);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (need_event((uint16_t)__atomic_load_n(ei, __ATOMIC_ACQUIRE),
+		       (uint16_t)value, (uint16_t)old)) {
+		ring(f, idx, value);
+		f->ex.mmio_updates[idx & 1]++;
+	} else {
+		f->ex.shadow_updates[idx & 1]++;
+	}
+}
+
+/* A queue's doorbell: through the shadow buffer or straight to MMIO. */
+static void q_doorbell(struct fx *f, struct queue *q, bool cq, uint32_t value)
+{
+	unsigned idx = 2 * q->qid + (cq ? 1 : 0);
+
+	if (q->dbbuf)
+		db_update(f, idx, value);
+	else
+		ring(f, idx, value);
+}
+
 /* ---- the driver ------------------------------------------------------------------ */
 
 static void queue_init(struct queue *q, uint16_t qid, uint32_t size,
@@ -387,12 +486,13 @@ static uint16_t submit(struct fx *f, struct queue *q, struct nvme_sqe *e)
 		f->ex.admin[e->opcode]++;
 	else
 		f->ex.io[e->opcode]++;
-	ring(f, 2 * q->qid, q->sq_tail);
+	q_doorbell(f, q, false, q->sq_tail);
 	return e->cid;
 }
 
-/* The next completion within @ms, consumed (CQ head doorbell rung). */
-static bool next_cqe(struct fx *f, struct queue *q, struct nvme_cqe *out, int ms)
+/* The next completion within @ms, taken by the driver but the CQ head
+ * doorbell not rung yet. */
+static bool peek_cqe(struct fx *f, struct queue *q, struct nvme_cqe *out, int ms)
 {
 	volatile uint8_t *slot = ram_at(f, q->cq_gpa + (uint64_t)q->cq_head * NVME_CQE_SIZE);
 
@@ -405,7 +505,6 @@ static bool next_cqe(struct fx *f, struct queue *q, struct nvme_cqe *out, int ms
 				q->cq_head = 0;
 				q->phase ^= 1;
 			}
-			ring(f, 2 * q->qid + 1, q->cq_head);
 			if (out->status >> 1)
 				f->ex.failed++;
 			return true;
@@ -413,6 +512,15 @@ static bool next_cqe(struct fx *f, struct queue *q, struct nvme_cqe *out, int ms
 		nanosleep(&(struct timespec){ 0, 100 * 1000 }, NULL);
 	}
 	return false;
+}
+
+/* The next completion within @ms, consumed (CQ head doorbell rung). */
+static bool next_cqe(struct fx *f, struct queue *q, struct nvme_cqe *out, int ms)
+{
+	if (!peek_cqe(f, q, out, ms))
+		return false;
+	q_doorbell(f, q, true, q->cq_head);
+	return true;
 }
 
 static struct nvme_cqe run_cmd(struct fx *f, struct queue *q, struct nvme_sqe *e)
@@ -847,9 +955,11 @@ static void bad_commands_get_errors(void **state)
 
 	attach(f);
 	bring_up(f);
-	/* unknown opcodes */
+	/* unknown opcodes; Doorbell Buffer Config without --dbbuf */
 	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = 0x7f }, NULL),
 			 NVME_SC_INVALID_OPCODE | NVME_DNR);
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_DBBUF_CONFIG,
+		.prp1 = DBS_GPA, .prp2 = EIS_GPA }, NULL), NVME_SC_INVALID_OPCODE | NVME_DNR);
 	assert_int_equal(io(f, 1, (struct nvme_sqe){ .opcode = 0x7e, .nsid = 1 }),
 			 NVME_SC_INVALID_OPCODE | NVME_DNR);
 	/* data outside guest RAM: PRP1, PRP2, a list entry, the list itself */
@@ -1146,6 +1256,358 @@ static void bad_handoffs_fail_cleanly(void **state)
 	assert_int_equal(efd_take(f->vec_efd[0]), 0);
 }
 
+/* ---- INTx with EOI resample ------------------------------------------------------ */
+
+/* The trigger's count within @ms (0 if it stays silent), taken. */
+static uint64_t trigger_within(struct fx *f, int ms)
+{
+	struct pollfd p = { .fd = f->vec_efd[0], .events = POLLIN };
+	uint64_t v;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	v = efd_take(f->vec_efd[0]);
+	f->vec_count[0] += v;
+	return v;
+}
+
+/* The line must have been asserted once (@want 1), or stay silent (0). */
+#define EXPECT_LINE(f, want, why)                                             \
+	do {                                                                  \
+		uint64_t n_ = trigger_within(f, (want) ? 5000 : 100);         \
+		if (n_ != (want))                                             \
+			fail_msg("INTx %s: %llu asserts, want %d", why,       \
+				 (unsigned long long)n_, want);               \
+	} while (0)
+
+/* What KVM does at the guest's EOI of a resampled irqfd: lower the line,
+ * signal the resample eventfd. */
+static void eoi(struct fx *f)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(f->resample_efd, &one, sizeof(one)), sizeof(one));
+	f->ex.eois++;
+}
+
+static const struct nvme_sqe flush_cmd = { .opcode = NVME_IO_FLUSH, .nsid = 1 };
+
+static void intx_asserts_until_consumed(void **state)
+{
+	struct fx *f = *state;
+	struct nvme_cqe c;
+	struct queue *q1 = &f->ioq[1], *q2 = &f->ioq[2];
+	struct nvme_sqe e;
+
+	attach_with(f, "--intx");
+	enable(f);
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
+		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
+	/* one line: vector 0 only */
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1),
+			 NVME_SC_INVALID_VECTOR | NVME_DNR);
+	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 0), 0);
+	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
+	memset(ram_at(f, CQ_GPA(2)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 2, IOQ_DEPTH, CQ_GPA(2), 1, 0), 0);	/* polled */
+	assert_int_equal(create_sq(f, 2, IOQ_DEPTH, SQ_GPA(2), 2), 0);
+	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	queue_init(q2, 2, IOQ_DEPTH, SQ_GPA(2), CQ_GPA(2));
+	/* the admin completions asserted the line once: no EOI came, so
+	 * the later ones did not assert again; all consumed: the EOI leaves
+	 * it down */
+	EXPECT_LINE(f, 1, "admin completions");
+	eoi(f);
+	EXPECT_LINE(f, 0, "EOI with nothing pending");
+
+	/* a completion on CQ 1 asserts; while the host leaves it in the
+	 * queue, every EOI brings the line back */
+	e = flush_cmd;
+	submit(f, q1, &e);
+	EXPECT_LINE(f, 1, "completion on CQ 1");
+	for (int i = 0; i < 3; i++) {
+		eoi(f);
+		EXPECT_LINE(f, 1, "EOI with the entry still pending");
+	}
+	/* consumed and its head doorbell rung: the EOI leaves it down */
+	assert_true(next_cqe(f, q1, &c, 5000));
+	assert_int_equal(status_of(&c), 0);
+	eoi(f);
+	EXPECT_LINE(f, 0, "EOI after the head doorbell");
+
+	/* two completions before the EOI: one assert */
+	e = flush_cmd;
+	submit(f, q1, &e);
+	e = flush_cmd;
+	submit(f, q1, &e);
+	assert_true(peek_cqe(f, q1, &c, 5000));
+	assert_true(peek_cqe(f, q1, &c, 5000));
+	EXPECT_LINE(f, 1, "two completions");
+	EXPECT_LINE(f, 0, "the second completion, no EOI yet");
+	/* The host consumed both and wrote the head doorbell: the VMM
+	 * stored the value in the shadow slot, its eventfd is still on its
+	 * way when the EOI arrives. The device must read the newest head
+	 * from the slot and stay silent. */
+	__atomic_store_n(&f->shadow[2 * 3], q1->cq_head, __ATOMIC_RELEASE);
+	eoi(f);
+	EXPECT_LINE(f, 0, "EOI; the head doorbell in the shadow slot only");
+	{
+		uint64_t one = 1;
+
+		assert_int_equal(write(f->db_efd[3], &one, sizeof(one)), sizeof(one));
+		f->ex.cq_db++;
+	}
+
+	/* a polled CQ (IEN 0) never asserts */
+	e = flush_cmd;
+	submit(f, q2, &e);
+	assert_true(peek_cqe(f, q2, &c, 5000));
+	EXPECT_LINE(f, 0, "completion on a polled CQ");
+	q_doorbell(f, q2, true, q2->cq_head);
+
+	/* INTMS bit 0 masks the line, INTMC lets the pending entry assert */
+	wr32(f, NVME_REG_INTMS, 1);
+	assert_int_equal(rd32(f, NVME_REG_INTMS), 1);
+	e = flush_cmd;
+	submit(f, q1, &e);
+	assert_true(peek_cqe(f, q1, &c, 5000));
+	EXPECT_LINE(f, 0, "completion while INTMS masks");
+	wr32(f, NVME_REG_INTMC, 1);
+	assert_int_equal(rd32(f, NVME_REG_INTMS), 0);
+	EXPECT_LINE(f, 1, "INTMC with an entry pending");
+	q_doorbell(f, q1, true, q1->cq_head);
+	eoi(f);
+	EXPECT_LINE(f, 0, "EOI after INTMC and the head doorbell");
+
+	/* data still moves */
+	write_read(f, 1, 0, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 41);
+	EXPECT_LINE(f, 1, "write and read");
+	eoi(f);
+	EXPECT_LINE(f, 0, "EOI after write and read");
+	disable(f);
+}
+
+/* An --intx device refuses the MSI-X packet, an MSI-X device the INTx
+ * one: both end with status 1. */
+static void intx_packet_must_match(void **state)
+{
+	struct fx *f = *state;
+	static const char *const modes[2] = { "--intx", NULL };
+
+	for (int m = 0; m < 2; m++) {
+		struct iofd_handoff h, reply;
+		int regs_dev, status;
+
+		spawn(f, modes[m]);
+		sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
+		h = hello_for(f, regs_dev);
+		assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
+		close(regs_dev);
+		assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, &reply,
+						   5000), 0);
+		assert_int_equal(reply.status, 0);
+		iofd_handoff_close(&reply);
+		if (m == 0)
+			assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, 2), 0);
+		else
+			assert_int_equal(nvme_irq_send_intx(f->sock, f->vec_efd[0],
+							    f->resample_efd), 0);
+		assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+		close(f->sock);
+		close(f->regs);
+		f->sock = f->regs = -1;
+		f->pid = 0;
+	}
+}
+
+/* ---- shadow doorbells ------------------------------------------------------------ */
+
+static uint16_t dbbuf_config(struct fx *f, uint64_t dbs, uint64_t eis)
+{
+	return admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_DBBUF_CONFIG,
+					   .prp1 = dbs, .prp2 = eis }, NULL);
+}
+
+/* @n one-block writes of LBA @slba.. through @q: the data prepared, then
+ * the commands submitted back to back (each with its tail update, as a
+ * driver under load does), then every completion checked. */
+static void burst(struct fx *f, struct queue *q, uint64_t slba, unsigned n,
+		  uint32_t seed)
+{
+	uint16_t first = q->next_cid;
+	struct nvme_sqe e[IOQ_DEPTH];
+	struct nvme_cqe c;
+
+	assert_true(n < IOQ_DEPTH);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t buf = DATA_GPA + (uint64_t)((slba + i) % 2048) * LBA;
+
+		fill(ram_at(f, buf), LBA, seed + i);
+		e[i] = rw(NVME_IO_WRITE, slba + i, 1, buf, 0);
+	}
+	for (unsigned i = 0; i < n; i++)
+		submit(f, q, &e[i]);
+	for (unsigned i = 0; i < n; i++) {
+		if (!next_cqe(f, q, &c, 5000))
+			fail_msg("burst: completion %u of %u lost (queue %u)", i, n, q->qid);
+		assert_int_equal(c.cid, (uint16_t)(first + i));
+		assert_int_equal(status_of(&c), 0);
+		f->ex.bytes_written += LBA;
+	}
+}
+
+/*
+ * @n one-block reads through @q, each submitted the moment the previous
+ * completion shows (busy polling): the submission lands while the device
+ * is between its last look at the queue and its sleep, where only the
+ * EventIdx protocol (publish, barrier, look again) keeps it from being
+ * lost.
+ */
+static void ping_pong(struct fx *f, struct queue *q, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct nvme_sqe e = rw(NVME_IO_READ, i % 64, 1, DATA_GPA, 0);
+		uint16_t cid = submit(f, q, &e);
+		volatile uint16_t *st = ram_at(f, q->cq_gpa + (uint64_t)q->cq_head * 16 + 14);
+		struct timespec t0, t;
+		struct nvme_cqe c;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while ((__atomic_load_n(st, __ATOMIC_ACQUIRE) & 1) != q->phase) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if (t.tv_sec - t0.tv_sec > 5)
+				fail_msg("ping-pong: command %u of %u lost (queue %u)",
+					 i, n, q->qid);
+		}
+		assert_true(next_cqe(f, q, &c, 1));
+		assert_int_equal(c.cid, cid);
+		assert_int_equal(status_of(&c), 0);
+		f->ex.bytes_read += LBA;
+	}
+}
+
+static void check_burst_data(struct fx *f, uint64_t slba, unsigned n, uint32_t seed)
+{
+	uint8_t want[LBA], got[LBA];
+
+	for (unsigned i = 0; i < n; i++) {
+		fill(want, LBA, seed + i);
+		assert_int_equal(pread(f->backing_fd, got, LBA, (off_t)((slba + i) * LBA)), LBA);
+		assert_memory_equal(got, want, LBA);
+	}
+}
+
+static void dbbuf_shadow_doorbells(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *id = ram_at(f, IDENT_GPA);
+	uint32_t *eis = ram_at(f, EIS_GPA), *dbs = ram_at(f, DBS_GPA);
+	struct queue *q1 = &f->ioq[1], *q2 = &f->ioq[2];
+	uint64_t sq_shadow, sq_mmio;
+
+	attach_with(f, "--dbbuf");
+	enable(f);
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_IDENTIFY,
+		.prp1 = IDENT_GPA, .cdw10 = 1 }, NULL), 0);
+	assert_int_equal(id[256] | id[257] << 8, 0x100);		/* OACS */
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
+		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
+	/* buffers not page aligned, outside guest RAM, or the same page */
+	assert_int_equal(dbbuf_config(f, DBS_GPA + 8, EIS_GPA), NVME_SC_INVALID_FIELD | NVME_DNR);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, EIS_GPA + 0x200), NVME_SC_INVALID_FIELD | NVME_DNR);
+	assert_int_equal(dbbuf_config(f, OUTSIDE_GPA, EIS_GPA), NVME_SC_INVALID_FIELD | NVME_DNR);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, RAM_GPA + RAM_SIZE), NVME_SC_INVALID_FIELD | NVME_DNR);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, DBS_GPA), NVME_SC_INVALID_FIELD | NVME_DNR);
+	/* as Linux: both pages zeroed, config, then the I/O queues */
+	memset(dbs, 0, PAGE);
+	memset(eis, 0xff, PAGE);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, EIS_GPA), 0);
+	f->ex.dbbuf_configs++;
+	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	memset(ram_at(f, CQ_GPA(2)), 0, 16 * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
+	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
+	assert_int_equal(create_cq(f, 2, 16, CQ_GPA(2), 3, 2), 0);	/* smaller CQ */
+	assert_int_equal(create_sq(f, 2, IOQ_DEPTH, SQ_GPA(2), 2), 0);
+	/* created queues start at 0 in both buffers; the admin entries are
+	 * not the device's (Linux rings the admin doorbells) */
+	for (unsigned i = 2; i < 6; i++) {
+		assert_int_equal(dbs[i], 0);
+		assert_int_equal(eis[i], 0);
+	}
+	assert_int_equal(eis[0], 0xffffffffu);
+	assert_int_equal(eis[1], 0xffffffffu);
+	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	queue_init(q2, 2, IOQ_DEPTH, SQ_GPA(2), CQ_GPA(2));
+	q2->cq_size = 16;
+	q1->dbbuf = q2->dbbuf = true;
+
+	/* one command at a time: the device sleeps in between, each update
+	 * passes its EventIdx and rings */
+	write_read(f, 1, 0, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 50);
+	write_read(f, 2, 8, 2 * PAGE, DATA_GPA, DATA_GPA + PAGE, DATA_GPA + 0x80000,
+		   DATA_GPA + 0x81000, 51);
+	/* one command in flight, the next one as soon as it completes */
+	ping_pong(f, q1, 3000);
+	/* bursts: 63 commands in flight (a full SQ), many rounds; most
+	 * tail updates need no MMIO doorbell */
+	sq_shadow = f->ex.shadow_updates[0];
+	sq_mmio = f->ex.mmio_updates[0];
+	for (unsigned b = 0; b < 8; b++)
+		burst(f, q1, 100 + 63 * b, 63, 1000 * b);
+	/* into a 16-entry CQ: the device waits for heads it takes from the
+	 * shadow buffer */
+	for (unsigned b = 0; b < 4; b++)
+		burst(f, q2, 1000 + 40 * b, 40, 7000 + 1000 * b);
+	sq_shadow = f->ex.shadow_updates[0] - sq_shadow;
+	sq_mmio = f->ex.mmio_updates[0] - sq_mmio;
+	fprintf(stderr, "# bursts: %llu SQ tail updates, %llu rang MMIO; "
+		"CQ heads: %llu shadow only, %llu MMIO\n",
+		(unsigned long long)(sq_shadow + sq_mmio), (unsigned long long)sq_mmio,
+		(unsigned long long)f->ex.shadow_updates[1],
+		(unsigned long long)f->ex.mmio_updates[1]);
+	if (sq_mmio >= sq_shadow)	/* most rang none */
+		fail_msg("bursts: %llu of %llu SQ tail updates rang MMIO",
+			 (unsigned long long)sq_mmio,
+			 (unsigned long long)(sq_shadow + sq_mmio));
+	for (unsigned b = 0; b < 8; b++)
+		check_burst_data(f, 100 + 63 * b, 63, 1000 * b);
+	for (unsigned b = 0; b < 4; b++)
+		check_burst_data(f, 1000 + 40 * b, 40, 7000 + 1000 * b);
+	/* idle again: EventIdx = the last tail and head taken */
+	nanosleep(&(struct timespec){ 0, 20 * 1000 * 1000 }, NULL);
+	assert_int_equal(eis[2], q1->sq_tail);
+	assert_int_equal(eis[3], q1->cq_head);
+
+	/* a shadow tail beyond the queue: ignored and reported once */
+	dbs[2] = IOQ_DEPTH + 5;
+	ring(f, 2, IOQ_DEPTH + 5);
+	f->ex.invalid_db++;
+	rd32(f, NVME_REG_VS);
+	dbs[2] = q1->sq_tail;
+	write_read(f, 1, 64, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 52);
+
+	/* a reset forgets the buffers: the queues made after it ring MMIO,
+	 * the device neither reads the shadow nor writes EventIdx */
+	disable(f);
+	enable(f);
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
+		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
+	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
+	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
+	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	dbs[2] = 5;		/* would fetch 5 empty entries if read */
+	eis[2] = eis[3] = 0xdead;
+	write_read(f, 1, 200, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 53);
+	assert_int_equal(eis[2], 0xdead);
+	assert_int_equal(eis[3], 0xdead);
+	assert_int_equal(dbs[2], 5);
+	disable(f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1157,6 +1619,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(full_cq_holds_commands, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(interrupts_follow_ien, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(bad_handoffs_fail_cleanly, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(intx_asserts_until_consumed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(intx_packet_must_match, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dbbuf_shadow_doorbells, fx_setup, fx_teardown),
 	};
 
 	if (argc != 2) {

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "fd.h"
 #include "wire.h"
 
 static unsigned int size_exponent(uint32_t len)
@@ -74,12 +75,25 @@ ssize_t iofd_wire_pipe_write(int fd, const void *buf, size_t len)
 	return n;
 }
 
-ssize_t iofd_wire_send(int fd, bool is_sock, const void *buf, size_t len)
+void iofd_wire_end_set(struct iofd_wire_end *end, int fd)
 {
+	struct iofd_fd_kind k;
+
+	memset(&k, 0, sizeof(k));
+	iofd_fd_kind(fd, &k);
+	end->fd = fd;
+	end->sock = k.sock;
+	end->msg = k.msg;
+}
+
+ssize_t iofd_wire_send(const struct iofd_wire_end *end, const void *buf,
+		       size_t len)
+{
+	int fd = end->fd;
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 	ssize_t n;
 
-	if (is_sock) {
+	if (end->sock) {
 		n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	} else {
 		/* No per-call non-blocking write on a pipe: write only when
@@ -102,15 +116,16 @@ ssize_t iofd_wire_send(int fd, bool is_sock, const void *buf, size_t len)
 	return -errno;
 }
 
-ssize_t iofd_wire_recv(int fd, bool is_sock, bool is_msg, void *buf,
-		       size_t len, size_t *msg_len)
+ssize_t iofd_wire_recv(const struct iofd_wire_end *end, void *buf, size_t len,
+		       size_t *msg_len)
 {
+	int fd = end->fd;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	ssize_t n;
 
-	if (is_sock) {
-		n = recv(fd, buf, len, MSG_DONTWAIT | (is_msg ? MSG_TRUNC : 0));
-		if (n >= 0 && is_msg) {
+	if (end->sock) {
+		n = recv(fd, buf, len, MSG_DONTWAIT | (end->msg ? MSG_TRUNC : 0));
+		if (n >= 0 && end->msg) {
 			*msg_len = (size_t)n;	/* MSG_TRUNC: the real length */
 			if ((size_t)n > len)
 				n = (ssize_t)len;
@@ -131,8 +146,9 @@ ssize_t iofd_wire_recv(int fd, bool is_sock, bool is_msg, void *buf,
 	return -errno;
 }
 
-int iofd_wire_pending(int fd, bool is_sock)
+int iofd_wire_pending(const struct iofd_wire_end *end)
 {
+	int fd = end->fd;
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char byte;
 	ssize_t n;
@@ -141,7 +157,7 @@ int iofd_wire_pending(int fd, bool is_sock)
 		return 0;
 	if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
 		return 0;
-	if (is_sock) {
+	if (end->sock) {
 		n = recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
 		if (n > 0)
 			return 1;
@@ -150,15 +166,16 @@ int iofd_wire_pending(int fd, bool is_sock)
 	return p.revents & POLLIN ? 1 : -EPIPE;
 }
 
-void iofd_wire_drain(int fd, bool is_sock)
+void iofd_wire_drain(const struct iofd_wire_end *end)
 {
+	struct iofd_wire_end stream = { end->fd, end->sock, false };
 	char scratch[512];
 	size_t total = 0, msg_len;
 
 	/* Bounded, so a peer that keeps writing cannot keep us here. */
-	while (total < (1u << 20) && iofd_wire_pending(fd, is_sock) == 1) {
-		ssize_t n = iofd_wire_recv(fd, is_sock, false, scratch,
-					   sizeof(scratch), &msg_len);
+	while (total < (1u << 20) && iofd_wire_pending(end) == 1) {
+		ssize_t n = iofd_wire_recv(&stream, scratch, sizeof(scratch),
+					   &msg_len);
 
 		if (n <= 0)
 			break;

@@ -23,20 +23,31 @@ void iofd_wire_cmd(struct iofd_ioregionfd_cmd *cmd, bool is_write,
 /* Check a complete reply; 0 or -EBADMSG with the reason in why. */
 int iofd_wire_check_resp(const struct iofd_ioregionfd_resp *resp, char *why,
 			 size_t whylen);
+/* One end of a wire: an fd and how bytes move on it. */
+struct iofd_wire_end {
+	int fd;			/* -1: none */
+	bool sock;		/* a socket: per-call MSG_* flags */
+	bool msg;		/* keeps message boundaries (seqpacket) */
+};
+
+/* Describe fd (not owned) as a wire end; an fd whose kind cannot be told
+ * is taken as a pipe. */
+void iofd_wire_end_set(struct iofd_wire_end *end, int fd);
 /* One attempt to send len bytes without blocking: bytes sent, -EAGAIN,
  * -EPIPE (reader gone; never raises SIGPIPE) or another -errno. */
-ssize_t iofd_wire_send(int fd, bool is_sock, const void *buf, size_t len);
+ssize_t iofd_wire_send(const struct iofd_wire_end *end, const void *buf,
+		       size_t len);
 /* One attempt to receive at most len bytes without blocking: bytes (> 0),
  * 0 at end of file, -EAGAIN or -errno. On a message socket *msg_len gets
  * the length of the whole message (which is consumed). */
-ssize_t iofd_wire_recv(int fd, bool is_sock, bool is_msg, void *buf,
-		       size_t len, size_t *msg_len);
+ssize_t iofd_wire_recv(const struct iofd_wire_end *end, void *buf, size_t len,
+		       size_t *msg_len);
 /* write(2) to a pipe; EPIPE never leaves a SIGPIPE behind (-1, errno). */
 ssize_t iofd_wire_pipe_write(int fd, const void *buf, size_t len);
 /* Is something waiting on fd already? 1 data, 0 nothing, -EPIPE closed. */
-int iofd_wire_pending(int fd, bool is_sock);
+int iofd_wire_pending(const struct iofd_wire_end *end);
 /* Discard whatever is waiting on a new channel's read side (bounded). */
-void iofd_wire_drain(int fd, bool is_sock);
+void iofd_wire_drain(const struct iofd_wire_end *end);
 
 /* What a command must respect, from the region it arrived on. */
 struct iofd_cmd_limits {

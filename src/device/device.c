@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The device object and its event loop: one epoll fd over every region and
- * doorbell, served by the device's own thread. No thread of our own.
+ * The device object and its event loop: one epoll fd over every source
+ * (regions, doorbells), each served by its event op on the device's own
+ * thread. No thread of our own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,7 +13,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "error.h"
 #include "fault.h"
 
@@ -67,14 +68,8 @@ IOFD_EXPORT void iofd_device_destroy(struct iofd_device *dev)
 {
 	if (!dev)
 		return;
-	for (uint32_t i = 0; i < dev->nr_regions; i++) {
-		iofd_dev_region_close(dev, dev->regions[i], -ENOTCONN);
-		free(dev->regions[i]);
-	}
-	free(dev->regions);
-	for (uint32_t i = 0; i < dev->nr_doorbells; i++)
-		close(dev->doorbells[i].efd);
-	free(dev->doorbells);
+	iofd_dev_regions_fini(dev);
+	iofd_dev_doorbells_fini(dev);
 	iofd_dev_shadow_fini(dev);
 	iofd_dev_ram_fini(dev);
 	close(dev->epfd);
@@ -86,7 +81,21 @@ IOFD_EXPORT int iofd_device_fd(const struct iofd_device *dev)
 	return dev ? dev->epfd : iofd_fail(-EINVAL, "iofd_device_fd: NULL device");
 }
 
-/* Serve the sources epoll reports within timeout_ms. */
+int iofd_dev_watch_add(struct iofd_device *dev, int fd, struct iofd_source *src)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return iofd_fail(-errno, "cannot watch fd %d: %s", fd, strerror(errno));
+	return 0;
+}
+
+void iofd_dev_watch_del(struct iofd_device *dev, int fd)
+{
+	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+/* Serve the sources epoll reports within timeout_ms (each by its event op). */
 static int serve_ready(struct iofd_device *dev, int timeout_ms)
 {
 	struct epoll_event ev[EVENTS_PER_CALL];
@@ -97,13 +106,9 @@ static int serve_ready(struct iofd_device *dev, int timeout_ms)
 	if (n < 0)
 		return iofd_fail(-errno, "epoll_wait: %s", strerror(errno));
 	for (int i = 0; i < n; i++) {
-		uint32_t idx = (uint32_t)ev[i].data.u64;
-		int r;
+		struct iofd_source *src = ev[i].data.ptr;
+		int r = src->ops->event(src);
 
-		if (ev[i].data.u64 >> 32 == IOFD_DEV_SRC_REGION)
-			r = iofd_dev_region_serve(dev, idx);
-		else
-			r = iofd_dev_doorbell_serve(dev, idx);
 		if (r >= 0) {
 			served += r;
 		} else if (!first_err) {

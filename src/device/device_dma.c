@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "error.h"
 
 static int check_ram(const struct iofd_device *dev, int memfd, uint64_t gpa,

@@ -15,12 +15,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "fd.h"
 #include "error.h"
 #include "fault.h"
@@ -152,13 +151,44 @@ static int check_doorbell(const struct iofd_device *dev,
 	return iofd_efd_check(db->efd);
 }
 
+/* Source op: the doorbell's eventfd was signalled. */
+static int doorbell_event(struct iofd_source *src)
+{
+	struct iofd_dev_doorbell *d = iofd_container_of(src, struct iofd_dev_doorbell, src);
+	struct iofd_device *dev = d->dev;
+	uint64_t signals, value;
+
+	if (read(d->efd, &signals, sizeof(signals)) != sizeof(signals))
+		return 0;	/* EAGAIN: someone else took it */
+	value = shadow_load(dev->shadow + d->offset, d->len);
+	dev->stats.doorbells++;
+	dev->stats.signals += signals;
+	if (d->fn)
+		d->fn(d->opaque, value, signals);
+	return 1;
+}
+
+static const struct iofd_source_ops doorbell_ops = {
+	.event = doorbell_event,
+};
+
+void iofd_dev_doorbells_fini(struct iofd_device *dev)
+{
+	for (uint32_t i = 0; i < dev->nr_doorbells; i++) {
+		close(dev->doorbells[i]->efd);
+		free(dev->doorbells[i]);
+	}
+	free(dev->doorbells);
+	dev->doorbells = NULL;
+	dev->nr_doorbells = 0;
+}
+
 IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 					 const struct iofd_device_doorbell *db)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	struct iofd_dev_doorbell *grown, *d;
+	struct iofd_dev_doorbell **grown, *d;
 	uint32_t idx;
-	int err, fd;
+	int err;
 
 	if (!dev || !db)
 		return iofd_fail(-EINVAL, "iofd_device_add_doorbell: NULL argument");
@@ -172,21 +202,28 @@ IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a doorbell");
 	dev->doorbells = grown;
-	fd = iofd_fd_dup(db->efd, true);
-	if (fd < 0)
-		return fd;
-	ev.data.u64 = iofd_dev_src_key(IOFD_DEV_SRC_DOORBELL, idx);
-	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		err = iofd_fail(-errno, "cannot watch doorbell: %s", strerror(errno));
-		close(fd);
-		return err;
-	}
-	d = &dev->doorbells[idx];
-	d->efd = fd;
+	d = iofd_calloc(1, sizeof(*d));
+	if (!d)
+		return iofd_fail(-ENOMEM, "out of memory for a doorbell");
+	d->src.ops = &doorbell_ops;
+	d->dev = dev;
 	d->offset = db->shadow_offset;
 	d->len = db->len;
 	d->fn = db->fn;
 	d->opaque = db->opaque;
+	d->efd = iofd_fd_dup(db->efd, true);
+	if (d->efd < 0) {
+		err = d->efd;
+		free(d);
+		return err;
+	}
+	err = iofd_dev_watch_add(dev, d->efd, &d->src);
+	if (err) {
+		close(d->efd);
+		free(d);
+		return err;
+	}
+	dev->doorbells[idx] = d;
 	dev->nr_doorbells++;
 	return (int)idx;
 }
@@ -198,25 +235,7 @@ IOFD_EXPORT int iofd_device_doorbell_value(const struct iofd_device *dev, int id
 
 	if (!dev || !value || id < 0 || (uint32_t)id >= dev->nr_doorbells)
 		return iofd_fail(-ENOENT, "no doorbell %d", id);
-	d = &dev->doorbells[id];
+	d = dev->doorbells[id];
 	*value = shadow_load(dev->shadow + d->offset, d->len);
 	return 0;
-}
-
-int iofd_dev_doorbell_serve(struct iofd_device *dev, uint32_t idx)
-{
-	struct iofd_dev_doorbell *d;
-	uint64_t signals, value;
-
-	if (idx >= dev->nr_doorbells)
-		return 0;
-	d = &dev->doorbells[idx];
-	if (read(d->efd, &signals, sizeof(signals)) != sizeof(signals))
-		return 0;	/* EAGAIN: someone else took it */
-	value = shadow_load(dev->shadow + d->offset, d->len);
-	dev->stats.doorbells++;
-	dev->stats.signals += signals;
-	if (d->fn)
-		d->fn(d->opaque, value, signals);
-	return 1;
 }

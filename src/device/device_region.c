@@ -16,13 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "device.h"
+#include "device_impl.h"
 #include "error.h"
 #include "fault.h"
 #include "fd.h"
@@ -40,10 +39,10 @@ static int send_reply(struct iofd_dev_region *r, uint64_t data)
 
 	memset(&resp, 0, sizeof(resp));
 	resp.data = data;
-	if (r->resp_is_socket)
-		n = send(r->resp_fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (r->resp.sock)
+		n = send(r->resp.fd, &resp, sizeof(resp), MSG_NOSIGNAL | MSG_DONTWAIT);
 	else
-		n = iofd_wire_pipe_write(r->resp_fd, &resp, sizeof(resp));
+		n = iofd_wire_pipe_write(r->resp.fd, &resp, sizeof(resp));
 	if (n == (ssize_t)sizeof(resp))
 		return 0;
 	if (n < 0)
@@ -86,16 +85,17 @@ static int handle_cmd(struct iofd_device *dev, struct iofd_dev_region *r,
 	return send_reply(r, value & size_mask(c.size));
 }
 
-void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
-			   int status)
+/* Close a region (the VMM left, or a poisoning). */
+static void region_close(struct iofd_device *dev, struct iofd_dev_region *r,
+			 int status)
 {
-	if (r->cmd_fd < 0)
+	if (r->cmd.fd < 0)
 		return;
-	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, r->cmd_fd, NULL);
-	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
-		close(r->resp_fd);
-	close(r->cmd_fd);
-	r->cmd_fd = r->resp_fd = -1;
+	iofd_dev_watch_del(dev, r->cmd.fd);
+	if (r->resp.fd >= 0 && r->resp.fd != r->cmd.fd)
+		close(r->resp.fd);
+	close(r->cmd.fd);
+	r->cmd.fd = r->resp.fd = -1;
 	r->status = status;
 	r->have = 0;
 	dev->live_regions--;
@@ -117,7 +117,7 @@ static int poison(struct iofd_device *dev, struct iofd_dev_region *r,
 		  uint32_t idx, int err)
 {
 	snprintf(r->why, sizeof(r->why), "%s", iofd_last_error());
-	iofd_dev_region_close(dev, r, err);
+	region_close(dev, r, err);
 	return iofd_fail(err, "region %u: %s", idx, r->why);
 }
 
@@ -125,7 +125,7 @@ static int read_error(struct iofd_device *dev, struct iofd_dev_region *r,
 		      uint32_t idx, int errnum)
 {
 	if (errnum == ECONNRESET) {
-		iofd_dev_region_close(dev, r, -ENOTCONN);
+		region_close(dev, r, -ENOTCONN);
 		return 0;
 	}
 	iofd_fail_quiet(-errnum, "cannot read a command: %s", strerror(errnum));
@@ -139,7 +139,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 	int served = 0;
 
 	for (unsigned i = 0; i < IOFD_DEV_BATCH; i++) {
-		ssize_t n = recv(r->cmd_fd, r->buf, IOFD_WIRE_MSG_SIZE,
+		ssize_t n = recv(r->cmd.fd, r->buf, IOFD_WIRE_MSG_SIZE,
 				 MSG_DONTWAIT | MSG_TRUNC);
 		int err;
 
@@ -147,8 +147,8 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 			break;
 		if (n < 0)
 			return read_error(dev, r, idx, errno);
-		if (n == 0 && peer_gone(r->cmd_fd)) {
-			iofd_dev_region_close(dev, r, -ENOTCONN);
+		if (n == 0 && peer_gone(r->cmd.fd)) {
+			region_close(dev, r, -ENOTCONN);
 			break;
 		}
 		if (n != IOFD_WIRE_MSG_SIZE) {
@@ -169,7 +169,7 @@ static int serve_messages(struct iofd_device *dev, struct iofd_dev_region *r,
 static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 			uint32_t idx)
 {
-	ssize_t n = read(r->cmd_fd, r->buf + r->have, sizeof(r->buf) - r->have);
+	ssize_t n = read(r->cmd.fd, r->buf + r->have, sizeof(r->buf) - r->have);
 	uint32_t done = 0;
 	int served = 0;
 
@@ -183,7 +183,7 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 		return poison(dev, r, idx, -EPROTO);
 	}
 	if (n == 0) {
-		iofd_dev_region_close(dev, r, -ENOTCONN);
+		region_close(dev, r, -ENOTCONN);
 		return 0;
 	}
 	r->have += (uint32_t)n;
@@ -199,17 +199,30 @@ static int serve_stream(struct iofd_device *dev, struct iofd_dev_region *r,
 	return served;
 }
 
-int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx)
+/* Source op: the region's cmd_fd is readable. */
+static int region_event(struct iofd_source *src)
 {
-	struct iofd_dev_region *r;
+	struct iofd_dev_region *r = iofd_container_of(src, struct iofd_dev_region, src);
 
-	if (idx >= dev->nr_regions)
+	if (r->cmd.fd < 0)
 		return 0;
-	r = dev->regions[idx];
-	if (r->cmd_fd < 0)
-		return 0;
-	return r->message_mode ? serve_messages(dev, r, idx)
-			       : serve_stream(dev, r, idx);
+	return r->cmd.msg ? serve_messages(r->dev, r, r->idx)
+			       : serve_stream(r->dev, r, r->idx);
+}
+
+static const struct iofd_source_ops region_ops = {
+	.event = region_event,
+};
+
+void iofd_dev_regions_fini(struct iofd_device *dev)
+{
+	for (uint32_t i = 0; i < dev->nr_regions; i++) {
+		region_close(dev, dev->regions[i], -ENOTCONN);
+		free(dev->regions[i]);
+	}
+	free(dev->regions);
+	dev->regions = NULL;
+	dev->nr_regions = 0;
 }
 
 /* ---- adding ---------------------------------------------------------------- */
@@ -252,18 +265,18 @@ static int check_region(const struct iofd_device_region *reg, bool *message,
 static int open_region_fds(struct iofd_dev_region *r,
 			   const struct iofd_device_region *reg)
 {
-	r->resp_fd = -1;
-	r->cmd_fd = iofd_fd_dup(reg->cmd_fd, true);
-	if (r->cmd_fd < 0)
-		return r->cmd_fd;
+	r->resp.fd = -1;
+	r->cmd.fd = iofd_fd_dup(reg->cmd_fd, true);
+	if (r->cmd.fd < 0)
+		return r->cmd.fd;
 	if (reg->resp_fd == reg->cmd_fd) {
-		r->resp_fd = r->cmd_fd;
+		r->resp.fd = r->cmd.fd;
 	} else if (reg->resp_fd >= 0) {
-		r->resp_fd = iofd_fd_dup(reg->resp_fd, true);
-		if (r->resp_fd < 0) {
-			int err = r->resp_fd;
+		r->resp.fd = iofd_fd_dup(reg->resp_fd, true);
+		if (r->resp.fd < 0) {
+			int err = r->resp.fd;
 
-			close(r->cmd_fd);
+			close(r->cmd.fd);
 			return err;
 		}
 	}
@@ -272,9 +285,9 @@ static int open_region_fds(struct iofd_dev_region *r,
 
 static void drop_region_fds(struct iofd_dev_region *r)
 {
-	if (r->resp_fd >= 0 && r->resp_fd != r->cmd_fd)
-		close(r->resp_fd);
-	close(r->cmd_fd);
+	if (r->resp.fd >= 0 && r->resp.fd != r->cmd.fd)
+		close(r->resp.fd);
+	close(r->cmd.fd);
 }
 
 static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
@@ -296,9 +309,9 @@ static struct iofd_dev_region *new_region(const struct iofd_device_region *reg)
 /* Register the region with epoll and append it; frees nothing on failure. */
 static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
 	struct iofd_dev_region **grown;
 	uint32_t idx = dev->nr_regions;
+	int err;
 
 	if (idx >= INT32_MAX)
 		return iofd_fail(-ENOSPC, "too many regions");
@@ -306,9 +319,12 @@ static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 	if (!grown)
 		return iofd_fail(-ENOMEM, "out of memory for a region");
 	dev->regions = grown;
-	ev.data.u64 = iofd_dev_src_key(IOFD_DEV_SRC_REGION, idx);
-	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, r->cmd_fd, &ev) < 0)
-		return iofd_fail(-errno, "cannot watch region fd: %s", strerror(errno));
+	r->src.ops = &region_ops;
+	r->dev = dev;
+	r->idx = idx;
+	err = iofd_dev_watch_add(dev, r->cmd.fd, &r->src);
+	if (err)
+		return err;
 	dev->regions[idx] = r;
 	dev->nr_regions++;
 	dev->live_regions++;
@@ -330,8 +346,8 @@ IOFD_EXPORT int iofd_device_add_region(struct iofd_device *dev,
 	r = new_region(reg);
 	if (!r)
 		return iofd_fail(-ENOMEM, "out of memory for a region");
-	r->message_mode = message;
-	r->resp_is_socket = resp_socket;
+	r->cmd.msg = message;
+	r->resp.sock = resp_socket;
 	err = open_region_fds(r, reg);
 	if (err == 0) {
 		err = attach_region(dev, r);

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "error.h"
-#include "fd.h"
-#include "handoff.h"
+#include "handoff_wire.h"
 #include "iofd/iofd.h"
 
 size_t iofd_handoff_msg_length(uint32_t nr_ram, uint32_t nr_regions,

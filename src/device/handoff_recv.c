@@ -19,7 +19,7 @@
 #include "error.h"
 #include "fault.h"
 #include "fd.h"
-#include "handoff.h"
+#include "handoff_wire.h"
 #include "iofd/iofd.h"
 
 /* ---- receiving ------------------------------------------------------------- */

@@ -7,40 +7,13 @@
 #include <errno.h>
 #include <string.h>
 
-#include "dispatch.h"
-#include "iofd/kvm-unmerged.h"
-
 #include "error.h"
-#include "ioeventfd.h"
-#include "ioregion_io.h"
-#include "ioregion_kvm.h"
-#include "irqline.h"
+#include "mech.h"
 #include "rcu.h"
 #include "space.h"
 #include "tsan.h"
 #include "vcpu.h"
 #include "vm.h"
-
-/* Serve a write through the exact table; true if an entry claimed it. */
-static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
-			uint32_t len, const void *data)
-{
-	struct iofd_ioeventfd_entry *e;
-	uint64_t val = iofd_load_le(data, len);
-
-	iofd_for_each_same(e, iofd_space_head(sp, addr)) {
-		bool hit;
-
-		iofd_tsan_read(e);
-		hit = iofd_entry_visible(e, gen) && iofd_ioeventfd_matches(e, len, val);
-		if (hit)
-			iofd_ioeventfd_fire(e, len, data);
-		iofd_tsan_read_done(e);
-		if (hit)
-			return true;	/* the kernel's rules allow one match */
-	}
-	return false;
-}
 
 /*
  * Serve an access through the range array; returns an iofd_status. The
@@ -51,10 +24,10 @@ static bool exact_write(struct iofd_space *sp, uint64_t gen, uint64_t addr,
  */
 static int range_access(struct iofd_space *sp, enum iofd_bus bus,
 			uint64_t addr, uint32_t len, bool is_write, void *data,
-			struct iofd_bus_access *a, struct iofd_bus_obj **defer)
+			struct iofd_bus_access *a, struct iofd_source **defer)
 {
 	struct iofd_range_array *arr = rcu_dereference(sp->ranges);
-	struct iofd_bus_obj *obj;
+	struct iofd_source *obj;
 	int status = IOFD_NOT_CLAIMED;
 	long idx;
 
@@ -73,12 +46,13 @@ static int range_access(struct iofd_space *sp, enum iofd_bus bus,
 	return status;
 }
 
-int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
+/* iofd_access() on behalf of vcpu (NULL: no vCPU, nothing can pend). */
+static int access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 		     enum iofd_bus bus, uint64_t addr, uint32_t len,
 		     bool is_write, void *data, struct iofd_exit *info)
 {
 	struct iofd_bus_access a;
-	struct iofd_bus_obj *defer = NULL;
+	struct iofd_source *defer = NULL;
 	struct iofd_space *sp;
 	uint64_t gen;
 	int status;
@@ -91,7 +65,7 @@ int iofd_access_from(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 	sp = &vm->bus[bus];
 	urcu_memb_read_lock();
 	gen = atomic_load_explicit(&vm->gen, memory_order_acquire);
-	if (is_write && exact_write(sp, gen, addr, len, data))
+	if (is_write && iofd_space_exact_write(sp, gen, addr, len, data))
 		status = IOFD_SERVED;
 	else
 		status = range_access(sp, bus, addr, len, is_write, data, &a,
@@ -108,7 +82,7 @@ IOFD_EXPORT int iofd_access(struct iofd_vm *vm, enum iofd_bus bus, uint64_t addr
 			    uint32_t len, bool is_write, void *data,
 			    struct iofd_exit *info)
 {
-	return iofd_access_from(vm, NULL, bus, addr, len, is_write, data, info);
+	return access_from(vm, NULL, bus, addr, len, is_write, data, info);
 }
 
 static void count(struct iofd_vcpu *vcpu, int status)
@@ -130,32 +104,22 @@ static int dispatch_new(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 	vcpu->stats.exits++;
 	switch (run->exit_reason) {
 	case KVM_EXIT_MMIO:
-		status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_MMIO,
+		status = access_from(vcpu->vm, vcpu, IOFD_BUS_MMIO,
 					  run->mmio.phys_addr, run->mmio.len,
 					  run->mmio.is_write, run->mmio.data, info);
 		break;
 	case KVM_EXIT_IO:
 		/* String I/O (count > 1) stays with the VMM. */
 		if (run->io.count == 1)
-			status = iofd_access_from(vcpu->vm, vcpu, IOFD_BUS_PIO,
+			status = access_from(vcpu->vm, vcpu, IOFD_BUS_PIO,
 						  run->io.port, run->io.size,
 						  run->io.direction == KVM_EXIT_IO_OUT,
 						  (char *)run + run->io.data_offset,
 						  info);
 		break;
-	case KVM_EXIT_IOREGIONFD_FAILURE:
-		/* The kernel's ioregion failed; its access is complete. The
-		 * number is provisional: trust it only where the probe did. */
-		if (vcpu->vm->ioregion_kernel)
-			status = iofd_kvm_ioregion_failure(run, __atomic_load_n(
-				&vcpu->vm->ioregion_timeout_ms, __ATOMIC_RELAXED),
-				info);
-		break;
-	case KVM_EXIT_IOAPIC_EOI:
-		/* Lower the lines first; the VMM's IOAPIC still sees the exit. */
-		iofd_irq_ioapic_eoi(vcpu->vm, run->eoi.vector);
-		break;
 	default:
+		/* Another exit a mechanism acts on (mech.h), or the VMM's. */
+		status = iofd_mech_exit(vcpu, info);
 		break;
 	}
 	return status;
@@ -174,14 +138,15 @@ IOFD_EXPORT int iofd_dispatch_exit(struct iofd_vcpu *vcpu, struct iofd_exit *inf
 		return IOFD_SERVED;
 	}
 	vcpu->completed_intr = false;
-	if (vcpu->req.region)	/* an interrupted ioregion access first */
-		status = iofd_ioregion_resume(vcpu, info);
+	if (vcpu->pending.src)	/* an interrupted access first */
+		status = vcpu->pending.src->ops->resume(vcpu, vcpu->pending.src,
+							vcpu->pending.state, info);
 	else
 		status = dispatch_new(vcpu, info);
 	if (status < 0)		/* a malformed exit: leave it to the VMM */
 		status = IOFD_NOT_CLAIMED;
-	if (status == IOFD_SERVED && vcpu->signalled)
-		status = iofd_ioregion_interrupted(vcpu, info);
+	if (status == IOFD_SERVED && vcpu->interrupted)
+		status = iofd_vcpu_complete_interrupted(vcpu, info);
 	count(vcpu, status);
 	return status;
 }

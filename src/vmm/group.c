@@ -16,15 +16,14 @@
 #include "fault.h"
 #include "eventfd.h"
 #include "group.h"
-#include "ioeventfd.h"
-#include "post.h"
 #include "space.h"
 #include "tsan.h"
+#include "mech.h"
 #include "vm.h"
 
 /* Bus op: an access reached the group (reads see 0). */
-static int group_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
-			struct iofd_bus_obj **defer)
+static int group_access(struct iofd_source *obj, struct iofd_bus_access *a,
+			struct iofd_source **defer)
 {
 	const struct iofd_group *g = caa_container_of(obj, struct iofd_group, obj);
 	uint64_t val;
@@ -54,9 +53,10 @@ static void group_free_rcu(struct rcu_head *head)
 
 /* Bus op: the group is off its bus (replaced or removed): drop the
  * references it was told to, free it after a grace period. */
-static void group_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void group_release(void *owner, struct iofd_source *obj)
 {
 	struct iofd_group *g = caa_container_of(obj, struct iofd_group, obj);
+	struct iofd_vm *vm = owner;
 
 	for (size_t i = 0; i < g->n; i++)
 		if (g->drop_all || g->items[i].efd == g->drop)
@@ -66,13 +66,13 @@ static void group_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 }
 
 /* Bus op: the group's range leaves the bus: every reference goes. */
-static void group_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void group_unplug(void *owner, struct iofd_source *obj)
 {
-	(void)vm;
+	(void)owner;
 	caa_container_of(obj, struct iofd_group, obj)->drop_all = true;
 }
 
-static const struct iofd_bus_ops group_ops = {
+static const struct iofd_source_ops group_ops = {
 	.access = group_access,
 	.unplug = group_unplug,
 	.release = group_release,
@@ -292,3 +292,16 @@ IOFD_EXPORT int iofd_iosignalfd(struct iofd_vm *vm,
 	iofd_writer_unlock(vm);
 	return err;
 }
+
+/* ---- the mechanism ---- */
+
+static void group_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	(void)vm;
+	caps->flags |= IOFD_CAP_IOSIGNALFD;
+}
+
+const struct iofd_mech iofd_group_mech = {
+	.name = "iosignalfd group",
+	.caps = group_vm_caps,
+};

@@ -25,7 +25,7 @@ struct iofd_group_item {
  * group whose range went away drops them all (drop_all).
  */
 struct iofd_group {
-	struct iofd_bus_obj obj;	/* first: ops, retire link */
+	struct iofd_source obj;	/* first: ops, retire link */
 	uint64_t addr;
 	uint32_t len;
 	struct iofd_efd *drop;		/* writer: items of this eventfd */

@@ -22,6 +22,7 @@
 #include "intx.h"
 #include "irqfd.h"
 #include "irqline.h"
+#include "mech.h"
 #include "rcu.h"
 #include "vm.h"
 
@@ -58,30 +59,54 @@ static void acked_locked(struct iofd_intx *intx)
 		raise_locked(intx);
 }
 
-void iofd_intx_acked(struct iofd_intx *intx)
+static struct iofd_intx *intx_of(struct iofd_source *src)
 {
+	return caa_container_of(src, struct iofd_intx, src);
+}
+
+/* Source op: the guest acknowledged the helper's GSI (RCU read side, no
+ * irq->lock). */
+static void intx_ack(struct iofd_source *src)
+{
+	struct iofd_intx *intx = intx_of(src);
+
 	pthread_mutex_lock(&intx->lock);
 	acked_locked(intx);
 	pthread_mutex_unlock(&intx->lock);
 }
 
-void iofd_intx_resample_event(struct iofd_intx *intx)
+/* Source op: the helper's kernel resamplefd fired (iofd_irq_process()). */
+static int intx_event(struct iofd_source *src)
 {
+	struct iofd_intx *intx = intx_of(src);
+
 	pthread_mutex_lock(&intx->lock);
 	if (iofd_efd_take(intx->resample_fd))
 		acked_locked(intx);
 	pthread_mutex_unlock(&intx->lock);
+	return 1;
 }
 
-void iofd_intx_unplug(struct iofd_intx *intx)
+/* Source op: the helper's irqfd was deassigned (irq->lock held). */
+static void intx_unplug(void *owner, struct iofd_source *src)
 {
+	struct iofd_intx *intx = intx_of(src);
+
+	(void)owner;
 	pthread_mutex_lock(&intx->lock);
 	intx->irqfd = NULL;
 	intx->pending = false;
 	pthread_mutex_unlock(&intx->lock);
 }
 
-void iofd_intx_orphan(struct iofd_intx *intx)
+static const struct iofd_source_ops intx_ops = {
+	.event = intx_event,
+	.ack = intx_ack,
+	.unplug = intx_unplug,
+};
+
+/* The VM is going away: forget it (irq->lock held). */
+static void intx_orphan(struct iofd_intx *intx)
 {
 	pthread_mutex_lock(&intx->lock);
 	intx->vm = NULL;
@@ -109,7 +134,7 @@ static int intx_alloc(uint32_t gsi, struct iofd_intx **out)
 	if (!intx)
 		return iofd_fail(-ENOMEM, "out of memory for an INTx helper");
 	pthread_mutex_init(&intx->lock, NULL);
-	intx->watch.kind = IOFD_WATCH_INTX_ACK;
+	intx->src.ops = &intx_ops;
 	intx->gsi = gsi;
 	intx->trigger_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	intx->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -130,14 +155,14 @@ static int intx_plug_locked(struct iofd_vm *vm, struct iofd_intx *intx)
 				  .flags = KVM_IRQFD_FLAG_RESAMPLE,
 				  .resamplefd = (uint32_t)intx->resample_fd };
 	struct iofd_irqfd_obj *obj;
-	int err = iofd_irqfd_assign_locked(vm, &args, intx, &obj);
+	int err = iofd_irqfd_assign_locked(vm, &args, &intx->src, &obj);
 
 	if (err)
 		return err;
 	intx->irqfd = obj;
 	intx->kernel = obj->offloaded;
 	if (intx->kernel) {
-		err = iofd_irq_watch_add(vm->irq, intx->resample_fd, &intx->watch);
+		err = iofd_irq_watch_add(vm->irq, intx->resample_fd, &intx->src);
 		if (err) {
 			iofd_irqfd_remove_locked(vm, obj);
 			return err;
@@ -257,3 +282,25 @@ IOFD_EXPORT void iofd_intx_destroy(struct iofd_intx *intx)
 	}
 	intx_free(intx);
 }
+
+/* ---- the mechanism ---- */
+
+/* The VM goes: every helper forgets it, before its irqfd is removed. */
+static void intx_vm_destroy(struct iofd_vm *vm)
+{
+	struct iofd_irq *irq = vm->irq;
+
+	if (!irq)
+		return;
+	iofd_rcu_thread();
+	pthread_mutex_lock(&irq->lock);
+	for (struct iofd_intx *h = irq->intxs; h; h = h->next)
+		intx_orphan(h);
+	irq->intxs = NULL;
+	pthread_mutex_unlock(&irq->lock);
+}
+
+const struct iofd_mech iofd_intx_mech = {
+	.name = "intx",
+	.destroy = intx_vm_destroy,
+};

@@ -9,9 +9,11 @@
 
 #include "irqline.h"
 
-/* A level-triggered INTx source (see iofd_intx_create()). */
+/* A level-triggered INTx source (see iofd_intx_create()): the owner of its
+ * irqfd and, with a kernel irqchip, a source in the VM's epoll set (its
+ * resamplefd). */
 struct iofd_intx {
-	struct iofd_irq_watch watch;	/* IOFD_WATCH_INTX_ACK (kernel-served) */
+	struct iofd_source src;		/* first: ops */
 	pthread_mutex_t lock;		/* everything below */
 	struct iofd_vm *vm;		/* NULL once the VM is destroyed */
 	uint32_t gsi;
@@ -25,14 +27,5 @@ struct iofd_intx {
 	bool pending;			/* asserted, not yet acknowledged */
 	struct iofd_intx *next;		/* the VM's list (irq->lock) */
 };
-
-/* The guest acknowledged the helper's GSI (RCU read side, no irq->lock). */
-void iofd_intx_acked(struct iofd_intx *intx);
-/* The helper's kernel resamplefd fired (from iofd_irq_process()). */
-void iofd_intx_resample_event(struct iofd_intx *intx);
-/* The VM is going away: forget it (irq->lock held). */
-void iofd_intx_orphan(struct iofd_intx *intx);
-/* The helper's irqfd was deassigned (irq->lock held). */
-void iofd_intx_unplug(struct iofd_intx *intx);
 
 #endif /* IOFD_INTX_H */

@@ -14,11 +14,21 @@
 #include "error.h"
 #include "fault.h"
 #include "eventfd.h"
-#include "ioeventfd.h"
 #include "post.h"
 #include "space.h"
 #include "tsan.h"
+#include "mech.h"
 #include "vm.h"
+
+/* The bus an ioeventfd's flags name. */
+static enum iofd_bus ioeventfd_bus(uint32_t flags)
+{
+	if (flags & IOFD_IOEVENTFD_FLAG_PIO)
+		return IOFD_BUS_PIO;
+	if (flags & IOFD_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY)
+		return IOFD_BUS_CCW;
+	return IOFD_BUS_MMIO;
+}
 
 /* The kernel's collision rule for two exact entries at one bus + addr. */
 static bool entries_collide(const struct iofd_ioeventfd_entry *a,
@@ -157,8 +167,9 @@ static void entry_free_rcu(struct rcu_head *head)
 }
 
 /* Bus op: the entry's removal is published. */
-static void entry_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void entry_release(void *owner, struct iofd_source *obj)
 {
+	struct iofd_vm *vm = owner;
 	struct iofd_ioeventfd_entry *e =
 		caa_container_of(obj, struct iofd_ioeventfd_entry, obj);
 
@@ -167,13 +178,13 @@ static void entry_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 	urcu_memb_call_rcu(&e->rcu, entry_free_rcu);
 }
 
-static const struct iofd_bus_ops entry_ops = {
+static const struct iofd_source_ops entry_ops = {
 	.release = entry_release,
 };
 
 static int assign(struct iofd_vm *vm, const struct iofd_ioeventfd *args)
 {
-	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	enum iofd_bus bus = ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_efd_key key;
@@ -230,7 +241,7 @@ static struct iofd_ioeventfd_entry *find_entry(struct iofd_vm *vm,
 					       const struct iofd_ioeventfd *args,
 					       int *err)
 {
-	enum iofd_bus bus = iofd_ioeventfd_bus(args->flags);
+	enum iofd_bus bus = ioeventfd_bus(args->flags);
 	bool wildcard = !(args->flags & IOFD_IOEVENTFD_FLAG_DATAMATCH);
 	struct iofd_ioeventfd_entry *e;
 	struct iofd_post_key key;
@@ -378,3 +389,17 @@ void iofd_ioeventfd_fire(const struct iofd_ioeventfd_entry *e, uint32_t len,
 	iofd_efd_signal(e->efd);
 }
 
+
+/* ---- the mechanism ---- */
+
+static void ioeventfd_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	if (iofd_vm_kvm_cap(vm, KVM_CAP_IOEVENTFD) &&
+	    !(vm->flags & IOFD_VM_NO_OFFLOAD))
+		caps->flags |= IOFD_CAP_IOEVENTFD_OFFLOAD;
+}
+
+const struct iofd_mech iofd_ioeventfd_mech = {
+	.name = "ioeventfd",
+	.caps = ioeventfd_vm_caps,
+};

@@ -10,7 +10,7 @@
  * channel and the channel's fds are released when the last reference is
  * gone and a grace period has passed.
  *
- * Where the kernel serves ioregionfd (vm->ioregion_kernel), a region is
+ * Where the kernel serves ioregionfd (vm->ioregion->kernel), a region is
  * registered there too and iofd keeps only its record: the overlap checks,
  * the fd pairing, the path query and dups of the fds. The kernel owns the
  * wire then; iofd never writes to those fds itself.
@@ -26,14 +26,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "iofd/kvm-unmerged.h"
+
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
 #include "ioregion_kvm.h"
+#include "mech.h"
 #include "space.h"
 #include "tsan.h"
+#include "vcpu.h"
 #include "vm.h"
 #include "wire.h"
 
@@ -41,10 +44,10 @@
 
 static void chan_free(struct iofd_chan *c)
 {
-	if (c->rfd >= 0 && c->rfd != c->wfd)
-		close(c->rfd);
-	if (c->wfd >= 0)
-		close(c->wfd);
+	if (c->r.fd >= 0 && c->r.fd != c->w.fd)
+		close(c->r.fd);
+	if (c->w.fd >= 0)
+		close(c->w.fd);
 	if (c->wake_fd >= 0)
 		close(c->wake_fd);
 	free(c);
@@ -65,7 +68,9 @@ static void region_free_rcu(struct rcu_head *head)
 	free(r);
 }
 
-bool iofd_region_tryget(struct iofd_region *r)
+/* Take a reference from inside an RCU read-side section; false if the
+ * region is already on its way out (treat the access as unclaimed). */
+static bool region_tryget(struct iofd_region *r)
 {
 	unsigned int n = atomic_load_explicit(&r->refs, memory_order_relaxed);
 
@@ -85,8 +90,9 @@ void iofd_region_put(struct iofd_region *r)
 	}
 }
 
-bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
-			uint32_t len, bool is_write)
+/* Does the region serve this access? (doorbells: writes at start only) */
+static bool region_claims(const struct iofd_region *r, uint64_t addr,
+			  uint32_t len, bool is_write)
 {
 	if (!r->size)		/* doorbell: writes of any width at start */
 		return is_write && addr == r->start;
@@ -94,15 +100,15 @@ bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
 	       addr - r->start <= r->size - len;
 }
 
-static struct iofd_region *region_of(struct iofd_bus_obj *obj)
+static struct iofd_region *region_of(struct iofd_source *obj)
 {
 	return caa_container_of(obj, struct iofd_region, obj);
 }
 
 /* Bus op: take a reference on a region that claims the access; it is
  * served outside the read-side section (region_serve). */
-static int region_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
-			 struct iofd_bus_obj **defer)
+static int region_access(struct iofd_source *obj, struct iofd_bus_access *a,
+			 struct iofd_source **defer)
 {
 	struct iofd_region *r = region_of(obj);
 
@@ -110,15 +116,14 @@ static int region_access(struct iofd_bus_obj *obj, struct iofd_bus_access *a,
 	 * any access a kernel ioregion does not take. */
 	if (r->kernel)
 		return IOFD_NOT_CLAIMED;
-	if (iofd_region_claims(r, a->addr, a->len, a->is_write) &&
-	    iofd_region_tryget(r))
+	if (region_claims(r, a->addr, a->len, a->is_write) && region_tryget(r))
 		*defer = obj;
 	return IOFD_NOT_CLAIMED;
 }
 
 /* Bus op: serve the access (may block), consuming the reference. */
 static int region_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
-			struct iofd_bus_obj *obj, struct iofd_bus_access *a,
+			struct iofd_source *obj, struct iofd_bus_access *a,
 			struct iofd_exit *info)
 {
 	return iofd_ioregion_serve(vm, vcpu, region_of(obj), a->bus, a->addr,
@@ -126,11 +131,11 @@ static int region_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 }
 
 /* Bus op: the removal is published; drop the registration's reference. */
-static void region_release(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void region_release(void *owner, struct iofd_source *obj)
 {
 	struct iofd_region *r = region_of(obj);
 
-	(void)vm;
+	(void)owner;
 	atomic_store(&r->dead, true);
 	iofd_region_put(r);
 }
@@ -173,7 +178,7 @@ static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
 {
 	struct iofd_chan **pp;
 
-	for (pp = &vm->chans; *pp; pp = &(*pp)->next) {
+	for (pp = &vm->ioregion->chans; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
 			c->next = NULL;
@@ -185,9 +190,10 @@ static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
 /* Bus op: the region left the writer's view of its bus. A later
  * registration on the same fds gets a fresh channel (and so no poison)
  * once no registered region uses this one. */
-static void region_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void region_unplug(void *owner, struct iofd_source *obj)
 {
 	struct iofd_region *r = region_of(obj);
+	struct iofd_vm *vm = owner;
 
 	int err = kernel_deassign(vm, r);
 
@@ -201,9 +207,28 @@ static void region_unplug(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 		chan_unlink(vm, r->chan);
 }
 
-static const struct iofd_bus_ops region_ops = {
+/* Pending-slot op: continue the vCPU's interrupted access. */
+static int region_resume(struct iofd_vcpu *vcpu, struct iofd_source *obj,
+			 void *state, struct iofd_exit *info)
+{
+	(void)obj;
+	return iofd_ioregion_resume(vcpu, state, info);
+}
+
+/* Pending-slot op: the vCPU goes; give its access up. */
+static void region_cancel(struct iofd_vcpu *vcpu, struct iofd_source *obj,
+			  void *state)
+{
+	(void)vcpu;
+	(void)obj;
+	iofd_ioregion_cancel(state);
+}
+
+static const struct iofd_source_ops region_ops = {
 	.access = region_access,
 	.serve = region_serve,
+	.resume = region_resume,
+	.cancel = region_cancel,
 	.unplug = region_unplug,
 	.release = region_release,
 };
@@ -237,58 +262,48 @@ static int check_fd(int fd, bool for_write, const char *name)
 	return 0;
 }
 
-/* Is fd a socket (and does it keep message boundaries, *msg)? */
-static bool is_socket(int fd, bool *msg)
-{
-	struct iofd_fd_kind k;
-
-	iofd_fd_kind(fd, &k);
-	*msg = k.msg;
-	return k.sock;
-}
-
 /* Give channel c the read side rfd (a new channel, or doorbells only).
  * One fd for both ways (a socket) is kept once. */
 static int chan_set_read(struct iofd_chan *c, int rfd, int wfd,
 			 const struct iofd_file_id *rid)
 {
-	int d = rfd == wfd ? c->wfd : iofd_fd_dup(rfd, false);
+	int d = rfd == wfd ? c->w.fd : iofd_fd_dup(rfd, false);
+	struct iofd_wire_end r;
 
 	if (d < 0)
 		return d;
-	c->r_sock = is_socket(d, &c->r_msg);
+	iofd_wire_end_set(&r, d);
 	c->r_id = *rid;
 	/* Nothing can be owed on a read side nobody used: whatever waits
 	 * there is stale (a late reply to a pair registered before). */
-	iofd_wire_drain(d, c->r_sock);
-	c->rfd = d;
+	iofd_wire_drain(&r);
+	c->r = r;
 	return 0;
 }
 
 static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **out)
 {
 	struct iofd_chan *c = iofd_calloc(1, sizeof(*c));
-	bool msg;
 
 	if (!c)
 		return iofd_fail(-ENOMEM, "out of memory for an ioregion channel");
-	c->rfd = -1;
+	c->r.fd = -1;
 	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->wake_fd < 0) {
 		int err = -errno;
 
-		c->wfd = -1;
+		c->w.fd = -1;
 		chan_free(c);
 		return iofd_fail(err, "cannot create an eventfd: %s", strerror(-err));
 	}
-	c->wfd = iofd_fd_dup(wfd, false);
-	if (c->wfd < 0) {
-		int err = c->wfd;
+	c->w.fd = iofd_fd_dup(wfd, false);
+	if (c->w.fd < 0) {
+		int err = c->w.fd;
 
 		chan_free(c);
 		return err;
 	}
-	c->w_sock = is_socket(c->wfd, &msg);
+	iofd_wire_end_set(&c->w, c->w.fd);
 	c->w_id = *wid;
 	*out = c;
 	return 0;
@@ -298,8 +313,8 @@ static int chan_new(int wfd, const struct iofd_file_id *wid, struct iofd_chan **
 static struct iofd_chan *chan_find(struct iofd_vm *vm, const struct iofd_file_id *id,
 				   bool read_side)
 {
-	for (struct iofd_chan *c = vm->chans; c; c = c->next) {
-		if (read_side ? c->rfd >= 0 && iofd_file_same(&c->r_id, id)
+	for (struct iofd_chan *c = vm->ioregion->chans; c; c = c->next) {
+		if (read_side ? c->r.fd >= 0 && iofd_file_same(&c->r_id, id)
 			      : iofd_file_same(&c->w_id, id))
 			return c;
 	}
@@ -320,7 +335,7 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 		iofd_file_id(rfd, &rid);
 		by_read = chan_find(vm, &rid, true);
 		if ((by_read && by_read != c) ||
-		    (c && c->rfd >= 0 && !iofd_file_same(&c->r_id, &rid)))
+		    (c && c->r.fd >= 0 && !iofd_file_same(&c->r_id, &rid)))
 			return iofd_fail(-EINVAL, "ioregion fds %d/%d: an fd belongs "
 					 "to one (read_fd, write_fd) pair, and "
 					 "one of them is paired otherwise", rfd,
@@ -332,7 +347,7 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 			return err;
 		created = true;
 	}
-	if (rfd >= 0 && c->rfd < 0) {
+	if (rfd >= 0 && c->r.fd < 0) {
 		err = chan_set_read(c, rfd, wfd, &rid);
 		if (err) {
 			if (created)
@@ -341,8 +356,8 @@ static int chan_get(struct iofd_vm *vm, int wfd, int rfd, struct iofd_chan **out
 		}
 	}
 	if (created) {
-		c->next = vm->chans;
-		vm->chans = c;
+		c->next = vm->ioregion->chans;
+		vm->ioregion->chans = c;
 	}
 	atomic_fetch_add(&c->refs, 1);
 	c->registered++;
@@ -400,7 +415,7 @@ static int kernel_assign(struct iofd_vm *vm, struct iofd_region *r,
 	long idx;
 	int err;
 
-	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->rfd, r->chan->wfd);
+	err = iofd_kvm_set_ioregion(vm->kvm_fd, &a, r->chan->r.fd, r->chan->w.fd);
 	if (!err) {
 		r->in_kernel = true;
 		return 0;
@@ -445,7 +460,7 @@ static int region_assign(struct iofd_vm *vm, const struct iofd_ioregion *args)
 	r->user_data = args->user_data;
 	r->flags = args->flags;
 	r->bus = bus;
-	r->kernel = vm->ioregion_kernel;
+	r->kernel = vm->ioregion->kernel;
 	atomic_init(&r->refs, 1);
 	err = chan_get(vm, args->write_fd, doorbell ? -1 : args->read_fd, &r->chan);
 	if (err) {
@@ -560,13 +575,86 @@ IOFD_EXPORT int iofd_vm_set_ioregion_timeout(struct iofd_vm *vm, uint32_t ms)
 
 	if (!vm)
 		return iofd_fail(-EINVAL, "iofd_vm_set_ioregion_timeout: NULL vm");
-	if (vm->ioregion_kernel) {
+	if (vm->ioregion->kernel) {
 		err = iofd_kvm_ioregion_timeout(vm->kvm_fd, ms ? ms : IOFD_TIMEOUT_FOREVER);
 		if (err)
 			return iofd_fail(err, "KVM_ENABLE_CAP(KVM_CAP_IOREGIONFD): %s",
 					 strerror(-err));
 	}
-	__atomic_store_n(&vm->ioregion_timeout_ms, ms ? ms : IOFD_TIMEOUT_FOREVER,
+	__atomic_store_n(&vm->ioregion->timeout_ms, ms ? ms : IOFD_TIMEOUT_FOREVER,
 			 __ATOMIC_RELAXED);
 	return 0;
 }
+
+/* ---- the mechanism ---- */
+
+/* A new VM's state: the timeout from the options. */
+static int ioregion_vm_init(struct iofd_vm *vm, const struct iofd_vm_options *opts)
+{
+	struct iofd_ioregion_vm *st = iofd_calloc(1, sizeof(*st));
+
+	if (!st)
+		return iofd_fail(-ENOMEM, "out of memory for a VM's ioregions");
+	st->timeout_ms = opts->ioregion_timeout_ms;
+	if (!st->timeout_ms)
+		st->timeout_ms = opts->flags & IOFD_VM_IOREGION_TIMEOUT ?
+					 IOFD_TIMEOUT_FOREVER : IOFD_TIMEOUT_DEFAULT_MS;
+	vm->ioregion = st;
+	return 0;
+}
+
+/*
+ * Offload ioregions to the kernel if it has them and the VMM allows it;
+ * the kernel then bounds the waits, so it gets a timeout set in the
+ * options (its default is iofd's).
+ */
+static int ioregion_vm_probe(struct iofd_vm *vm)
+{
+	struct iofd_ioregion_vm *st = vm->ioregion;
+	int err;
+
+	if (vm->flags & IOFD_VM_NO_OFFLOAD)
+		return 0;
+	st->kernel = iofd_kvm_ioregion_probe(vm->kvm_fd);
+	if (!st->kernel || st->timeout_ms == IOFD_TIMEOUT_DEFAULT_MS)
+		return 0;
+	err = iofd_kvm_ioregion_timeout(vm->kvm_fd, st->timeout_ms);
+	return err ? iofd_fail(err, "KVM_ENABLE_CAP(KVM_CAP_IOREGIONFD): %s",
+			       strerror(-err)) : 0;
+}
+
+static void ioregion_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	caps->flags |= IOFD_CAP_IOREGIONFD;
+	if (vm->ioregion->kernel)
+		caps->flags |= IOFD_CAP_IOREGIONFD_OFFLOAD;
+}
+
+/* The kernel's ioregion failed; its access is complete. The exit's number
+ * is provisional: trust it only where the probe did. */
+static int ioregion_vm_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	struct iofd_ioregion_vm *st = vcpu->vm->ioregion;
+
+	if (!st->kernel)
+		return IOFD_NOT_CLAIMED;
+	return iofd_kvm_ioregion_failure(vcpu->run, __atomic_load_n(
+		&st->timeout_ms, __ATOMIC_RELAXED), info);
+}
+
+static void ioregion_vm_free(struct iofd_vm *vm)
+{
+	free(vm->ioregion);
+	vm->ioregion = NULL;
+}
+
+const struct iofd_mech iofd_ioregion_mech = {
+	.name = "ioregionfd",
+	.vm_flags = IOFD_VM_IOREGION_TIMEOUT,
+	.init = ioregion_vm_init,
+	.probe = ioregion_vm_probe,
+	.caps = ioregion_vm_caps,
+	.exit_reason = KVM_EXIT_IOREGIONFD_FAILURE,
+	.exit = ioregion_vm_exit,
+	.free = ioregion_vm_free,
+};

@@ -12,6 +12,7 @@
 #include "iofd/iofd.h"
 #include "rcu.h"
 #include "space.h"
+#include "wire.h"
 
 /*
  * One (write_fd, read_fd) pair. Every region registered with the same
@@ -20,10 +21,9 @@
  * only through a region they hold a reference on.
  */
 struct iofd_chan {
-	int wfd;			/* our CLOEXEC dup of write_fd */
-	int rfd;			/* of read_fd; -1 while only doorbells use it */
-	bool w_sock, r_sock;		/* sockets: per-call MSG_* flags */
-	bool r_msg;			/* read side keeps message boundaries */
+	struct iofd_wire_end w;		/* our CLOEXEC dup of write_fd */
+	struct iofd_wire_end r;		/* of read_fd; fd -1 while only doorbells
+					 * use the channel */
 	struct iofd_file_id w_id, r_id;
 	int wake_fd;			/* eventfd: "the lock was released" */
 	atomic_int lock;		/* 1 while a command is in flight */
@@ -35,9 +35,16 @@ struct iofd_chan {
 	struct iofd_chan *next;		/* vm->chans (writer lock) */
 };
 
+/* A VM's ioregionfd state (vm->ioregion). */
+struct iofd_ioregion_vm {
+	uint32_t timeout_ms;		/* read and set with __atomic */
+	bool kernel;			/* the kernel serves ioregions (probed) */
+	struct iofd_chan *chans;	/* fd pairs in use (writer lock) */
+};
+
 /* A registered region; immutable once published, except refs and dead. */
 struct iofd_region {
-	struct iofd_bus_obj obj;	/* first: ops, retire link */
+	struct iofd_source obj;	/* first: ops, retire link */
 	uint64_t start, size;		/* guest_paddr, memory_size */
 	uint64_t end;			/* end of the range array entry */
 	uint64_t user_data;
@@ -51,13 +58,7 @@ struct iofd_region {
 	struct rcu_head rcu;
 };
 
-/* Take a reference from inside an RCU read-side section; false if the
- * region is already on its way out (treat the access as unclaimed). */
-bool iofd_region_tryget(struct iofd_region *r);
 /* Drop a reference; the last one frees the region after a grace period. */
 void iofd_region_put(struct iofd_region *r);
-/* Does the region serve this access? (doorbells: writes at start only) */
-bool iofd_region_claims(const struct iofd_region *r, uint64_t addr,
-			uint32_t len, bool is_write);
 
 #endif /* IOFD_IOREGION_H */

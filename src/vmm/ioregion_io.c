@@ -20,16 +20,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dispatch.h"
 #include "error.h"
-#include "fault.h"
-#include "ioeventfd.h"
 #include "ioregion.h"
 #include "ioregion_io.h"
-#include "post.h"
+#include "space.h"
 #include "vcpu.h"
 #include "vm.h"
 #include "wire.h"
+
+_Static_assert(sizeof(struct iofd_ioreq) <= IOFD_PENDING_STATE_SIZE,
+	       "an ioregion access fits in the vCPU's pending slot");
 
 /* How the calling thread waits. */
 struct waiter {
@@ -370,7 +370,7 @@ static int stage_lock(struct waiter *w, struct iofd_ioreq *req,
 		return status;
 	if (req->want_resp) {
 		/* Nothing can be owed before the command goes out. */
-		err = iofd_wire_pending(c->rfd, c->r_sock);
+		err = iofd_wire_pending(&c->r);
 		if (err == 1)
 			return req_fail(req, info, -EPROTO, true, "unsolicited data "
 					"on read_fd before the command");
@@ -387,7 +387,7 @@ static int stage_send(struct waiter *w, struct iofd_ioreq *req,
 	struct iofd_chan *c = req->region->chan;
 
 	while (req->sent < IOFD_WIRE_MSG_SIZE) {
-		ssize_t n = iofd_wire_send(c->wfd, c->w_sock,
+		ssize_t n = iofd_wire_send(&c->w,
 					   (char *)&req->cmd + req->sent,
 					   IOFD_WIRE_MSG_SIZE - req->sent);
 		int err;
@@ -402,7 +402,7 @@ static int stage_send(struct waiter *w, struct iofd_ioreq *req,
 		if (n < 0 && n != -EAGAIN)
 			return req_fail(req, info, (int)n, true, "write_fd: %s",
 					strerror((int)-n));
-		err = wait_fd(w, req, c->wfd, POLLOUT);
+		err = wait_fd(w, req, c->w.fd, POLLOUT);
 		if (err == -EINTR)
 			return req_pend(req, info);
 		if (err)
@@ -446,24 +446,23 @@ static int stage_recv(struct waiter *w, struct iofd_ioreq *req,
 	while (req->got < IOFD_WIRE_MSG_SIZE) {
 		size_t msg_len = 0;
 		ssize_t n;
-		int err = wait ? wait_fd(w, req, c->rfd, POLLIN) : 0;
+		int err = wait ? wait_fd(w, req, c->r.fd, POLLIN) : 0;
 
 		if (err == -EINTR)
 			return req_pend(req, info);
 		if (err)
 			return recv_failed(req, info, 0, err);
 		wait = true;
-		n = iofd_wire_recv(c->rfd, c->r_sock, c->r_msg,
-				   (char *)&req->resp + req->got,
+		n = iofd_wire_recv(&c->r, (char *)&req->resp + req->got,
 				   IOFD_WIRE_MSG_SIZE - req->got, &msg_len);
 		if (n == -EAGAIN)
 			continue;
 		if (n <= 0)
 			return recv_failed(req, info, n, 0);
-		if (c->r_msg && msg_len < IOFD_WIRE_MSG_SIZE)
+		if (c->r.msg && msg_len < IOFD_WIRE_MSG_SIZE)
 			return req_fail(req, info, -EPROTO, true, "short reply: a "
 					"%zu-byte message", msg_len);
-		if (c->r_msg && msg_len > IOFD_WIRE_MSG_SIZE)
+		if (c->r.msg && msg_len > IOFD_WIRE_MSG_SIZE)
 			return req_fail(req, info, -EBADMSG, true, "malformed reply: "
 					"a %zu-byte message", msg_len);
 		req->got += (size_t)n;
@@ -504,7 +503,9 @@ static int req_run_vcpu(struct iofd_vcpu *vcpu, struct iofd_ioreq *req,
 	status = req_run(&w, req, info);
 	waiter_unmask(&w);
 	if (status == IOFD_SERVED && w.signalled)
-		vcpu->signalled = true;
+		vcpu->interrupted = true;
+	/* An access that did not finish stays in the vCPU's pending slot. */
+	vcpu->pending.src = req->region ? &req->region->obj : NULL;
 	return status;
 }
 
@@ -513,7 +514,8 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 			uint32_t len, bool is_write, void *data,
 			struct iofd_exit *info)
 {
-	struct iofd_ioreq local, *req = vcpu ? &vcpu->req : &local;
+	struct iofd_ioreq local, *req = vcpu ? (struct iofd_ioreq *)vcpu->pending.state
+					      : &local;
 	bool posted = is_write && (r->flags & IOFD_IOREGION_FLAG_POSTED_WRITES);
 
 	memset(req, 0, sizeof(*req));
@@ -525,7 +527,7 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 	req->is_write = is_write;
 	req->want_resp = !posted;
 	req->data = data;
-	req->timeout_ms = __atomic_load_n(&vm->ioregion_timeout_ms, __ATOMIC_RELAXED);
+	req->timeout_ms = __atomic_load_n(&vm->ioregion->timeout_ms, __ATOMIC_RELAXED);
 	set_deadline(req);		/* set again once the channel is held */
 	iofd_wire_cmd(&req->cmd, is_write, len, req->want_resp, r->user_data,
 		      addr - r->start, is_write ? iofd_load_le(data, len) : 0);
@@ -542,8 +544,10 @@ static bool reply_owed(const struct iofd_ioreq *req)
 	       (req->stage == IOFD_REQ_SEND && req->sent > 0);
 }
 
-void iofd_ioregion_abandon(struct iofd_ioreq *req)
+void iofd_ioregion_cancel(void *state)
 {
+	struct iofd_ioreq *req = state;
+
 	if (!req->region)
 		return;
 	if (reply_owed(req))
@@ -552,46 +556,18 @@ void iofd_ioregion_abandon(struct iofd_ioreq *req)
 	req_finish(req);
 }
 
-int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+int iofd_ioregion_resume(struct iofd_vcpu *vcpu, void *state,
+			 struct iofd_exit *info)
 {
-	struct iofd_ioreq *req = &vcpu->req;
+	struct iofd_ioreq *req = state;
 
 	if (atomic_load(&req->region->dead)) {
 		/* Deassigned meanwhile: the access becomes an ordinary exit. */
 		fill_info(info, req, IOFD_NOT_CLAIMED, 0, "region deassigned "
 			  "while the access was pending");
-		iofd_ioregion_abandon(req);
+		iofd_ioregion_cancel(req);
+		vcpu->pending.src = NULL;
 		return IOFD_NOT_CLAIMED;
 	}
 	return req_run_vcpu(vcpu, req, info, false);
-}
-
-int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info)
-{
-	struct kvm_run *run = vcpu->run;
-	uint8_t kicked_before = __atomic_load_n(&run->immediate_exit,
-						__ATOMIC_ACQUIRE);
-	int ret;
-
-	vcpu->signalled = false;
-	if (!kicked_before)
-		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
-	vcpu->stats.runs++;
-	ret = iofd_ioctl(vcpu->fd, KVM_RUN, 0);
-	if (!kicked_before)
-		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
-	if (ret == 0)	/* the completion made another exit: the VMM's turn */
-		return IOFD_NOT_CLAIMED;
-	/* As the kernel series' KVM_RUN after a signal; immediate_exit alone
-	 * leaves exit_reason as it was. */
-	run->exit_reason = KVM_EXIT_INTR;
-	vcpu->completed_intr = true;
-	if (info) {
-		memset(info, 0, sizeof(*info));
-		info->status = IOFD_PENDING;
-		info->err = -EINTR;
-		copy_reason(info->reason, sizeof(info->reason), "a signal came "
-			    "while the reply was awaited; the access completed");
-	}
-	return IOFD_PENDING;
 }

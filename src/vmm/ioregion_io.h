@@ -18,7 +18,7 @@ enum iofd_req_stage {
 	IOFD_REQ_RECV = 2,	/* command sent; waiting for the reply */
 };
 
-/* One ioregion access, kept in the vCPU while it is pending. */
+/* One ioregion access; kept in the vCPU's pending slot while it pends. */
 struct iofd_ioreq {
 	struct iofd_region *region;	/* reference held; NULL: none */
 	enum iofd_req_stage stage;
@@ -42,14 +42,11 @@ int iofd_ioregion_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 			struct iofd_region *r, enum iofd_bus bus, uint64_t addr,
 			uint32_t len, bool is_write, void *data,
 			struct iofd_exit *info);
-/* Continue the vCPU's pending access. Returns an iofd_status. */
-int iofd_ioregion_resume(struct iofd_vcpu *vcpu, struct iofd_exit *info);
-/* A signal came while the vCPU's served access awaited its reply:
- * complete the exit with KVM_RUN and immediate_exit, as the kernel's
- * KVM_RUN would have before returning -EINTR. Returns IOFD_PENDING, or
- * IOFD_NOT_CLAIMED if completing it made another exit. */
-int iofd_ioregion_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info);
-/* Give up the vCPU's pending access (vCPU destroyed). */
-void iofd_ioregion_abandon(struct iofd_ioreq *req);
+/* Continue the vCPU's pending access kept in state (its pending slot).
+ * Returns an iofd_status. */
+int iofd_ioregion_resume(struct iofd_vcpu *vcpu, void *state,
+			 struct iofd_exit *info);
+/* Give up the pending access kept in state (vCPU destroyed). */
+void iofd_ioregion_cancel(void *state);
 
 #endif /* IOFD_IOREGION_IO_H */

@@ -72,11 +72,6 @@ int iofd_kvm_ioregion_timeout(int kvm_vm_fd, uint32_t ms)
 	return iofd_ioctl(kvm_vm_fd, KVM_ENABLE_CAP, &cap) < 0 ? -errno : 0;
 }
 
-bool iofd_kvm_ioregion_failed(const struct kvm_run *run)
-{
-	return run->exit_reason == KVM_EXIT_IOREGIONFD_FAILURE;
-}
-
 /* The reason, in the words iofd's own failures use for the same errno
  * (the kernel gives the errno only, not how many bytes came). */
 static void describe(char *buf, size_t size, int reason, uint32_t timeout_ms)

@@ -26,9 +26,6 @@ int iofd_kvm_set_ioregion(int kvm_vm_fd, const struct iofd_ioregion *args,
  * (IOFD_TIMEOUT_FOREVER becomes the kernel's 0). 0 or -errno. */
 int iofd_kvm_ioregion_timeout(int kvm_vm_fd, uint32_t ms);
 
-/* Is run's exit the kernel's ioregionfd failure exit? */
-bool iofd_kvm_ioregion_failed(const struct kvm_run *run);
-
 /* Describe that exit as iofd describes its own failures (info may be
  * NULL); timeout_ms names the bound in an ETIMEDOUT reason. Returns
  * IOFD_FAILED. */

@@ -24,11 +24,12 @@
 #include "error.h"
 #include "fault.h"
 #include "eventfd.h"
-#include "intx.h"
 #include "irqfd.h"
 #include "irqline.h"
+#include "mech.h"
 #include "rcu.h"
 #include "tsan.h"
+#include "vcpu.h"
 #include "vm.h"
 
 static pthread_mutex_t triggers_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -47,7 +48,7 @@ static int kvm_irqfd_ioctl(struct iofd_vm *vm, const struct kvm_irqfd *args)
  * invalid fd gives -EBADF. An irqchip, once made, stays: only NONE is asked
  * again (the VMM may create one after iofd adopted its VM).
  */
-enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm)
+static enum iofd_irqchip irqchip_probe(struct iofd_vm *vm)
 {
 	struct kvm_irqfd probe = { .fd = UINT32_MAX, .resamplefd = UINT32_MAX };
 	enum iofd_irqchip chip;
@@ -66,10 +67,11 @@ enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm)
 	return chip;
 }
 
-int iofd_irq_vm_init(struct iofd_vm *vm)
+static int irq_vm_init(struct iofd_vm *vm, const struct iofd_vm_options *opts)
 {
 	struct iofd_irq *irq = iofd_calloc(1, sizeof(*irq));
 
+	(void)opts;
 	if (!irq)
 		return iofd_fail(-ENOMEM, "out of memory for interrupt state");
 	pthread_mutex_init(&irq->lock, NULL);
@@ -78,12 +80,53 @@ int iofd_irq_vm_init(struct iofd_vm *vm)
 	return 0;
 }
 
+/* ---- the source: trigger events, acknowledgements ----------------------- */
+
+static struct iofd_irqfd_obj *irqfd_of(struct iofd_source *src)
+{
+	return caa_container_of(src, struct iofd_irqfd_obj, src);
+}
+
+/* Source op: the trigger of an irqfd iofd serves fired (RCU read side). */
+static int irqfd_event(struct iofd_source *src)
+{
+	struct iofd_irqfd_obj *obj = irqfd_of(src);
+
+	if (atomic_load_explicit(&obj->dead, memory_order_acquire))
+		return 0;
+	if (!iofd_efd_take(obj->trigger->fd))
+		return 0;
+	if (obj->resample)
+		iofd_line_assert(obj->line);
+	else
+		iofd_line_pulse(obj->line);
+	return 1;
+}
+
+/* Source op: the guest acknowledged the GSI of a resample irqfd. */
+static void irqfd_ack(struct iofd_source *src)
+{
+	struct iofd_irqfd_obj *obj = irqfd_of(src);
+
+	if (atomic_load_explicit(&obj->dead, memory_order_acquire))
+		return;
+	if (obj->owner)
+		obj->owner->ops->ack(obj->owner);
+	else
+		iofd_efd_signal(obj->resamplefd);
+}
+
+static const struct iofd_source_ops irqfd_ops = {
+	.event = irqfd_event,
+	.ack = irqfd_ack,
+};
+
 /* ---- assign -------------------------------------------------------------- */
 
 /* Does iofd serve this irqfd (true), or the kernel (false)? -EINVAL: nobody. */
 static int choose_server(struct iofd_vm *vm, bool resample)
 {
-	enum iofd_irqchip chip = iofd_irqchip_probe(vm);
+	enum iofd_irqchip chip = irqchip_probe(vm);
 	bool kernel_can = chip == IOFD_IRQCHIP_KERNEL ||
 			  (chip == IOFD_IRQCHIP_SPLIT && !resample);
 
@@ -188,21 +231,20 @@ static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
 	struct iofd_irq *irq = vm->irq;
 	int err;
 
-	obj->watch.kind = IOFD_WATCH_TRIGGER;
 	obj->line = iofd_line_get(irq, obj->gsi);
 	if (!obj->line)
 		return iofd_fail(-ENOMEM, "out of memory for GSI %u", obj->gsi);
-	if (obj->resample && !obj->intx) {
+	if (obj->resample && !obj->owner) {
 		err = iofd_efd_get(&irq->resamplefds, resamplefd,
 				   &obj->resamplefd);
 		if (err)
 			goto fail_line;
 	}
-	if (obj->resample && iofd_line_add_resampler(obj->line, obj)) {
+	if (obj->resample && iofd_line_add_resampler(obj->line, &obj->src)) {
 		err = iofd_fail(-ENOMEM, "out of memory for a resampler");
 		goto fail_resamplefd;
 	}
-	err = iofd_irq_watch_add(irq, obj->trigger->fd, &obj->watch);
+	err = iofd_irq_watch_add(irq, obj->trigger->fd, &obj->src);
 	if (err)
 		goto fail_resampler;
 	irq->served++;
@@ -210,7 +252,7 @@ static int serve(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
 
 fail_resampler:
 	if (obj->resample)
-		iofd_line_del_resampler(obj->line, obj);
+		iofd_line_del_resampler(obj->line, &obj->src);
 fail_resamplefd:
 	if (obj->resamplefd)
 		iofd_efd_put(&irq->resamplefds, obj->resamplefd);
@@ -220,7 +262,7 @@ fail_line:
 }
 
 int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
-			     struct iofd_intx *owner, struct iofd_irqfd_obj **out)
+			     struct iofd_source *owner, struct iofd_irqfd_obj **out)
 {
 	bool resample = args->flags & KVM_IRQFD_FLAG_RESAMPLE;
 	struct iofd_efd_key trigger, resamplefd = { .fd = -1, .id = -1 };
@@ -238,9 +280,10 @@ int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
 	obj = iofd_calloc(1, sizeof(*obj));
 	if (!obj)
 		return iofd_fail(-ENOMEM, "out of memory for an irqfd");
+	obj->src.ops = &irqfd_ops;
 	obj->gsi = args->gsi;
 	obj->resample = resample;
-	obj->intx = owner;
+	obj->owner = owner;
 	err = claim_trigger(vm, &trigger, &obj->trigger);
 	if (err)
 		goto fail;
@@ -299,8 +342,8 @@ static void unlink_irqfd(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
 			*pp = obj->next;
 			break;
 		}
-	if (obj->intx)
-		iofd_intx_unplug(obj->intx);
+	if (obj->owner && obj->owner->ops->unplug)
+		obj->owner->ops->unplug(vm, obj->owner);
 	if (obj->offloaded) {
 		int err = kernel ? kernel_deassign(vm, obj) : 0;
 
@@ -313,7 +356,7 @@ static void unlink_irqfd(struct iofd_vm *vm, struct iofd_irqfd_obj *obj,
 	} else {
 		iofd_irq_watch_del(irq, obj->trigger->fd);
 		if (obj->resample)
-			iofd_line_del_resampler(obj->line, obj);
+			iofd_line_del_resampler(obj->line, &obj->src);
 		if (obj->resamplefd)
 			iofd_efd_put(&irq->resamplefds, obj->resamplefd);
 		iofd_line_put(irq, obj->line);
@@ -379,17 +422,10 @@ IOFD_EXPORT int iofd_irqfd(struct iofd_vm *vm, const struct kvm_irqfd *args)
 	return err;
 }
 
-void iofd_irqfd_fire(struct iofd_irqfd_obj *obj)
-{
-	if (obj->resample)
-		iofd_line_assert(obj->line);
-	else
-		iofd_line_pulse(obj->line);
-}
-
 /* ---- the VM goes away ---------------------------------------------------- */
 
-void iofd_irq_vm_destroy(struct iofd_vm *vm)
+/* Deassign every irqfd (the kernel's VM fd still open). */
+static void irq_vm_destroy(struct iofd_vm *vm)
 {
 	struct iofd_irq *irq = vm->irq;
 
@@ -397,9 +433,6 @@ void iofd_irq_vm_destroy(struct iofd_vm *vm)
 		return;
 	iofd_rcu_thread();
 	pthread_mutex_lock(&irq->lock);
-	for (struct iofd_intx *h = irq->intxs; h; h = h->next)
-		iofd_intx_orphan(h);
-	irq->intxs = NULL;
 	while (irq->irqfds)
 		iofd_irqfd_remove_locked(vm, irq->irqfds);
 	if (irq->epfd >= 0)
@@ -408,7 +441,8 @@ void iofd_irq_vm_destroy(struct iofd_vm *vm)
 	pthread_mutex_unlock(&irq->lock);
 }
 
-void iofd_irq_vm_free(struct iofd_vm *vm)
+/* Free what is left, after the final grace period. */
+static void irq_vm_free(struct iofd_vm *vm)
 {
 	struct iofd_irq *irq = vm->irq;
 
@@ -420,3 +454,36 @@ void iofd_irq_vm_free(struct iofd_vm *vm)
 	free(irq);
 	vm->irq = NULL;
 }
+
+/* ---- the mechanism ------------------------------------------------------- */
+
+static void irq_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	caps->irqchip = irqchip_probe(vm);
+	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
+	    caps->irqchip != IOFD_IRQCHIP_KERNEL)
+		caps->flags |= IOFD_CAP_IRQFD_USERSPACE;
+	if (iofd_vm_kvm_cap(vm, KVM_CAP_IRQFD))
+		caps->flags |= IOFD_CAP_IRQFD;
+	if (iofd_vm_kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
+		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
+}
+
+/* A split irqchip's EOI: lower the lines first; the exit stays the VMM's,
+ * whose IOAPIC still sees it. */
+static int irq_vm_exit(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	(void)info;
+	iofd_irq_ioapic_eoi(vcpu->vm, vcpu->run->eoi.vector);
+	return IOFD_NOT_CLAIMED;
+}
+
+const struct iofd_mech iofd_irqfd_mech = {
+	.name = "irqfd",
+	.init = irq_vm_init,
+	.caps = irq_vm_caps,
+	.exit_reason = KVM_EXIT_IOAPIC_EOI,
+	.exit = irq_vm_exit,
+	.destroy = irq_vm_destroy,
+	.free = irq_vm_free,
+};

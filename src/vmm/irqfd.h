@@ -8,8 +8,10 @@
 
 #include "irqline.h"
 
+/* An irqfd: a source in the VM's epoll set (its trigger, when iofd serves
+ * it) and on its line's resamplers (resample irqfds). */
 struct iofd_irqfd_obj {
-	struct iofd_irq_watch watch;	/* IOFD_WATCH_TRIGGER (served by iofd) */
+	struct iofd_source src;		/* first: ops */
 	uint32_t gsi;
 	bool resample;
 	bool offloaded;			/* registered with KVM_IRQFD */
@@ -17,26 +19,19 @@ struct iofd_irqfd_obj {
 	struct iofd_efd *trigger;	/* process-wide registry entry (our dup) */
 	struct iofd_efd *resamplefd;	/* iofd-served resample: our dup */
 	struct iofd_irq_line *line;	/* iofd-served: the GSI it drives */
-	struct iofd_intx *intx;		/* owner helper, or NULL (irq->lock) */
+	/* A source built on the irqfd (an INTx helper), or NULL: it gets
+	 * the acknowledgements (ack op) and hears of the removal (unplug). */
+	struct iofd_source *owner;
 	struct iofd_irqfd_obj *next;	/* the VM's list (irq->lock) */
 	struct rcu_head rcu;
 };
 
-/* Set up and tear down a VM's interrupt state (iofd_vm_create/destroy). */
-int iofd_irq_vm_init(struct iofd_vm *vm);
-/* Deassign every irqfd, orphan every INTx helper (kernel fd still open). */
-void iofd_irq_vm_destroy(struct iofd_vm *vm);
-/* Free what is left, after the final grace period. */
-void iofd_irq_vm_free(struct iofd_vm *vm);
-/* The kernel's irqchip for this VM, as KVM_IRQFD sees it. */
-enum iofd_irqchip iofd_irqchip_probe(struct iofd_vm *vm);
-
-/* Assign an irqfd for a helper (irq->lock held); *out gets the record. */
+/* Assign an irqfd for an owner source (irq->lock held); *out gets the
+ * record. The owner's ack op gets the GSI's acknowledgements (resample),
+ * its unplug op the irqfd's removal. */
 int iofd_irqfd_assign_locked(struct iofd_vm *vm, const struct kvm_irqfd *args,
-			     struct iofd_intx *owner, struct iofd_irqfd_obj **out);
+			     struct iofd_source *owner, struct iofd_irqfd_obj **out);
 /* Remove one irqfd (irq->lock held): unhook, then free after a grace period. */
 void iofd_irqfd_remove_locked(struct iofd_vm *vm, struct iofd_irqfd_obj *obj);
-/* Deliver a trigger of an iofd-served irqfd (RCU read side). */
-void iofd_irqfd_fire(struct iofd_irqfd_obj *obj);
 
 #endif /* IOFD_IRQFD_H */

@@ -3,8 +3,9 @@
  * The GSI lines iofd drives for a userspace interrupt controller, as the
  * kernel's resampler does for its own irqchip: a resample irqfd raises its
  * line, the guest's acknowledgement (iofd_irq_eoi()) lowers it and signals
- * every resamplefd of the GSI. Also the VM's epoll fd and its process call,
- * through which trigger eventfds are delivered without a thread of iofd's.
+ * every resampler of the GSI (through its ack op). Also the VM's epoll fd
+ * and its process call, through which the sources in it (trigger eventfds,
+ * resamplefds) are served by their event op without a thread of iofd's.
  *
  * Lines live in a sorted array that writers copy and publish whole (there
  * are few); readers (EOI, process) find them under RCU without a lock.
@@ -21,8 +22,6 @@
 #include "error.h"
 #include "fault.h"
 #include "eventfd.h"
-#include "intx.h"
-#include "irqfd.h"
 #include "irqline.h"
 #include "rcu.h"
 #include "tsan.h"
@@ -31,7 +30,7 @@
 /* ---- the line array ------------------------------------------------------ */
 
 IOFD_RCU_ARRAY_CHECK(struct iofd_line_array, v);
-IOFD_RCU_ARRAY_CHECK(struct iofd_irqfd_list, v);
+IOFD_RCU_ARRAY_CHECK(struct iofd_resampler_list, v);
 
 /* Index of the first slot whose GSI is not below gsi (a->h.n if none). */
 static size_t lines_lower_bound(const struct iofd_line_array *a, uint32_t gsi)
@@ -132,7 +131,7 @@ void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line)
 /* ---- resamplers of a line ------------------------------------------------ */
 
 /* Does the line have a resample irqfd left? */
-static bool resamplers_live(const struct iofd_irqfd_list *list)
+static bool resamplers_live(const struct iofd_resampler_list *list)
 {
 	for (size_t i = 0; list && i < list->h.n; i++)
 		if (list->v[i])
@@ -140,9 +139,9 @@ static bool resamplers_live(const struct iofd_irqfd_list *list)
 	return false;
 }
 
-int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
+int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_source *obj)
 {
-	struct iofd_irqfd_list *old = line->resamplers, *list;
+	struct iofd_resampler_list *old = line->resamplers, *list;
 	size_t j = 0;
 
 	list = iofd_rcu_array_copy(old, sizeof(list->v[0]),
@@ -169,9 +168,9 @@ static void line_lower(struct iofd_irq_line *line)
 	pthread_mutex_unlock(&line->level_lock);
 }
 
-void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj)
+void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_source *obj)
 {
-	struct iofd_irqfd_list *old = line->resamplers, *list;
+	struct iofd_resampler_list *old = line->resamplers, *list;
 	long idx = -1;
 
 	for (size_t i = 0; old && i < old->h.n; i++)
@@ -213,7 +212,7 @@ void iofd_line_pulse(struct iofd_irq_line *line)
 /* The guest acknowledged the GSI: lower the line, then tell every resampler. */
 static void line_eoi(struct iofd_irq_line *line)
 {
-	struct iofd_irqfd_list *list = rcu_dereference(line->resamplers);
+	struct iofd_resampler_list *list = rcu_dereference(line->resamplers);
 	size_t n;
 
 	if (!list)
@@ -222,14 +221,10 @@ static void line_eoi(struct iofd_irq_line *line)
 	line_lower(line);
 	n = list->h.n;
 	for (size_t i = 0; i < n; i++) {
-		struct iofd_irqfd_obj *obj = rcu_dereference(list->v[i]);
+		struct iofd_source *src = rcu_dereference(list->v[i]);
 
-		if (!obj || atomic_load_explicit(&obj->dead, memory_order_acquire))
-			continue;
-		if (obj->intx)
-			iofd_intx_acked(obj->intx);
-		else
-			iofd_efd_signal(obj->resamplefd);
+		if (src)
+			src->ops->ack(src);
 	}
 	iofd_tsan_read_done(list);
 }
@@ -350,14 +345,14 @@ static int irq_epoll_locked(struct iofd_irq *irq)
 	return fd;
 }
 
-int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_irq_watch *w)
+int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_source *src)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
 	int epfd = irq_epoll_locked(irq);
 
 	if (epfd < 0)
 		return epfd;
-	iofd_tsan_publish(w);
+	iofd_tsan_publish(src);
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return iofd_fail(-errno, "cannot watch fd %d: %s", fd, strerror(errno));
 	return 0;
@@ -381,21 +376,15 @@ IOFD_EXPORT int iofd_irq_fd(struct iofd_vm *vm)
 	return fd;
 }
 
-static int handle_event(struct iofd_irq_watch *w)
+/* One ready fd of the set: its source serves it (what it handled, >= 0). */
+static int handle_event(struct iofd_source *src)
 {
-	iofd_tsan_read(w);
-	if (w->kind == IOFD_WATCH_INTX_ACK) {
-		iofd_intx_resample_event(caa_container_of(w, struct iofd_intx, watch));
-		return 1;
-	}
-	struct iofd_irqfd_obj *obj = caa_container_of(w, struct iofd_irqfd_obj, watch);
+	int n;
 
-	if (atomic_load_explicit(&obj->dead, memory_order_acquire))
-		return 0;
-	if (!iofd_efd_take(obj->trigger->fd))
-		return 0;
-	iofd_irqfd_fire(obj);
-	return 1;
+	iofd_tsan_read(src);
+	n = src->ops->event(src);
+	iofd_tsan_read_done(src);
+	return n > 0 ? n : 0;
 }
 
 IOFD_EXPORT int iofd_irq_process(struct iofd_vm *vm)

@@ -19,26 +19,17 @@
 #include "eventfd.h"
 #include "iofd/iofd.h"
 #include "rcu.h"
+#include "source.h"
 
 struct iofd_irqfd_obj;
 struct iofd_intx;
 
-/* What an event of the VM's epoll fd points at (first member of the owner). */
-enum iofd_irq_watch_kind {
-	IOFD_WATCH_TRIGGER = 1,		/* trigger eventfd of an iofd-served irqfd */
-	IOFD_WATCH_INTX_ACK = 2,	/* resamplefd of a kernel-served INTx helper */
-};
-
-struct iofd_irq_watch {
-	enum iofd_irq_watch_kind kind;
-};
-
-/* Resample irqfds of one line, published whole (RCU). A NULL element is
- * one removed when no smaller copy could be made; readers skip it and the
- * next copy drops it. */
-struct iofd_irqfd_list {
+/* The resamplers of one line (sources with an ack op), published whole
+ * (RCU). A NULL element is one removed when no smaller copy could be
+ * made; readers skip it and the next copy drops it. */
+struct iofd_resampler_list {
 	struct iofd_rcu_array h;	/* n, rcu */
-	struct iofd_irqfd_obj *v[];
+	struct iofd_source *v[];
 };
 
 /* The controller a line reports to (immutable once published). */
@@ -55,7 +46,7 @@ struct iofd_irq_line {
 	const struct iofd_irq_ctl *ctl;	/* the controller when it was made */
 	pthread_mutex_t level_lock;	/* one controller call at a time */
 	bool resample_level;		/* the resample source is asserted */
-	struct iofd_irqfd_list *resamplers; /* RCU */
+	struct iofd_resampler_list *resamplers; /* RCU */
 	struct rcu_head rcu;
 };
 
@@ -79,8 +70,8 @@ struct iofd_irq {
 	struct iofd_irq_ctl *ctl;	/* RCU; NULL without a controller */
 	enum iofd_irqchip chip;		/* last probe (NONE is probed again) */
 	struct iofd_line_array *lines;	/* RCU; NULL when empty */
-	struct iofd_irqfd_obj *irqfds;	/* every irqfd of the VM */
-	struct iofd_intx *intxs;	/* every live helper of the VM */
+	struct iofd_irqfd_obj *irqfds;	/* every irqfd of the VM (irqfd.c) */
+	struct iofd_intx *intxs;	/* every live helper of the VM (intx.c) */
 	unsigned int served;		/* irqfds served by iofd */
 	struct iofd_efd_registry resamplefds; /* dups, shared (lock) */
 };
@@ -89,15 +80,19 @@ struct iofd_irq {
 struct iofd_irq_line *iofd_line_get(struct iofd_irq *irq, uint32_t gsi);
 /* Drop an irqfd's use of its line (irq->lock held). */
 void iofd_line_put(struct iofd_irq *irq, struct iofd_irq_line *line);
-/* Add or remove a resample irqfd on its line (irq->lock held). */
-int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj);
-void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_irqfd_obj *obj);
+/* Add or remove a resampler on a line (irq->lock held): a source whose
+ * ack op the guest's acknowledgement of the GSI calls. 0 or -ENOMEM. */
+int iofd_line_add_resampler(struct iofd_irq_line *line, struct iofd_source *src);
+void iofd_line_del_resampler(struct iofd_irq_line *line, struct iofd_source *src);
 /* Raise the resample source of a line (0 -> 1 reaches the controller). */
 void iofd_line_assert(struct iofd_irq_line *line);
 /* A plain irqfd's edge: 1, then back to the resample source's level. */
 void iofd_line_pulse(struct iofd_irq_line *line);
-/* Watch or stop watching an fd in the VM's epoll set (irq->lock held). */
-int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_irq_watch *w);
+/* Watch or stop watching an fd in the VM's epoll set (irq->lock held):
+ * iofd_irq_process() calls src's event op when fd is readable. A source
+ * must leave the set before it is freed (and readers may still hold it
+ * for a grace period). */
+int iofd_irq_watch_add(struct iofd_irq *irq, int fd, struct iofd_source *src);
 void iofd_irq_watch_del(struct iofd_irq *irq, int fd);
 
 /* A KVM_EXIT_IOAPIC_EOI for vector: acknowledge the GSIs it names. */

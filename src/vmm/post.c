@@ -21,8 +21,8 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "post.h"
+#include "mech.h"
 #include "vm.h"
 
 /*
@@ -279,3 +279,21 @@ void iofd_post_to_kernel(const struct iofd_ioeventfd_entry *e,
 	/* The memfd form: the address of iofd's own mapping of the slot. */
 	k->post_addr = (uint64_t)(uintptr_t)e->post_ptr;
 }
+
+/* ---- the mechanism ---- */
+
+static void post_vm_caps(struct iofd_vm *vm, struct iofd_caps *caps)
+{
+	caps->flags |= IOFD_CAP_POST_WRITE;
+	if (vm->kvm_fd < 0)
+		return;
+	iofd_writer_lock(vm);		/* the probe's result is the writers' */
+	if (iofd_post_kernel(vm))
+		caps->flags |= IOFD_CAP_POST_WRITE_OFFLOAD;
+	iofd_writer_unlock(vm);
+}
+
+const struct iofd_mech iofd_post_mech = {
+	.name = "post-write ioeventfd",
+	.caps = post_vm_caps,
+};

@@ -5,7 +5,7 @@
 
 #include <sys/types.h>
 
-#include "ioeventfd.h"
+#include "space.h"
 #include "tsan.h"
 
 /* The mapping of a POST_MEMFD registration. */

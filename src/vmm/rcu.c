@@ -79,7 +79,8 @@ static void array_free_rcu(struct rcu_head *head)
 	free(arr);
 }
 
-void iofd_rcu_array_retire(void *arr)
+/* Free arr (may be NULL) after a grace period. Cannot fail. */
+static void rcu_array_retire(void *arr)
 {
 	struct iofd_rcu_array *a = arr;
 
@@ -100,5 +101,5 @@ void iofd_rcu_array_publish(void *slot, void *arr)
 	if (a)
 		iofd_tsan_publish(a);
 	rcu_assign_pointer(*s, a);
-	iofd_rcu_array_retire(old);
+	rcu_array_retire(old);
 }

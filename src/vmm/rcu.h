@@ -38,7 +38,4 @@ void *iofd_rcu_array_copy(const void *old, size_t esz, long ins, long del);
 /* Publish arr in *slot (NULL instead of an empty arr, which is freed) and
  * free the array it replaces after a grace period. Cannot fail. */
 void iofd_rcu_array_publish(void *slot, void *arr);
-/* Free arr (may be NULL) after a grace period. Cannot fail. */
-void iofd_rcu_array_retire(void *arr);
-
 #endif /* IOFD_RCU_H */

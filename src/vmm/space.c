@@ -17,7 +17,6 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
 #include "space.h"
 #include "tsan.h"
 #include "vm.h"
@@ -279,13 +278,13 @@ bool iofd_space_exact_overlap(struct iofd_space *sp, uint64_t start,
 	return false;
 }
 
-void iofd_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+void iofd_retire(struct iofd_vm *vm, struct iofd_source *obj)
 {
 	obj->retire_next = vm->retired;
 	vm->retired = obj;
 }
 
-void iofd_range_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+void iofd_range_retire(struct iofd_vm *vm, struct iofd_source *obj)
 {
 	if (obj->ops->unplug)
 		obj->ops->unplug(vm, obj);
@@ -293,9 +292,9 @@ void iofd_range_retire(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 }
 
 /* Release every object of a retired list (after the publication). */
-static void release_all(struct iofd_vm *vm, struct iofd_bus_obj *obj)
+static void release_all(struct iofd_vm *vm, struct iofd_source *obj)
 {
-	struct iofd_bus_obj *next;
+	struct iofd_source *next;
 
 	for (; obj; obj = next) {
 		next = obj->retire_next;
@@ -306,8 +305,8 @@ static void release_all(struct iofd_vm *vm, struct iofd_bus_obj *obj)
 
 void iofd_publish_now(struct iofd_vm *vm)
 {
-	struct iofd_bus_obj *retired = vm->retired;
-	struct iofd_bus_obj *obj;
+	struct iofd_source *retired = vm->retired;
+	struct iofd_source *obj;
 
 	for (int b = 0; b < IOFD_NR_BUSES; b++) {
 		struct iofd_space *sp = &vm->bus[b];

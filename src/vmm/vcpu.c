@@ -3,17 +3,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dispatch.h"
 #include "error.h"
 #include "fault.h"
-#include "ioregion_io.h"
-#include "irqline.h"
 #include "rcu.h"
 #include "vcpu.h"
 #include "vm.h"
@@ -87,7 +85,9 @@ IOFD_EXPORT void iofd_vcpu_destroy(struct iofd_vcpu *vcpu)
 	if (!vcpu)
 		return;
 	iofd_rcu_thread();
-	iofd_ioregion_abandon(&vcpu->req);
+	if (vcpu->pending.src)
+		vcpu->pending.src->ops->cancel(vcpu, vcpu->pending.src,
+						vcpu->pending.state);
 	if (vcpu->owned) {
 		munmap(vcpu->run, (size_t)vcpu->vm->kvm_run_size);
 		close(vcpu->fd);
@@ -116,6 +116,36 @@ IOFD_EXPORT int iofd_vcpu_get_stats(const struct iofd_vcpu *vcpu,
 	return 0;
 }
 
+int iofd_vcpu_complete_interrupted(struct iofd_vcpu *vcpu, struct iofd_exit *info)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t kicked_before = __atomic_load_n(&run->immediate_exit,
+						__ATOMIC_ACQUIRE);
+	int ret;
+
+	vcpu->interrupted = false;
+	if (!kicked_before)
+		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
+	vcpu->stats.runs++;
+	ret = iofd_ioctl(vcpu->fd, KVM_RUN, 0);
+	if (!kicked_before)
+		__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_RELEASE);
+	if (ret == 0)	/* the completion made another exit: the VMM's turn */
+		return IOFD_NOT_CLAIMED;
+	/* As the kernel series' KVM_RUN after a signal; immediate_exit alone
+	 * leaves exit_reason as it was. */
+	run->exit_reason = KVM_EXIT_INTR;
+	vcpu->completed_intr = true;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->status = IOFD_PENDING;
+		info->err = -EINTR;
+		snprintf(info->reason, sizeof(info->reason), "%s", "a signal came "
+			 "while the access was served; the access completed");
+	}
+	return IOFD_PENDING;
+}
+
 IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 {
 	int status;
@@ -125,7 +155,7 @@ IOFD_EXPORT int iofd_vcpu_run(struct iofd_vcpu *vcpu, struct iofd_exit *info)
 	for (;;) {
 		/* An access interrupted earlier completes before the guest
 		 * runs again; it may still be pending (-EINTR again). */
-		if (!vcpu->req.region) {
+		if (!vcpu->pending.src) {
 			vcpu->stats.runs++;
 			if (iofd_ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 				int err = -errno;

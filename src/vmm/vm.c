@@ -10,10 +10,7 @@
 
 #include "error.h"
 #include "fault.h"
-#include "ioeventfd.h"
-#include "ioregion_kvm.h"
-#include "irqfd.h"
-#include "post.h"
+#include "mech.h"
 #include "rcu.h"
 #include "space.h"
 #include "tsan.h"
@@ -53,26 +50,6 @@ static int vm_attach_kvm(struct iofd_vm *vm, int kvm_vm_fd)
 }
 
 /*
- * Offload ioregions to the kernel if it has them and the VMM allows it;
- * the kernel then bounds the waits, so it gets a timeout set in the
- * options (its default is iofd's).
- */
-static int vm_probe_ioregion(struct iofd_vm *vm)
-{
-	int err;
-
-	if (vm->flags & IOFD_VM_NO_OFFLOAD)
-		return 0;
-	vm->ioregion_kernel = iofd_kvm_ioregion_probe(vm->kvm_fd);
-	if (!vm->ioregion_kernel ||
-	    vm->ioregion_timeout_ms == IOFD_TIMEOUT_DEFAULT_MS)
-		return 0;
-	err = iofd_kvm_ioregion_timeout(vm->kvm_fd, vm->ioregion_timeout_ms);
-	return err ? iofd_fail(err, "KVM_ENABLE_CAP(KVM_CAP_IOREGIONFD): %s",
-			       strerror(-err)) : 0;
-}
-
-/*
  * An adopted VM fd must be a KVM VM. kvm_vm_fd 0 is a valid fd number, so
  * a zero-initialised iofd_vm_options asks to adopt fd 0: usually stdin,
  * refused here with a hint.
@@ -109,6 +86,7 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 			       struct iofd_vm **out)
 {
 	struct iofd_vm_options def = { .kvm_vm_fd = IOFD_KVM_NONE };
+	const struct iofd_mech *m;
 	struct iofd_vm *vm;
 	int err = 0;
 
@@ -120,7 +98,7 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 	if (opts->kvm_vm_fd < IOFD_KVM_CREATE)
 		return iofd_fail(-EINVAL, "iofd_vm_create: kvm_vm_fd %d is neither "
 				 "an fd nor IOFD_KVM_NONE/CREATE", opts->kvm_vm_fd);
-	if (opts->flags & ~(IOFD_VM_NO_OFFLOAD | IOFD_VM_IOREGION_TIMEOUT))
+	if (opts->flags & ~(IOFD_VM_NO_OFFLOAD | iofd_mech_vm_flags()))
 		return iofd_fail(-EINVAL, "iofd_vm_create: unknown flags 0x%x",
 				 opts->flags);
 	if (!iofd_zero(opts->reserved, sizeof(opts->reserved)))
@@ -134,20 +112,17 @@ IOFD_EXPORT int iofd_vm_create(const struct iofd_vm_options *opts,
 		return iofd_fail(-ENOMEM, "out of memory for a VM");
 	vm->kvm_fd = -1;
 	vm->flags = opts->flags;
-	vm->ioregion_timeout_ms = opts->ioregion_timeout_ms;
-	if (!vm->ioregion_timeout_ms)
-		vm->ioregion_timeout_ms = opts->flags & IOFD_VM_IOREGION_TIMEOUT ?
-						  IOFD_TIMEOUT_FOREVER :
-						  IOFD_TIMEOUT_DEFAULT_MS;
 	pthread_mutex_init(&vm->lock, NULL);
 	for (int b = 0; b < IOFD_NR_BUSES && !err; b++)
 		err = iofd_space_init(&vm->bus[b]);
-	if (!err)
-		err = iofd_irq_vm_init(vm);
+	iofd_for_each_mech(m, i)
+		if (!err && m->init)
+			err = m->init(vm, opts);
 	if (!err && opts->kvm_vm_fd != IOFD_KVM_NONE)
 		err = vm_attach_kvm(vm, opts->kvm_vm_fd);
-	if (!err && vm->kvm_fd >= 0)
-		err = vm_probe_ioregion(vm);
+	iofd_for_each_mech(m, i)
+		if (!err && vm->kvm_fd >= 0 && m->probe)
+			err = m->probe(vm);
 	if (err) {
 		iofd_vm_destroy(vm);
 		return err;
@@ -190,11 +165,15 @@ static bool batch_is_mine(struct iofd_vm *vm)
 
 IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 {
+	const struct iofd_mech *m;
+
 	if (!vm)
 		return;
 	iofd_rcu_thread();
-	/* Interrupts first: their kernel registrations need the VM fd. */
-	iofd_irq_vm_destroy(vm);
+	/* Mechanisms first: their kernel registrations need the VM fd. */
+	iofd_for_each_mech(m, i)
+		if (m->destroy)
+			m->destroy(vm);
 	/* The batch's owner holds the lock already; anyone else waits. */
 	if (!batch_is_mine(vm))
 		pthread_mutex_lock(&vm->lock);
@@ -208,7 +187,9 @@ IOFD_EXPORT void iofd_vm_destroy(struct iofd_vm *vm)
 	iofd_tsan_grace(vm);	/* no reader can hold the tables any more */
 	for (int b = 0; b < IOFD_NR_BUSES; b++)
 		iofd_space_fini(&vm->bus[b]);
-	iofd_irq_vm_free(vm);
+	iofd_for_each_mech(m, i)
+		if (m->free)
+			m->free(vm);
 	if (vm->own_kvm_fd)
 		close(vm->kvm_fd);
 	pthread_mutex_destroy(&vm->lock);
@@ -286,35 +267,23 @@ IOFD_EXPORT int iofd_batch_commit(struct iofd_vm *vm)
 	return 0;
 }
 
-static bool kvm_cap(struct iofd_vm *vm, long cap)
+bool iofd_vm_kvm_cap(struct iofd_vm *vm, long cap)
 {
-	return iofd_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+	return vm->kvm_fd >= 0 &&
+	       iofd_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
 }
 
 IOFD_EXPORT int iofd_query_caps(struct iofd_vm *vm, struct iofd_caps *caps)
 {
+	const struct iofd_mech *m;
+
 	if (!vm || !caps)
 		return iofd_fail(-EINVAL, "iofd_query_caps: NULL vm or caps");
 	memset(caps, 0, sizeof(*caps));
-	caps->flags = IOFD_CAP_POST_WRITE | IOFD_CAP_IOSIGNALFD | IOFD_CAP_IOREGIONFD;
-	caps->irqchip = iofd_irqchip_probe(vm);
-	if (__atomic_load_n(&vm->irq->ctl, __ATOMIC_ACQUIRE) &&
-	    caps->irqchip != IOFD_IRQCHIP_KERNEL)
-		caps->flags |= IOFD_CAP_IRQFD_USERSPACE;
-	if (vm->kvm_fd < 0)
-		return 0;
-	caps->flags |= IOFD_CAP_KVM;
-	if (kvm_cap(vm, KVM_CAP_IOEVENTFD) && !(vm->flags & IOFD_VM_NO_OFFLOAD))
-		caps->flags |= IOFD_CAP_IOEVENTFD_OFFLOAD;
-	if (kvm_cap(vm, KVM_CAP_IRQFD))
-		caps->flags |= IOFD_CAP_IRQFD;
-	if (kvm_cap(vm, KVM_CAP_IRQFD_RESAMPLE))
-		caps->flags |= IOFD_CAP_IRQFD_RESAMPLE;
-	if (vm->ioregion_kernel)
-		caps->flags |= IOFD_CAP_IOREGIONFD_OFFLOAD;
-	iofd_writer_lock(vm);		/* the probe's result is the writers' */
-	if (iofd_post_kernel(vm))
-		caps->flags |= IOFD_CAP_POST_WRITE_OFFLOAD;
-	iofd_writer_unlock(vm);
+	if (vm->kvm_fd >= 0)
+		caps->flags |= IOFD_CAP_KVM;
+	iofd_for_each_mech(m, i)
+		if (m->caps)
+			m->caps(vm, caps);
 	return 0;
 }

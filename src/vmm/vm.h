@@ -12,15 +12,13 @@
 #include "iofd/iofd.h"
 #include "space.h"
 
-struct iofd_chan;
+struct iofd_ioregion_vm;
 struct iofd_irq;
 
 struct iofd_vm {
 	int kvm_fd;			/* -1 without KVM */
 	bool own_kvm_fd;
 	uint32_t flags;			/* IOFD_VM_* */
-	uint32_t ioregion_timeout_ms;	/* read and set with __atomic */
-	bool ioregion_kernel;		/* the kernel serves ioregions (probed) */
 	pthread_mutex_t lock;		/* serializes every writer */
 	bool in_batch;			/* writer view (lock held) */
 	_Atomic bool batch_active;	/* same, readable without the lock */
@@ -28,12 +26,13 @@ struct iofd_vm {
 	_Atomic uint64_t gen;		/* last published generation */
 	struct iofd_space bus[IOFD_NR_BUSES];
 	struct iofd_efd_registry efds;
-	struct iofd_bus_obj *retired_entries; /* exact: unlink at publish */
-	struct iofd_bus_obj *retired;	/* ranges: release at publish */
-	struct iofd_chan *chans;	/* ioregion fd pairs in use (writer) */
+	struct iofd_source *retired_entries; /* exact: unlink at publish */
+	struct iofd_source *retired;	/* ranges: release at publish */
 	int kvm_run_size;
+	/* The mechanisms' state (mech.h), each opaque here. */
 	int8_t post_kernel;		/* POST_WRITE in KVM: 0 unprobed, 1, -1 */
-	struct iofd_irq *irq;		/* interrupts (irqline.h) */
+	struct iofd_ioregion_vm *ioregion; /* ioregion.h */
+	struct iofd_irq *irq;		/* irqline.h */
 };
 
 /* Generation a writer's change will be published under. */
@@ -46,5 +45,8 @@ static inline uint64_t iofd_next_gen(struct iofd_vm *vm)
  * holds it) and enter a read-side section. */
 void iofd_writer_lock(struct iofd_vm *vm);
 void iofd_writer_unlock(struct iofd_vm *vm);
+
+/* Does the VM's kernel have capability cap? false without a KVM VM. */
+bool iofd_vm_kvm_cap(struct iofd_vm *vm, long cap);
 
 #endif /* IOFD_VM_H */

@@ -37,7 +37,7 @@
 #include <iofd/device.h>
 #include <iofd/handoff.h>
 
-#include "handoff.h"
+#include "handoff_wire.h"
 
 /* ---- the walk's bookkeeping ------------------------------------------------ */
 

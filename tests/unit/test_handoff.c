@@ -20,7 +20,7 @@
 #include <iofd/device.h>
 #include <iofd/handoff.h>
 
-#include "handoff.h"
+#include "handoff_wire.h"
 
 static bool same_file(int a, int b)
 {

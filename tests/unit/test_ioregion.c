@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ioregion.h"
 #include "vm.h"
 #include "wire.h"
 #include "testutil.h"
@@ -840,11 +841,11 @@ static void capability_and_timeout_setter(void **state)
 	assert_true(caps.flags & IOFD_CAP_IOREGIONFD);
 	assert_int_equal(iofd_vm_set_ioregion_timeout(NULL, 1), -EINVAL);
 	assert_int_equal(iofd_vm_set_ioregion_timeout(f->vm, 0), 0);
-	assert_int_equal(f->vm->ioregion_timeout_ms, IOFD_TIMEOUT_FOREVER);
+	assert_int_equal(f->vm->ioregion->timeout_ms, IOFD_TIMEOUT_FOREVER);
 	assert_int_equal(iofd_vm_set_ioregion_timeout(f->vm, 70), 0);
-	assert_int_equal(f->vm->ioregion_timeout_ms, 70);
+	assert_int_equal(f->vm->ioregion->timeout_ms, 70);
 	assert_int_equal(iofd_vm_set_ioregion_timeout(f->vm, IOFD_TIMEOUT_FOREVER), 0);
-	assert_int_equal(f->vm->ioregion_timeout_ms, IOFD_TIMEOUT_FOREVER);
+	assert_int_equal(f->vm->ioregion->timeout_ms, IOFD_TIMEOUT_FOREVER);
 }
 
 static void timeout_option_zero_means_default_unless_explicit(void **state)
@@ -854,15 +855,15 @@ static void timeout_option_zero_means_default_unless_explicit(void **state)
 
 	(void)state;
 	assert_int_equal(iofd_vm_create(&o, &vm), 0);
-	assert_int_equal(vm->ioregion_timeout_ms, IOFD_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(vm->ioregion->timeout_ms, IOFD_TIMEOUT_DEFAULT_MS);
 	iofd_vm_destroy(vm);
 	o.flags = IOFD_VM_IOREGION_TIMEOUT;
 	assert_int_equal(iofd_vm_create(&o, &vm), 0);
-	assert_int_equal(vm->ioregion_timeout_ms, IOFD_TIMEOUT_FOREVER);
+	assert_int_equal(vm->ioregion->timeout_ms, IOFD_TIMEOUT_FOREVER);
 	iofd_vm_destroy(vm);
 	o.ioregion_timeout_ms = 250;
 	assert_int_equal(iofd_vm_create(&o, &vm), 0);
-	assert_int_equal(vm->ioregion_timeout_ms, 250);
+	assert_int_equal(vm->ioregion->timeout_ms, 250);
 	iofd_vm_destroy(vm);
 }
 

@@ -81,14 +81,29 @@ size_t bench_row_count(void);
 const struct bench_row *bench_row_at(size_t i);
 const struct bench_row *bench_row_find(const char *name);
 
-/* Registration functions of the row families (one file each). */
-void bench_rows_exit(void);
-void bench_rows_raw(void);
-void bench_rows_hop(void);
-void bench_rows_iofd(void);
-void bench_rows_ioregion(void);
-void bench_rows_roundtrip(void);
-void bench_rows_irqfd(void);
+/* The sections of the table, in the order rows are registered. */
+enum bench_phase {
+	BENCH_PHASE_EXIT,	/* the bare exit */
+	BENCH_PHASE_RAW,	/* raw floors */
+	BENCH_PHASE_HOP,	/* the main-loop hop */
+	BENCH_PHASE_DOORBELL,	/* iofd's doorbells */
+	BENCH_PHASE_IOREGION,	/* ioregionfd */
+	BENCH_PHASE_ROUNDTRIP,	/* round trips */
+	BENCH_PHASE_IRQFD,	/* irqfd round trips */
+	BENCH_NR_PHASES,
+};
+
+#define BENCH_REGISTER_ROWS(table) \
+	bench_register_rows(table, sizeof(table) / sizeof((table)[0]))
+
+/* One file per mechanism, with its paths: each registers its rows of a
+ * section. */
+void bench_rows_exit(enum bench_phase phase);
+void bench_rows_raw(enum bench_phase phase);
+void bench_rows_hop(enum bench_phase phase);
+void bench_rows_ioeventfd(enum bench_phase phase);
+void bench_rows_ioregion(enum bench_phase phase);
+void bench_rows_irqfd(enum bench_phase phase);
 
 /* ---- results.c: what the runner collected, and what it means ---- */
 

@@ -68,4 +68,11 @@ int path_keep_fd(struct path_ctx *c, int fd);
 int path_fail(struct path_ctx *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Row availability: does iofd offload post-write ioeventfds on this host
+ * (IOFD_CAP_POST_WRITE_OFFLOAD of a fresh VM)? (ioeventfd.c) */
+bool bench_kernel_post_write(char *why, size_t len);
+/* Row availability: does iofd offload ioregions (IOFD_CAP_IOREGIONFD_OFFLOAD)?
+ * (ioeventfd.c) */
+bool bench_kernel_ioregionfd(char *why, size_t len);
+
 #endif /* IOFD_BENCH_PATH_H */

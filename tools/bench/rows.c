@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The row registry. A family of rows lives in its own file and adds its
- * descriptors with bench_register(); adding a family is one line in
- * `families` below.
+ * The row registry. Each mechanism's rows live in its own file (with its
+ * paths) and are added with bench_register(), section by section (enum
+ * bench_phase); adding a mechanism is one line in `families` below.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,13 +12,12 @@
 static const struct bench_row *rows[BENCH_MAX_ROWS];
 static size_t nrows;
 
-static void (*const families[])(void) = {
+static void (*const families[])(enum bench_phase) = {
 	bench_rows_exit,
 	bench_rows_raw,
 	bench_rows_hop,
-	bench_rows_iofd,
+	bench_rows_ioeventfd,
 	bench_rows_ioregion,
-	bench_rows_roundtrip,
 	bench_rows_irqfd,
 	NULL,
 };
@@ -49,8 +48,9 @@ void bench_register_all(void)
 	if (done)
 		return;
 	done = true;
-	for (size_t i = 0; families[i]; i++)
-		families[i]();
+	for (int p = 0; p < BENCH_NR_PHASES; p++)
+		for (size_t i = 0; families[i]; i++)
+			families[i]((enum bench_phase)p);
 }
 
 size_t bench_row_count(void)

@@ -12,6 +12,11 @@
  * floor), iofd_irqfd() on the adopted VM (offloaded to KVM_IRQFD), and
  * iofd's INTx helper (assert/de-assert, acknowledgements filtered through
  * iofd_irq_fd()/iofd_irq_process() and counted on the helper's eoi_fd).
+ *
+ * Rows: irqfd -> guest acknowledge -> EOI -> resamplefd round trips, timed
+ * by the device. Targets: iofd's irqfd (offloaded to the kernel) within
+ * 0.95x of KVM_IRQFD; the INTx helper (one more hop through iofd_irq_fd()
+ * and iofd_irq_process()) within 1.05x of it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,7 +27,14 @@
 #include <unistd.h>
 
 #include "path.h"
-#include "paths.h"
+
+/* The shapes of the rows (a row's param points to one). */
+enum irq_shape {
+	IRQ_RAW,	/* KVM_IRQFD with RESAMPLE, no iofd */
+	IRQ_IOFD,	/* iofd_irqfd(), offloaded to KVM_IRQFD */
+	IRQ_INTX,	/* iofd's INTx helper */
+};
+#include "path.h"
 
 #define PIC_IRQ		5		/* level-triggerable, not the poll's 7 */
 #define PIC_CMD		0x20
@@ -213,7 +225,7 @@ static void finish(struct irq_ctx *x)
 			close(fds[i]);
 }
 
-int bench_measure_irqfd(const struct bench_row *row, uint64_t ops,
+static int measure_irqfd(const struct bench_row *row, uint64_t ops,
 			struct bench_sample *out, char *why, size_t whylen)
 {
 	const enum irq_shape *shape = row->param;
@@ -248,4 +260,33 @@ int bench_measure_irqfd(const struct bench_row *row, uint64_t ops,
 	out->observed = acked + x.extra;
 	out->expected = warm + ops;
 	return 0;
+}
+
+static const enum irq_shape irq_raw = IRQ_RAW, irq_iofd = IRQ_IOFD,
+			    irq_intx = IRQ_INTX;
+
+#define IRQ(name_, what_, shape_, floor_, limit_)                               \
+	{ .name = name_, .section = "irqfd round trip", .bus = BENCH_PIO,      \
+	  .what = what_, .no_exit_ratio = true, .floor = floor_,              \
+	  .floor_limit = limit_, .ops_div = 2, .needs_kvm = true,             \
+	  .param = &shape_, .measure = measure_irqfd }
+
+static const struct bench_row irqfd_rows[] = {
+	IRQ("irqfd-raw-resample-rt",
+	    "KVM_IRQFD with RESAMPLE: trigger, guest polls the 8259 and acks, "
+	    "resamplefd wakes the device",
+	    irq_raw, NULL, 0),
+	IRQ("irqfd-iofd-resample-rt",
+	    "iofd_irqfd() with RESAMPLE (offloaded to KVM_IRQFD), same loop",
+	    irq_iofd, "irqfd-raw-resample-rt", BENCH_LIMIT_OFFLOAD),
+	IRQ("irqfd-iofd-intx-rt",
+	    "iofd INTx helper: assert + de-assert, ack via iofd_irq_process() "
+	    "and the helper's eoi_fd",
+	    irq_intx, "irqfd-raw-resample-rt", BENCH_LIMIT_USERSPACE),
+};
+
+void bench_rows_irqfd(enum bench_phase phase)
+{
+	if (phase == BENCH_PHASE_IRQFD)
+		BENCH_REGISTER_ROWS(irqfd_rows);
 }

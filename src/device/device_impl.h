@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The device library inside: regions, doorbells, RAM of one device. */
-#ifndef IOFD_DEVICE_H_PRIV
-#define IOFD_DEVICE_H_PRIV
+#ifndef IOFD_DEVICE_IMPL_H
+#define IOFD_DEVICE_IMPL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "iofd/device.h"
+#include "source.h"
 #include "tsan.h"
 #include "wire.h"
 
@@ -24,21 +25,14 @@
 
 #define IOFD_DEV_BATCH	16u	/* commands read per region per wake-up */
 
-/* Epoll data: which source fired. */
-enum iofd_dev_src {
-	IOFD_DEV_SRC_REGION = 1,
-	IOFD_DEV_SRC_DOORBELL = 2,
-};
-
-static inline uint64_t iofd_dev_src_key(enum iofd_dev_src kind, uint32_t idx)
-{
-	return ((uint64_t)kind << 32) | idx;
-}
-
+/* A region: a source in the device's epoll set (its cmd fd). */
 struct iofd_dev_region {
-	int cmd_fd, resp_fd;	/* our dups; -1 once closed */
-	bool message_mode;	/* seqpacket: one recv is one message */
-	bool resp_is_socket;	/* replies sent with MSG_NOSIGNAL */
+	struct iofd_source src;	/* first: ops */
+	struct iofd_device *dev;
+	uint32_t idx;		/* its id */
+	/* Our dups (fd -1 once closed). cmd.msg: seqpacket, one recv is one
+	 * message; resp.sock: replies sent with MSG_NOSIGNAL. */
+	struct iofd_wire_end cmd, resp;
 	int status;		/* 0, -ENOTCONN, or the poisoning errno */
 	char why[160];		/* the poisoning's reason */
 	struct iofd_cmd_limits lim;
@@ -49,7 +43,10 @@ struct iofd_dev_region {
 	uint8_t buf[IOFD_DEV_BATCH * IOFD_WIRE_MSG_SIZE];
 };
 
+/* A shadow doorbell: a source in the device's epoll set (its eventfd). */
 struct iofd_dev_doorbell {
+	struct iofd_source src;	/* first: ops */
+	struct iofd_device *dev;
 	int efd;		/* our dup */
 	uint64_t offset;
 	uint32_t len;
@@ -67,7 +64,7 @@ struct iofd_device {
 	bool stop;
 	struct iofd_dev_region **regions;
 	uint32_t nr_regions, live_regions;
-	struct iofd_dev_doorbell *doorbells;
+	struct iofd_dev_doorbell **doorbells;
 	uint32_t nr_doorbells;
 	struct iofd_dev_ram ram[IOFD_DEVICE_MAX_RAM];
 	uint32_t nr_ram;
@@ -77,13 +74,20 @@ struct iofd_device {
 	struct iofd_device_stats stats;
 };
 
-/* device_region.c: serve one ready region; >= 0 served, or -errno. */
-int iofd_dev_region_serve(struct iofd_device *dev, uint32_t idx);
-void iofd_dev_region_close(struct iofd_device *dev, struct iofd_dev_region *r,
-			   int status);
+/*
+ * device.c: add fd to the device's epoll set; when it is readable,
+ * iofd_device_process() calls src's event op (what it served, or -errno
+ * with the reason recorded). 0 or -errno. A source leaves the set
+ * (iofd_dev_watch_del()) before it is freed.
+ */
+int iofd_dev_watch_add(struct iofd_device *dev, int fd, struct iofd_source *src);
+void iofd_dev_watch_del(struct iofd_device *dev, int fd);
 
-/* device_doorbell.c */
-int iofd_dev_doorbell_serve(struct iofd_device *dev, uint32_t idx);
+/* device_region.c: close and free every region (device destroyed). */
+void iofd_dev_regions_fini(struct iofd_device *dev);
+
+/* device_doorbell.c: free every doorbell, then the shadow. */
+void iofd_dev_doorbells_fini(struct iofd_device *dev);
 void iofd_dev_shadow_fini(struct iofd_device *dev);
 
 /* device_dma.c */
@@ -95,4 +99,4 @@ void iofd_dev_ram_fini(struct iofd_device *dev);
  */
 int iofd_memfd_require_no_shrink(int fd, const char *what);
 
-#endif /* IOFD_DEVICE_H_PRIV */
+#endif /* IOFD_DEVICE_IMPL_H */

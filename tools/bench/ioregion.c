@@ -12,16 +12,22 @@
  *   - the kernel's ioregionfd with a plain KVM_SET_IOREGION and no iofd:
  *     the raw floor of the offloaded rows.
  * Each setup checks that the region is served where the row says.
+ *
+ * Rows: ioregionfd, posted and synchronous, to a device thread and to a
+ * device process, served by iofd in userspace and (a kernel with the
+ * kernel/ioregionfd series only) by the kernel. Targets: userspace rows
+ * within 1.05x of the matching raw socket floor (an exit plus the socket
+ * I/O), kernel rows within 0.95x of a plain KVM_SET_IOREGION; posted
+ * writes (doorbells) also 1.5x faster than the main-loop hop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
 #include <iofd/kvm-unmerged.h>
 
-#include "paths.h"
+#include "path.h"
 
 #define IOREGION_TOKEN	0x10fd10fdull	/* user_data every command must carry */
 #define IOREGION_SIZE	8u
@@ -121,7 +127,7 @@ static const struct ioregion_arg
 /* iofd in userspace: the VM is created with NO_OFFLOAD, so the rows stay
  * userspace ones on a kernel that has ioregionfd. */
 #define IOREGION_PATH(name, arg_, reads_, process_)                              \
-	const struct bench_path name = {                                         \
+	static const struct bench_path name = {                                         \
 		.with_iofd = true, .iofd_flags = IOFD_VM_NO_OFFLOAD,             \
 		.reads = reads_, .process = process_,                            \
 		.setup = ioregion_setup, .run = ioregion_run, .arg = &arg_,      \
@@ -138,7 +144,7 @@ IOREGION_PATH(path_ioregion_read_lib, lib_waited, true, false);
 
 /* The kernel's ioregionfd, through iofd or directly. */
 #define IOREGION_KERNEL_PATH(name, arg_, reads_, process_, iofd_)                \
-	const struct bench_path name = {                                         \
+	static const struct bench_path name = {                                         \
 		.with_iofd = iofd_, .reads = reads_, .process = process_,        \
 		.setup = ioregion_setup, .run = ioregion_run, .arg = &arg_,      \
 	}
@@ -167,3 +173,107 @@ IOREGION_KERNEL_PATH(path_raw_kvm_ioregion_read, raw_waited,
 		     true, false, false);
 IOREGION_KERNEL_PATH(path_raw_kvm_ioregion_read_proc, raw_waited,
 		     true, true, false);
+
+#define IOR(name_, what_, path_, floor_, hop_, div_)                            \
+	{ .name = name_, .section = "ioregionfd", .bus = BENCH_MMIO,           \
+	  .what = what_, .floor = floor_, .floor_limit = BENCH_LIMIT_USERSPACE, \
+	  .vs_hop = hop_, .ops_div = div_, .needs_kvm = true, .param = &path_, \
+	  .measure = bench_measure_path }
+
+/* Offloaded to the kernel's ioregionfd (skipped on other kernels). */
+#define IOR_K(name_, what_, path_, floor_, hop_, div_)                          \
+	{ .name = name_, .section = "ioregionfd", .bus = BENCH_MMIO,           \
+	  .what = what_, .floor = floor_, .floor_limit = BENCH_LIMIT_OFFLOAD,   \
+	  .vs_hop = hop_, .ops_div = div_, .needs_kvm = true,                  \
+	  .available = bench_kernel_ioregionfd, .param = &path_,               \
+	  .measure = bench_measure_path }
+
+static const struct bench_row ioregion_rows[] = {
+	IOR("ioregion-posted-mmio",
+	    "posted write: one command on the socket to a device thread",
+	    path_ioregion_posted, "raw-socket-write-mmio", true, 1),
+	IOR("ioregion-posted-proc-mmio",
+	    "posted write: one command on the socket to a device process",
+	    path_ioregion_posted_proc, "raw-socket-write-proc-mmio", true, 1),
+	IOR("ioregion-write-mmio",
+	    "synchronous write: command, then the device thread's reply",
+	    path_ioregion_write, "raw-socket-rt-mmio", false, 4),
+	IOR("ioregion-write-proc-mmio",
+	    "synchronous write: command, then the device process's reply",
+	    path_ioregion_write_proc, "raw-socket-rt-proc-mmio", false, 4),
+	IOR("ioregion-read-mmio",
+	    "read: command, then the device thread's reply with the value",
+	    path_ioregion_read, "raw-socket-read-mmio", false, 4),
+	IOR("ioregion-read-proc-mmio",
+	    "read: command, then the device process's reply with the value",
+	    path_ioregion_read_proc, "raw-socket-read-proc-mmio", false, 4),
+	IOR("ioregion-posted-devlib-mmio",
+	    "posted write to a device thread served by iofd's device library",
+	    path_ioregion_posted_lib, "raw-socket-write-mmio", true, 1),
+	IOR("ioregion-read-devlib-mmio",
+	    "read served by iofd's device library (iofd_device_run) in a thread",
+	    path_ioregion_read_lib, "raw-socket-read-mmio", false, 4),
+	IOR_K("ioregion-kernel-posted-mmio",
+	      "posted write, offloaded to the kernel: one command to a device "
+	      "thread, no exit",
+	      path_ioregion_kernel_posted, "raw-kvm-ioregion-posted-mmio", true, 1),
+	IOR_K("ioregion-kernel-posted-proc-mmio",
+	      "posted write, offloaded to the kernel: one command to a device "
+	      "process, no exit",
+	      path_ioregion_kernel_posted_proc,
+	      "raw-kvm-ioregion-posted-proc-mmio", true, 1),
+	IOR_K("ioregion-kernel-write-mmio",
+	      "synchronous write, offloaded to the kernel: the vCPU thread waits "
+	      "for the device thread's reply",
+	      path_ioregion_kernel_write, "raw-kvm-ioregion-write-mmio", false, 4),
+	IOR_K("ioregion-kernel-write-proc-mmio",
+	      "synchronous write, offloaded to the kernel: the vCPU thread waits "
+	      "for the device process's reply",
+	      path_ioregion_kernel_write_proc,
+	      "raw-kvm-ioregion-write-proc-mmio", false, 4),
+	IOR_K("ioregion-kernel-read-mmio",
+	      "read, offloaded to the kernel: the device thread's reply is the "
+	      "value",
+	      path_ioregion_kernel_read, "raw-kvm-ioregion-read-mmio", false, 4),
+	IOR_K("ioregion-kernel-read-proc-mmio",
+	      "read, offloaded to the kernel: the device process's reply is the "
+	      "value",
+	      path_ioregion_kernel_read_proc, "raw-kvm-ioregion-read-proc-mmio",
+	      false, 4),
+};
+
+/* Raw floors: the kernel's ioregionfd without iofd. */
+#define RAW_IOR(name_, what_, path_, div_)                                      \
+	{ .name = name_, .section = "raw floor", .bus = BENCH_MMIO,            \
+	  .what = "KVM_SET_IOREGION (kernel series), " what_,                  \
+	  .needs_kvm = true, .available = bench_kernel_ioregionfd,            \
+	  .param = &path_, .ops_div = div_, .measure = bench_measure_path }
+
+static const struct bench_row ioregion_raw_rows[] = {
+	RAW_IOR("raw-kvm-ioregion-posted-mmio",
+		"posted write: one command on the socket to a device thread",
+		path_raw_kvm_ioregion_posted, 1),
+	RAW_IOR("raw-kvm-ioregion-posted-proc-mmio",
+		"posted write: one command on the socket to a device process",
+		path_raw_kvm_ioregion_posted_proc, 1),
+	RAW_IOR("raw-kvm-ioregion-write-mmio",
+		"synchronous write: command, then the device thread's reply",
+		path_raw_kvm_ioregion_write, 4),
+	RAW_IOR("raw-kvm-ioregion-write-proc-mmio",
+		"synchronous write: command, then the device process's reply",
+		path_raw_kvm_ioregion_write_proc, 4),
+	RAW_IOR("raw-kvm-ioregion-read-mmio",
+		"read: command, then the device thread's reply with the value",
+		path_raw_kvm_ioregion_read, 4),
+	RAW_IOR("raw-kvm-ioregion-read-proc-mmio",
+		"read: command, then the device process's reply with the value",
+		path_raw_kvm_ioregion_read_proc, 4),
+};
+
+void bench_rows_ioregion(enum bench_phase phase)
+{
+	if (phase == BENCH_PHASE_RAW)
+		BENCH_REGISTER_ROWS(ioregion_raw_rows);
+	if (phase == BENCH_PHASE_IOREGION)
+		BENCH_REGISTER_ROWS(ioregion_rows);
+}

@@ -10,6 +10,10 @@
  *   - post-write ioeventfd, into the VMM's memory and into a sealed memfd,
  *     served by iofd (NO_OFFLOAD) or offloaded to a kernel with POST_WRITE.
  * Each setup checks that iofd really chose the path the row is named for.
+ *
+ * Rows: iofd's doorbell paths. Targets: offloaded paths within 0.95x of the
+ * raw KVM_IOEVENTFD row; userspace paths within 1.05x of their raw floor;
+ * all at least 1.5x faster than the main-loop hop.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "paths.h"
+#include "path.h"
 
 #define GROUP_OTHER_TRIGGER	0x42u	/* never written by the guest */
 #define MEMFD_SLOT_OFFSET	64u
@@ -226,7 +230,7 @@ static void iofd_teardown(struct path_ctx *c)
 
 #define IOFD_PATH_K(name, shape_, in_handler, rt, kernel_)                      \
 	static const struct iofd_arg name##_arg = { shape_, in_handler, kernel_ }; \
-	const struct bench_path name = {                                         \
+	static const struct bench_path name = {                                         \
 		.with_iofd = true, .roundtrip = rt,                              \
 		.priv_size = sizeof(struct iofd_state),                          \
 		.setup = iofd_setup, .run = iofd_run, .observed = iofd_observed, \
@@ -277,4 +281,85 @@ bool bench_kernel_ioregionfd(char *why, size_t len)
 {
 	return kernel_offers(IOFD_CAP_IOREGIONFD_OFFLOAD, "ioregionfd (needs "
 			     "the kernel/ioregionfd series)", why, len);
+}
+
+#define IOFD(name_, bus_, what_, path_, floor_, limit_)                         \
+	{ .name = name_, .section = "iofd doorbell", .bus = bus_, .what = what_, \
+	  .floor = floor_, .floor_limit = limit_, .vs_hop = true,             \
+	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
+
+/* Rows that need the kernel's POST_WRITE (skipped elsewhere). */
+#define IOFD_K(name_, bus_, what_, path_, floor_, limit_)                       \
+	{ .name = name_, .section = "iofd doorbell", .bus = bus_, .what = what_, \
+	  .floor = floor_, .floor_limit = limit_, .vs_hop = true,             \
+	  .needs_kvm = true, .available = bench_kernel_post_write,             \
+	  .param = &path_, .measure = bench_measure_path }
+
+static const struct bench_row iofd_rows[] = {
+	IOFD("iofd-offload-mmio", BENCH_MMIO,
+	     "iofd_ioeventfd(), offloaded to KVM_IOEVENTFD; iofd_vcpu_run()",
+	     path_iofd_offload, "raw-kvm-ioeventfd-mmio", BENCH_LIMIT_OFFLOAD),
+	IOFD("iofd-offload-pio", BENCH_PIO,
+	     "iofd_ioeventfd(), offloaded to KVM_IOEVENTFD; iofd_vcpu_run()",
+	     path_iofd_offload, "raw-kvm-ioeventfd-pio", BENCH_LIMIT_OFFLOAD),
+	IOFD("iofd-user-mmio-dispatch", BENCH_MMIO,
+	     "userspace ioeventfd (NO_OFFLOAD); the VMM's handler calls "
+	     "iofd_dispatch_exit()",
+	     path_iofd_user_dispatch, "raw-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-user-pio-dispatch", BENCH_PIO,
+	     "userspace ioeventfd (NO_OFFLOAD); the VMM's handler calls "
+	     "iofd_dispatch_exit()",
+	     path_iofd_user_dispatch, "raw-eventfd-pio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-user-mmio-run", BENCH_MMIO,
+	     "userspace ioeventfd (NO_OFFLOAD) served inside iofd_vcpu_run()",
+	     path_iofd_user_run, "raw-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-user-pio-run", BENCH_PIO,
+	     "userspace ioeventfd (NO_OFFLOAD) served inside iofd_vcpu_run()",
+	     path_iofd_user_run, "raw-eventfd-pio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-group-mmio", BENCH_MMIO,
+	     "iosignalfd group: wildcard item fires, a trigger item must not",
+	     path_iofd_group, "raw-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-post-mmio", BENCH_MMIO,
+	     "post-write ioeventfd into the VMM's memory, then the eventfd "
+	     "(served by iofd: NO_OFFLOAD)",
+	     path_iofd_post_addr, "raw-store-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD("iofd-post-memfd-mmio", BENCH_MMIO,
+	     "post-write ioeventfd into a sealed memfd slot, then the eventfd "
+	     "(served by iofd: NO_OFFLOAD)",
+	     path_iofd_post_memfd, "raw-store-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+	IOFD_K("iofd-post-kernel-mmio", BENCH_MMIO,
+	       "post-write ioeventfd into the VMM's memory, offloaded to the "
+	       "kernel's POST_WRITE",
+	       path_iofd_post_kernel, "raw-kvm-post-write-mmio", BENCH_LIMIT_OFFLOAD),
+	IOFD_K("iofd-post-kernel-memfd-mmio", BENCH_MMIO,
+	       "post-write ioeventfd into a sealed memfd slot (iofd's mapping), "
+	       "offloaded to the kernel's POST_WRITE",
+	       path_iofd_post_memfd_kernel, "raw-kvm-post-write-mmio",
+	       BENCH_LIMIT_OFFLOAD),
+};
+
+/* Round trips: the guest waits for the device's answer in its RAM. */
+#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
+	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
+	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
+	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
+
+static const struct bench_row ioeventfd_rt_rows[] = {
+	RT("rt-iofd-offload-mmio", BENCH_MMIO,
+	   "iofd offloaded ioeventfd; a device thread answers",
+	   path_iofd_offload_rt, "rt-raw-kvm-ioeventfd-mmio", BENCH_LIMIT_OFFLOAD),
+	RT("rt-iofd-offload-pio", BENCH_PIO,
+	   "iofd offloaded ioeventfd; a device thread answers",
+	   path_iofd_offload_rt, "rt-raw-kvm-ioeventfd-pio", BENCH_LIMIT_OFFLOAD),
+	RT("rt-iofd-user-mmio", BENCH_MMIO,
+	   "iofd userspace ioeventfd in iofd_vcpu_run(); a device thread answers",
+	   path_iofd_user_run_rt, "rt-raw-eventfd-mmio", BENCH_LIMIT_USERSPACE),
+};
+
+void bench_rows_ioeventfd(enum bench_phase phase)
+{
+	if (phase == BENCH_PHASE_DOORBELL)
+		BENCH_REGISTER_ROWS(iofd_rows);
+	if (phase == BENCH_PHASE_ROUNDTRIP)
+		BENCH_REGISTER_ROWS(ioeventfd_rt_rows);
 }

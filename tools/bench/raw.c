@@ -12,16 +12,17 @@
  *   - KVM_IOEVENTFD                    (floor of an offloaded ioeventfd)
  *   - KVM_IOEVENTFD with POST_WRITE    (floor of an offloaded post-write;
  *                                       a kernel with the series only)
+ *
+ * Rows: the raw floors, plain syscalls and ioctls with no iofd in the path.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
 #include <iofd/kvm-unmerged.h>
 
-#include "paths.h"
+#include "path.h"
 
 /* What the floors keep between setup and run. */
 struct raw_state {
@@ -74,17 +75,17 @@ static int eventfd_run(struct path_ctx *c, uint64_t *exits)
 
 static const int store_too = 1;
 
-const struct bench_path path_raw_eventfd = {
+static const struct bench_path path_raw_eventfd = {
 	.priv_size = sizeof(struct raw_state),
 	.setup = eventfd_setup, .run = eventfd_run,
 };
 
-const struct bench_path path_raw_eventfd_rt = {
+static const struct bench_path path_raw_eventfd_rt = {
 	.roundtrip = true, .priv_size = sizeof(struct raw_state),
 	.setup = eventfd_setup, .run = eventfd_run,
 };
 
-const struct bench_path path_raw_store_eventfd = {
+static const struct bench_path path_raw_store_eventfd = {
 	.priv_size = sizeof(struct raw_state),
 	.setup = eventfd_setup, .run = eventfd_run, .arg = &store_too,
 };
@@ -228,18 +229,92 @@ static uint64_t kvm_post_observed(struct path_ctx *c)
 	return n + c->stray;
 }
 
-const struct bench_path path_raw_kvm_post_write = {
+static const struct bench_path path_raw_kvm_post_write = {
 	.priv_size = sizeof(struct raw_state),
 	.setup = kvm_post_setup, .run = path_run_offloaded,
 	.observed = kvm_post_observed,
 };
 
-const struct bench_path path_raw_kvm_ioeventfd = {
+static const struct bench_path path_raw_kvm_ioeventfd = {
 	.priv_size = sizeof(struct raw_state),
 	.setup = kvm_setup, .run = path_run_offloaded,
 };
 
-const struct bench_path path_raw_kvm_ioeventfd_rt = {
+static const struct bench_path path_raw_kvm_ioeventfd_rt = {
 	.roundtrip = true, .priv_size = sizeof(struct raw_state),
 	.setup = kvm_setup, .run = path_run_offloaded,
 };
+
+#define RAW(name_, bus_, what_, path_, div_)                                    \
+	{ .name = name_, .section = "raw floor", .bus = bus_, .what = what_,   \
+	  .needs_kvm = true, .param = &path_, .ops_div = div_,                 \
+	  .measure = bench_measure_path }
+
+/* KVM_SET_IOREGION (kernel series), no iofd: the kernel serves the region
+ * from the vCPU thread, no exit. */
+
+static const struct bench_row raw_rows[] = {
+	RAW("raw-eventfd-mmio", BENCH_MMIO,
+	    "MMIO exit + eventfd write() in the handler", path_raw_eventfd, 1),
+	RAW("raw-eventfd-pio", BENCH_PIO,
+	    "PIO exit + eventfd write() in the handler", path_raw_eventfd, 1),
+	RAW("raw-store-eventfd-mmio", BENCH_MMIO,
+	    "MMIO exit + store of the value + eventfd write()",
+	    path_raw_store_eventfd, 1),
+	RAW("raw-socket-write-mmio", BENCH_MMIO,
+	    "MMIO exit + one write() of the value on a socket to a device thread",
+	    path_raw_socket_write, 1),
+	RAW("raw-socket-rt-mmio", BENCH_MMIO,
+	    "MMIO exit + socket round trip to a device thread (it echoes)",
+	    path_raw_socket_rt, 4),
+	RAW("raw-socket-read-mmio", BENCH_MMIO,
+	    "MMIO read exit + socket round trip to a device thread for the value",
+	    path_raw_socket_read, 4),
+	RAW("raw-socket-write-proc-mmio", BENCH_MMIO,
+	    "MMIO exit + one write() of the value on a socket to a device process",
+	    path_raw_socket_write_proc, 1),
+	RAW("raw-socket-rt-proc-mmio", BENCH_MMIO,
+	    "MMIO exit + socket round trip to a device process (it echoes)",
+	    path_raw_socket_rt_proc, 4),
+	RAW("raw-socket-read-proc-mmio", BENCH_MMIO,
+	    "MMIO read exit + socket round trip to a device process for the value",
+	    path_raw_socket_read_proc, 4),
+	RAW("raw-kvm-ioeventfd-mmio", BENCH_MMIO,
+	    "KVM_IOEVENTFD on the MMIO doorbell: no userspace exit",
+	    path_raw_kvm_ioeventfd, 1),
+	RAW("raw-kvm-ioeventfd-pio", BENCH_PIO,
+	    "KVM_IOEVENTFD on the PIO doorbell: no userspace exit",
+	    path_raw_kvm_ioeventfd, 1),
+	{ .name = "raw-kvm-post-write-mmio", .section = "raw floor",
+	  .bus = BENCH_MMIO, .needs_kvm = true,
+	  .what = "KVM_IOEVENTFD with POST_WRITE (kernel series): the kernel "
+		  "stores the value, no exit",
+	  .available = bench_kernel_post_write,
+	  .param = &path_raw_kvm_post_write, .measure = bench_measure_path },
+};
+
+/* Round trips: the guest waits for the device's answer in its RAM. */
+#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
+	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
+	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
+	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
+
+static const struct bench_row raw_rt_rows[] = {
+	RT("rt-raw-eventfd-mmio", BENCH_MMIO,
+	   "exit + eventfd write(); a device thread answers",
+	   path_raw_eventfd_rt, NULL, 0),
+	RT("rt-raw-kvm-ioeventfd-mmio", BENCH_MMIO,
+	   "KVM_IOEVENTFD; a device thread answers",
+	   path_raw_kvm_ioeventfd_rt, NULL, 0),
+	RT("rt-raw-kvm-ioeventfd-pio", BENCH_PIO,
+	   "KVM_IOEVENTFD; a device thread answers",
+	   path_raw_kvm_ioeventfd_rt, NULL, 0),
+};
+
+void bench_rows_raw(enum bench_phase phase)
+{
+	if (phase == BENCH_PHASE_RAW)
+		BENCH_REGISTER_ROWS(raw_rows);
+	if (phase == BENCH_PHASE_ROUNDTRIP)
+		BENCH_REGISTER_ROWS(raw_rt_rows);
+}

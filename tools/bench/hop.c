@@ -5,6 +5,8 @@
  * thread and waits until it has been handled; the main loop forwards the
  * doorbell value to the device thread over a socket, then releases the
  * vCPU. Two thread wake-ups per doorbell, plus the exit and the socket.
+ *
+ * Row: the synchronous VMM main-loop hop (what iofd must beat by 1.5x).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "paths.h"
+#include "path.h"
 
 struct hop_state {
 	int request;		/* vCPU -> main loop (blocking eventfd) */
@@ -101,12 +103,40 @@ static void hop_teardown(struct path_ctx *c)
 	h->running = false;
 }
 
-const struct bench_path path_hop = {
+static const struct bench_path path_hop = {
 	.priv_size = sizeof(struct hop_state),
 	.setup = hop_setup, .run = hop_run, .teardown = hop_teardown,
 };
 
-const struct bench_path path_hop_rt = {
+static const struct bench_path path_hop_rt = {
 	.roundtrip = true, .priv_size = sizeof(struct hop_state),
 	.setup = hop_setup, .run = hop_run, .teardown = hop_teardown,
 };
+
+static const struct bench_row hop_rows[] = {
+	{ .name = BENCH_HOP, .section = "main-loop hop", .bus = BENCH_MMIO,
+	  .what = "MMIO exit handed to a main-loop thread (vCPU waits), which "
+		  "writes the value to a device thread's socket",
+	  .needs_kvm = true, .param = &path_hop, .ops_div = 4,
+	  .measure = bench_measure_path },
+};
+
+/* Round trips: the guest waits for the device's answer in its RAM. */
+#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
+	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
+	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
+	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
+
+static const struct bench_row hop_rt_rows[] = {
+	RT("rt-hop-mmio", BENCH_MMIO,
+	   "main-loop hop, then the device thread answers from its socket",
+	   path_hop_rt, NULL, 0),
+};
+
+void bench_rows_hop(enum bench_phase phase)
+{
+	if (phase == BENCH_PHASE_HOP)
+		BENCH_REGISTER_ROWS(hop_rows);
+	if (phase == BENCH_PHASE_ROUNDTRIP)
+		BENCH_REGISTER_ROWS(hop_rt_rows);
+}

@@ -3,8 +3,8 @@
  * Wire layout of the handoff messages (host-endian: both ends run on one
  * host). Internal: peers use iofd_handoff_send()/iofd_handoff_recv().
  */
-#ifndef IOFD_HANDOFF_H_PRIV
-#define IOFD_HANDOFF_H_PRIV
+#ifndef IOFD_HANDOFF_WIRE_H
+#define IOFD_HANDOFF_WIRE_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -67,4 +67,4 @@ size_t iofd_handoff_msg_length(uint32_t nr_ram, uint32_t nr_regions,
 /* Check that sock is an open seqpacket socket: 0, -EBADF or -EINVAL. */
 int iofd_handoff_check_socket(int sock);
 
-#endif /* IOFD_HANDOFF_H_PRIV */
+#endif /* IOFD_HANDOFF_WIRE_H */
