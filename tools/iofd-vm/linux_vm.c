@@ -225,7 +225,8 @@ static int create_iofd(struct linux_vm *vm)
 static int attach_nvme(struct linux_vm *vm)
 {
 	struct vmm *d = &vm->devs;
-	int err = nvme_pci_init(&vm->nvme, vm->ncpus, vm->vm_fd, vm->iofd);
+	int err = nvme_pci_init(&vm->nvme, vm->ncpus, vm->vm_fd, vm->iofd,
+				vm->o->nvme_intx);
 
 	if (err)
 		return fail("NVMe function", err);

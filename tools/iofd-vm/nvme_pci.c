@@ -157,32 +157,53 @@ static void init_config(struct nvme_pci *n)
 	f->opaque = n;
 	pci_set(f->config, PCI_SUBSYS_VENDOR, 2, NVME_VENDOR);
 	pci_set(f->config, PCI_SUBSYS_ID, 2, NVME_DEVICE);
+	f->config[PCI_INTERRUPT_PIN] = 1;		/* INTA */
+	pci_function_set_bar(f, 0, NVME_PCI_BAR0, NVME_PCI_BAR0_SIZE, true);
+	if (n->intx) {		/* no capabilities: the driver uses INTA */
+		f->config[PCI_INTERRUPT_LINE] = NVME_PCI_INTX_GSI;
+		return;
+	}
 	pci_set(f->config, PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
 	f->config[PCI_CAP_PTR] = MSIX_CAP;
-	f->config[PCI_INTERRUPT_PIN] = 1;		/* INTA */
 	f->config[MSIX_CAP] = MSIX_CAP_ID;
 	f->config[MSIX_CAP + 1] = 0;			/* last capability */
 	pci_set(f->config, MSIX_CTRL, 2, n->nr_vectors - 1);
 	pci_set(f->config, MSIX_CAP + 4, 4, 0 | MSIX_BIR_BAR4);
 	pci_set(f->config, MSIX_CAP + 8, 4, NVME_PCI_PBA_OFFSET | MSIX_BIR_BAR4);
 	f->wmask[MSIX_CTRL + 1] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
-	pci_function_set_bar(f, 0, NVME_PCI_BAR0, NVME_PCI_BAR0_SIZE, true);
 	pci_function_set_bar(f, 4, NVME_PCI_BAR4, NVME_PCI_BAR4_SIZE, false);
 }
 
+/* INTA: one level-triggered irqfd, trigger efd[0], EOIs to resample_fd. */
+static int bind_intx(struct nvme_pci *n, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)n->efd[0], .gsi = NVME_PCI_INTX_GSI,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (uint32_t)n->resample_fd : 0,
+	};
+	int err = iofd_irqfd(n->iofd, &irqfd);
+
+	if (!err)
+		n->bound[0] = assign;
+	return err;
+}
+
 int nvme_pci_init(struct nvme_pci *n, unsigned queues, int vm_fd,
-		  struct iofd_vm *iofd)
+		  struct iofd_vm *iofd, bool intx)
 {
 	memset(n, 0, sizeof(*n));
 	for (unsigned v = 0; v < NVME_PCI_MAX_VECTORS; v++)
 		n->efd[v] = -1;
+	n->resample_fd = -1;
 	if (queues < 1 || queues > NVME_PCI_MAX_QUEUES)
 		return -EINVAL;
 	pthread_mutex_init(&n->lock, NULL);
 	n->vm_fd = vm_fd;
 	n->iofd = iofd;
 	n->queues = queues;
-	n->nr_vectors = queues + 1;
+	n->intx = intx;
+	n->nr_vectors = intx ? 1 : queues + 1;
 	for (unsigned v = 0; v < n->nr_vectors; v++) {
 		n->table[v].ctrl = MSIX_ENTRY_MASKED;	/* masked at reset */
 		n->efd[v] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -190,7 +211,12 @@ int nvme_pci_init(struct nvme_pci *n, unsigned queues, int vm_fd,
 			return -errno;
 	}
 	init_config(n);
-	return 0;
+	if (!intx)
+		return 0;
+	n->resample_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->resample_fd < 0)
+		return -errno;
+	return bind_intx(n, true);
 }
 
 int nvme_pci_layout(struct nvme_pci *n, struct vmm *m)
@@ -206,17 +232,19 @@ int nvme_pci_layout(struct nvme_pci *n, struct vmm *m)
 
 int nvme_pci_send_vectors(struct nvme_pci *n, int sock)
 {
-	struct nvme_irq_msg msg = { NVME_IRQ_MAGIC, n->nr_vectors };
+	int intx_fds[2] = { n->efd[0], n->resample_fd };
+	uint32_t nr = n->intx ? 2 : n->nr_vectors;
+	struct nvme_irq_msg msg = { n->intx ? NVME_IRQ_MAGIC_INTX : NVME_IRQ_MAGIC, nr };
 	char cbuf[CMSG_SPACE(sizeof(int) * NVME_PCI_MAX_VECTORS)] = { 0 };
 	struct iovec iov = { &msg, sizeof(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = CMSG_SPACE(sizeof(int) * n->nr_vectors) };
+			     .msg_controllen = CMSG_SPACE(sizeof(int) * nr) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * n->nr_vectors);
-	memcpy(CMSG_DATA(c), n->efd, sizeof(int) * n->nr_vectors);
+	c->cmsg_len = CMSG_LEN(sizeof(int) * nr);
+	memcpy(CMSG_DATA(c), n->intx ? intx_fds : n->efd, sizeof(int) * nr);
 	if (sendmsg(sock, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(msg))
 		return -errno;
 	return 0;
@@ -289,7 +317,7 @@ bool nvme_pci_mmio(struct nvme_pci *n, uint64_t addr, bool is_write,
 {
 	unsigned off;
 
-	if (addr < NVME_PCI_BAR4 || addr - NVME_PCI_BAR4 >= NVME_PCI_BAR4_SIZE)
+	if (n->intx || addr < NVME_PCI_BAR4 || addr - NVME_PCI_BAR4 >= NVME_PCI_BAR4_SIZE)
 		return false;
 	off = (unsigned)(addr - NVME_PCI_BAR4);
 	pthread_mutex_lock(&n->lock);
@@ -310,6 +338,11 @@ bool nvme_pci_mmio(struct nvme_pci *n, uint64_t addr, bool is_write,
 
 void nvme_pci_destroy(struct nvme_pci *n)
 {
+	if (n->intx && n->bound[0])
+		bind_intx(n, false);
+	if (n->resample_fd >= 0)
+		close(n->resample_fd);
+	n->resample_fd = -1;
 	for (unsigned v = 0; v < n->nr_vectors; v++) {
 		if (n->bound[v])
 			bind_vector(n, v, false);

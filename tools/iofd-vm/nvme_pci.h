@@ -17,6 +17,22 @@
  * guest wrote in the table; a masked vector has no irqfd (its PBA bit
  * shows an interrupt the device signalled meanwhile), and binding it again
  * on unmask delivers that pending interrupt.
+ *
+ * Or, INTx (nvme_pci_init's @intx): no MSI-X capability and no BAR4; the
+ * Interrupt Pin is INTA, the Interrupt Line the IOAPIC input the MP table
+ * routes INTA to (16). One irqfd with KVM_IRQFD_FLAG_RESAMPLE on that GSI:
+ * a write to its trigger eventfd raises the level-triggered line, and at
+ * the guest's EOI the in-kernel IOAPIC lowers it and signals the resample
+ * eventfd. The device gets both (magic 'NVIX', trigger then resample) and
+ * raises the line again after an EOI while completions are pending.
+ *
+ * Shadow doorbells (the device's Doorbell Buffer Config, --dbbuf) need
+ * nothing here: the driver writes each new value to the shadow buffer in
+ * guest RAM and rings the MMIO doorbell only when the device's EventIdx
+ * asks for it. Those MMIO doorbells stay post-write ioeventfds: the value
+ * they store in the shadow memfd is also in the guest's buffer, but a
+ * post-write costs no more than a plain ioeventfd and keeps one way of
+ * registering doorbells, whatever the device offers.
  */
 #ifndef IOFD_VM_NVME_PCI_H
 #define IOFD_VM_NVME_PCI_H
@@ -48,6 +64,7 @@ struct vmm;
 /* The packet that follows the handoff: nr_vectors eventfds (SCM_RIGHTS),
  * fd i is MSI-X vector i. */
 #define NVME_IRQ_MAGIC		0x4e564d49u	/* "NVMI" */
+#define NVME_IRQ_MAGIC_INTX	0x4e564958u	/* "NVIX": trigger, resample */
 struct nvme_irq_msg {
 	uint32_t magic;
 	uint32_t nr_vectors;
@@ -62,7 +79,9 @@ struct nvme_pci {
 	pthread_mutex_t lock;		/* the MSI-X state below */
 	int vm_fd;			/* for KVM_SET_GSI_ROUTING */
 	struct iofd_vm *iofd;		/* for iofd_irqfd() */
-	unsigned queues, nr_vectors;
+	unsigned queues, nr_vectors;	/* INTx: nr_vectors 1, efd[0] the trigger */
+	bool intx;
+	int resample_fd;		/* INTx: signalled at the guest's EOI */
 	struct nvme_msix_entry table[NVME_PCI_MAX_VECTORS];
 	int efd[NVME_PCI_MAX_VECTORS];
 	bool bound[NVME_PCI_MAX_VECTORS];
@@ -72,11 +91,13 @@ struct nvme_pci {
 
 /**
  * nvme_pci_init() - the function for @queues I/O queue pairs (1..
- * NVME_PCI_MAX_QUEUES), with Q + 1 vector eventfds.
- * Errors: -EINVAL, an errno of eventfd().
+ * NVME_PCI_MAX_QUEUES), with Q + 1 vector eventfds; with @intx, INTA
+ * instead: the trigger and resample eventfds, bound at once as a
+ * resample irqfd on NVME_PCI_INTX_GSI.
+ * Errors: -EINVAL, an errno of eventfd() or of iofd_irqfd().
  */
 int nvme_pci_init(struct nvme_pci *n, unsigned queues, int vm_fd,
-		  struct iofd_vm *iofd);
+		  struct iofd_vm *iofd, bool intx);
 
 /**
  * nvme_pci_layout() - declare BAR0's ioregion and the 2 (Q + 1) doorbells
@@ -87,7 +108,8 @@ int nvme_pci_layout(struct nvme_pci *n, struct vmm *m);
 
 /**
  * nvme_pci_send_vectors() - send struct nvme_irq_msg and the vector
- * eventfds over the device's handoff socket @sock. 0 or -errno.
+ * eventfds over the device's handoff socket @sock (INTx: 'NVIX', the
+ * trigger and resample eventfds). 0 or -errno.
  */
 int nvme_pci_send_vectors(struct nvme_pci *n, int sock);
 
