@@ -371,6 +371,9 @@ static bool teardown(struct linux_vm *vm)
 	bool devices_ok = true;
 
 	stop_threads(vm);
+	/* A fault at the very end: looked for before anything below closes
+	 * what the device serves, which makes a healthy device exit. */
+	device_watch_tick(&vm->watch, lvm_now(vm));
 	serial_flush(&vm->serial);
 	if (vm->have_nvme)
 		nvme_pci_destroy(&vm->nvme);
@@ -381,7 +384,6 @@ static bool teardown(struct linux_vm *vm)
 	}
 	iofd_vm_destroy(vm->iofd);
 	vm->iofd = NULL;
-	device_watch_tick(&vm->watch, lvm_now(vm));	/* a fault at the very end */
 	device_watch_release(&vm->watch);
 	if (vm->devs.ndev && vmm_stop_devices(&vm->devs))
 		devices_ok = false;
