@@ -13,10 +13,12 @@
 #           xz-utils (cpio reads its initramfs when debugging a boot);
 #           abigail-tools (abidw, abidiff) checks the ABI against abi/;
 #           mandoc lints the manual pages; valgrind gives the shim's
-#           callgrind figures; and the kernel profile.
+#           callgrind figures; fio runs in the real Linux guest
+#           (scripts/real-guest); and the kernel profile.
 #   bench   (make bench) gnuplot draws the chart; valgrind for
 #           --callgrind; the emulated host and the kernel profile, for the
-#           guest rows without /dev/kvm and on the kernel series.
+#           guest rows without /dev/kvm and on the kernel series; fio for
+#           the real guest's figures.
 #   fuzz    (make fuzz) clang and libclang-rt-14-dev: libFuzzer's runtime
 #           is only a recommendation of clang's, so it is named.
 #   kernel  (make kernel) gcc-12 (the compiler of Debian's 6.12 kernel),
@@ -26,8 +28,8 @@ set -e
 LIB="meson ninja-build pkg-config gcc libc6-dev linux-libc-dev liburcu-dev"
 KERNEL="gcc-12 patch xz-utils binutils python3"
 EMUHOST="qemu-system-x86 busybox-static cpio xz-utils"
-CHECK="libcmocka-dev g++ clang abigail-tools mandoc valgrind $EMUHOST $KERNEL"
-BENCH="gnuplot-nox valgrind $EMUHOST $KERNEL"
+CHECK="libcmocka-dev g++ clang abigail-tools mandoc valgrind fio $EMUHOST $KERNEL"
+BENCH="gnuplot-nox valgrind fio $EMUHOST $KERNEL"
 FUZZ="clang libclang-rt-14-dev"
 
 [ $# -gt 0 ] || set -- lib
