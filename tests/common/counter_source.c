@@ -126,13 +126,13 @@ static void counter_ack(struct iofd_source *src)
 	counter_of(src)->acks++;
 }
 
-static void counter_unplug(void *owner, struct iofd_source *src)
+static void counter_unplug(union iofd_source_owner owner, struct iofd_source *src)
 {
 	(void)owner;
 	counter_of(src)->unplugged++;
 }
 
-static void counter_release(void *owner, struct iofd_source *src)
+static void counter_release(union iofd_source_owner owner, struct iofd_source *src)
 {
 	(void)owner;
 	counter_of(src)->released++;
