@@ -15,9 +15,23 @@
 
 struct iofd_source;
 struct iofd_vm;
+struct iofd_device;
 struct iofd_vcpu;
 struct iofd_exit;
 struct iofd_bus_access;
+
+/*
+ * Who holds a source, as unplug and release receive it: the VM (a source
+ * of the VMM side) or a device (a source of the device side). A
+ * transparent union: a holder passes its struct iofd_vm * or struct
+ * iofd_device * as it is, anything else does not compile (a void * took
+ * any pointer), and the op reads the member of its side by name instead of
+ * converting a void *. It is passed as one pointer is.
+ */
+union iofd_source_owner {
+	struct iofd_vm *vm;
+	struct iofd_device *dev;
+} __attribute__((__transparent_union__));
 
 struct iofd_source_ops {
 	/* On a bus (VMM side). Serve an access that reached the object,
@@ -49,15 +63,15 @@ struct iofd_source_ops {
 	 * Called inside an RCU read-side section. */
 	void (*ack)(struct iofd_source *src);
 	/* Optional: the object left its owner's view (a bus's writer view,
-	 * an irqfd's owner); forget indexes kept for it. Cannot fail.
-	 * owner is the VM (or the device) that held it. */
-	void (*unplug)(void *owner, struct iofd_source *src);
+	 * an irqfd's owner, a device's set); forget indexes kept for it.
+	 * Cannot fail. owner is the VM or the device that held it. */
+	void (*unplug)(union iofd_source_owner owner, struct iofd_source *src);
 	/* The owner lets go of the object for good: release what it holds
 	 * (freeing it, after a grace period where readers may hold it).
 	 * Cannot fail. The owner does not touch the object after this call,
 	 * so the object may reuse its header's bytes (an exact entry's
 	 * rcu_head does). */
-	void (*release)(void *owner, struct iofd_source *src);
+	void (*release)(union iofd_source_owner owner, struct iofd_source *src);
 };
 
 /* The head of every event source: its ops and its retire link (as its

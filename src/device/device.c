@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The device object and its event loop: one epoll fd over every source
- * (regions, doorbells), each served by its event op on the device's own
- * thread. No thread of our own.
+ * The device object and its event loop: one epoll fd over every source it
+ * holds, each served by its event op on the device's own thread, and let
+ * go of through its unplug and release ops. It names no mechanism: the
+ * sources say what they are by their ops, the table of device_mech.c
+ * frees what the mechanisms keep besides. No thread of our own.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,12 +16,13 @@
 #include <unistd.h>
 
 #include "device_impl.h"
+#include "device_mech.h"
 #include "error.h"
 #include "fault.h"
 
-/* Ready sources served per call. With IOFD_DEV_BATCH commands per region,
- * this bounds one iofd_device_process(); what is left stays ready in the
- * (level-triggered) epoll set for the next call. */
+/* Ready sources served per call. As each source serves a bounded batch per
+ * event, this bounds one iofd_device_process(); what is left stays ready
+ * in the (level-triggered) epoll set for the next call. */
 #define EVENTS_PER_CALL 32
 
 int iofd_memfd_require_no_shrink(int fd, const char *what)
@@ -59,19 +62,59 @@ IOFD_EXPORT int iofd_device_create(struct iofd_device **out)
 		free(dev);
 		return iofd_fail(err, "epoll_create1: %s", strerror(-err));
 	}
-	dev->shadow_fd = -1;
+	iofd_dev_mechs_init(dev);
 	*out = dev;
 	return 0;
+}
+
+/* The held entry of src, or NULL. */
+static struct iofd_dev_held *held_of(struct iofd_device *dev,
+				     const struct iofd_source *src)
+{
+	for (uint32_t i = 0; i < dev->nr_held; i++)
+		if (dev->held[i].src == src)
+			return &dev->held[i];
+	return NULL;
+}
+
+/* The held source's fd leaves the set (if it is still there). */
+static void unwatch(struct iofd_device *dev, struct iofd_dev_held *h)
+{
+	if (h->fd < 0)
+		return;
+	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, h->fd, NULL);
+	h->fd = -1;
+	dev->live--;
+	if (h->flags & IOFD_DEV_WATCH_PEER)
+		dev->live_peers--;
+}
+
+/* Let go of the i-th held source: out of the set and the table (the rest
+ * keep their order), then its unplug and release ops. */
+static void let_go(struct iofd_device *dev, uint32_t i)
+{
+	struct iofd_source *src = dev->held[i].src;
+
+	unwatch(dev, &dev->held[i]);
+	if (dev->held[i].flags & IOFD_DEV_WATCH_PEER)
+		dev->peers--;
+	memmove(&dev->held[i], &dev->held[i + 1],
+		(dev->nr_held - i - 1) * sizeof(dev->held[0]));
+	dev->nr_held--;
+	if (src->ops->unplug)
+		src->ops->unplug(dev, src);
+	src->ops->release(dev, src);
 }
 
 IOFD_EXPORT void iofd_device_destroy(struct iofd_device *dev)
 {
 	if (!dev)
 		return;
-	iofd_dev_regions_fini(dev);
-	iofd_dev_doorbells_fini(dev);
-	iofd_dev_shadow_fini(dev);
-	iofd_dev_ram_fini(dev);
+	/* The newest first: a source may lean on one that came before. */
+	while (dev->nr_held)
+		let_go(dev, dev->nr_held - 1);
+	free(dev->held);
+	iofd_dev_mechs_fini(dev);
 	close(dev->epfd);
 	free(dev);
 }
@@ -81,18 +124,46 @@ IOFD_EXPORT int iofd_device_fd(const struct iofd_device *dev)
 	return dev ? dev->epfd : iofd_fail(-EINVAL, "iofd_device_fd: NULL device");
 }
 
-int iofd_dev_watch_add(struct iofd_device *dev, int fd, struct iofd_source *src)
+int iofd_dev_watch_add(struct iofd_device *dev, int fd, struct iofd_source *src,
+		       unsigned int flags)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+	struct iofd_dev_held *grown;
 
+	if (!src->ops->event || !src->ops->release || (flags & ~IOFD_DEV_WATCH_PEER))
+		return iofd_fail(-EINVAL, "a device source needs an event and a "
+				 "release op, and known flags (0x%x)", flags);
+	if (held_of(dev, src))
+		return iofd_fail(-EEXIST, "the device holds that source already");
+	grown = iofd_realloc(dev->held, (dev->nr_held + 1) * sizeof(*grown));
+	if (!grown)
+		return iofd_fail(-ENOMEM, "out of memory for a device source");
+	dev->held = grown;
 	if (epoll_ctl(dev->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return iofd_fail(-errno, "cannot watch fd %d: %s", fd, strerror(errno));
+	dev->held[dev->nr_held++] = (struct iofd_dev_held){ src, fd, flags };
+	dev->live++;
+	if (flags & IOFD_DEV_WATCH_PEER) {
+		dev->peers++;
+		dev->live_peers++;
+	}
 	return 0;
 }
 
-void iofd_dev_watch_del(struct iofd_device *dev, int fd)
+void iofd_dev_watch_del(struct iofd_device *dev, struct iofd_source *src)
 {
-	epoll_ctl(dev->epfd, EPOLL_CTL_DEL, fd, NULL);
+	struct iofd_dev_held *h = held_of(dev, src);
+
+	if (h)
+		unwatch(dev, h);
+}
+
+void iofd_dev_watch_remove(struct iofd_device *dev, struct iofd_source *src)
+{
+	struct iofd_dev_held *h = held_of(dev, src);
+
+	if (h)
+		let_go(dev, (uint32_t)(h - dev->held));
 }
 
 /* Serve the sources epoll reports within timeout_ms (each by its event op). */
@@ -147,10 +218,10 @@ IOFD_EXPORT int iofd_device_run(struct iofd_device *dev)
 	while (!dev->stop) {
 		int r;
 
-		if (dev->nr_regions && !dev->live_regions)
-			return 0;	/* the VMM closed every region */
-		if (!dev->nr_regions && !dev->nr_doorbells)
+		if (!dev->live)
 			return 0;	/* nothing to wait for */
+		if (dev->peers && !dev->live_peers)
+			return 0;	/* the VMM left every source it served */
 		r = serve_ready(dev, -1);
 		if (r < 0)
 			return r;

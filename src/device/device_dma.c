@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "device_impl.h"
+#include "device_mech.h"
 #include "error.h"
 
 static int check_ram(const struct iofd_device *dev, int memfd, uint64_t gpa,
@@ -70,12 +71,18 @@ IOFD_EXPORT int iofd_device_add_ram(struct iofd_device *dev, int memfd,
 	return 0;
 }
 
-void iofd_dev_ram_fini(struct iofd_device *dev)
+/* Mechanism: the device goes; unmap its guest RAM. */
+static void ram_fini(struct iofd_device *dev)
 {
 	for (uint32_t i = 0; i < dev->nr_ram; i++)
 		munmap(dev->ram[i].host, (size_t)dev->ram[i].size);
 	dev->nr_ram = 0;
 }
+
+const struct iofd_dev_mech iofd_dev_dma_mech = {
+	.name = "guest RAM",
+	.fini = ram_fini,
+};
 
 /* The device's pointer to [gpa, gpa + len), or NULL (no reason recorded). */
 static void *dma_lookup(const struct iofd_device *dev, uint64_t gpa, uint64_t len)

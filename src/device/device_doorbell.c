@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "device_impl.h"
+#include "device_mech.h"
 #include "fd.h"
 #include "error.h"
 #include "fault.h"
@@ -102,7 +103,7 @@ IOFD_EXPORT int iofd_device_shadow_fd(const struct iofd_device *dev)
 	return dev->shadow_fd;
 }
 
-void iofd_dev_shadow_fini(struct iofd_device *dev)
+static void shadow_fini(struct iofd_device *dev)
 {
 	if (dev->shadow)
 		munmap(dev->shadow, dev->shadow_size);
@@ -168,20 +169,50 @@ static int doorbell_event(struct iofd_source *src)
 	return 1;
 }
 
+/* Source op: the device lets go of the doorbell; forget its id. */
+static void doorbell_unplug(union iofd_source_owner owner, struct iofd_source *src)
+{
+	struct iofd_dev_doorbell *d = iofd_container_of(src, struct iofd_dev_doorbell, src);
+
+	owner.dev->doorbells[d->idx] = NULL;
+}
+
+/* Source op: out of the set already; close our eventfd and free it. */
+static void doorbell_release(union iofd_source_owner owner, struct iofd_source *src)
+{
+	struct iofd_dev_doorbell *d = iofd_container_of(src, struct iofd_dev_doorbell, src);
+
+	(void)owner;
+	close(d->efd);
+	free(d);
+}
+
 static const struct iofd_source_ops doorbell_ops = {
 	.event = doorbell_event,
+	.unplug = doorbell_unplug,
+	.release = doorbell_release,
 };
 
-void iofd_dev_doorbells_fini(struct iofd_device *dev)
+static void doorbells_init(struct iofd_device *dev)
 {
-	for (uint32_t i = 0; i < dev->nr_doorbells; i++) {
-		close(dev->doorbells[i]->efd);
-		free(dev->doorbells[i]);
-	}
+	dev->shadow_fd = -1;
+}
+
+/* Mechanism: the doorbells are released; their id table and the shadow
+ * they read go. */
+static void doorbells_fini(struct iofd_device *dev)
+{
 	free(dev->doorbells);
 	dev->doorbells = NULL;
 	dev->nr_doorbells = 0;
+	shadow_fini(dev);
 }
+
+const struct iofd_dev_mech iofd_dev_doorbell_mech = {
+	.name = "shadow doorbells",
+	.init = doorbells_init,
+	.fini = doorbells_fini,
+};
 
 IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 					 const struct iofd_device_doorbell *db)
@@ -207,6 +238,7 @@ IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 		return iofd_fail(-ENOMEM, "out of memory for a doorbell");
 	d->src.ops = &doorbell_ops;
 	d->dev = dev;
+	d->idx = idx;
 	d->offset = db->shadow_offset;
 	d->len = db->len;
 	d->fn = db->fn;
@@ -217,7 +249,7 @@ IOFD_EXPORT int iofd_device_add_doorbell(struct iofd_device *dev,
 		free(d);
 		return err;
 	}
-	err = iofd_dev_watch_add(dev, d->efd, &d->src);
+	err = iofd_dev_watch_add(dev, d->efd, &d->src, 0);
 	if (err) {
 		close(d->efd);
 		free(d);

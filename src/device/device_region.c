@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "device_impl.h"
+#include "device_mech.h"
 #include "error.h"
 #include "fault.h"
 #include "fd.h"
@@ -91,14 +92,13 @@ static void region_close(struct iofd_device *dev, struct iofd_dev_region *r,
 {
 	if (r->cmd.fd < 0)
 		return;
-	iofd_dev_watch_del(dev, r->cmd.fd);
+	iofd_dev_watch_del(dev, &r->src);
 	if (r->resp.fd >= 0 && r->resp.fd != r->cmd.fd)
 		close(r->resp.fd);
 	close(r->cmd.fd);
 	r->cmd.fd = r->resp.fd = -1;
 	r->status = status;
 	r->have = 0;
-	dev->live_regions--;
 	if (status != -ENOTCONN)
 		dev->stats.failures++;
 }
@@ -210,20 +210,41 @@ static int region_event(struct iofd_source *src)
 			       : serve_stream(r->dev, r, r->idx);
 }
 
+/* Source op: the device lets go of the region (it is destroyed). Close
+ * our ends if they are open, so the VMM sees the peer go, and forget its
+ * id. */
+static void region_unplug(union iofd_source_owner owner, struct iofd_source *src)
+{
+	struct iofd_dev_region *r = iofd_container_of(src, struct iofd_dev_region, src);
+
+	region_close(owner.dev, r, -ENOTCONN);
+	owner.dev->regions[r->idx] = NULL;
+}
+
+static void region_release(union iofd_source_owner owner, struct iofd_source *src)
+{
+	(void)owner;
+	free(iofd_container_of(src, struct iofd_dev_region, src));
+}
+
 static const struct iofd_source_ops region_ops = {
 	.event = region_event,
+	.unplug = region_unplug,
+	.release = region_release,
 };
 
-void iofd_dev_regions_fini(struct iofd_device *dev)
+/* Mechanism: the regions are released; their id table goes. */
+static void regions_fini(struct iofd_device *dev)
 {
-	for (uint32_t i = 0; i < dev->nr_regions; i++) {
-		region_close(dev, dev->regions[i], -ENOTCONN);
-		free(dev->regions[i]);
-	}
 	free(dev->regions);
 	dev->regions = NULL;
 	dev->nr_regions = 0;
 }
+
+const struct iofd_dev_mech iofd_dev_region_mech = {
+	.name = "ioregion",
+	.fini = regions_fini,
+};
 
 /* ---- adding ---------------------------------------------------------------- */
 
@@ -322,12 +343,13 @@ static int attach_region(struct iofd_device *dev, struct iofd_dev_region *r)
 	r->src.ops = &region_ops;
 	r->dev = dev;
 	r->idx = idx;
-	err = iofd_dev_watch_add(dev, r->cmd.fd, &r->src);
+	/* The VMM holds the other end: when it leaves, the region leaves
+	 * the set (region_close()). */
+	err = iofd_dev_watch_add(dev, r->cmd.fd, &r->src, IOFD_DEV_WATCH_PEER);
 	if (err)
 		return err;
 	dev->regions[idx] = r;
 	dev->nr_regions++;
-	dev->live_regions++;
 	return (int)idx;
 }
 

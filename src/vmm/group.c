@@ -53,10 +53,10 @@ static void group_free_rcu(struct rcu_head *head)
 
 /* Bus op: the group is off its bus (replaced or removed): drop the
  * references it was told to, free it after a grace period. */
-static void group_release(void *owner, struct iofd_source *obj)
+static void group_release(union iofd_source_owner owner, struct iofd_source *obj)
 {
 	struct iofd_group *g = caa_container_of(obj, struct iofd_group, obj);
-	struct iofd_vm *vm = owner;
+	struct iofd_vm *vm = owner.vm;
 
 	for (size_t i = 0; i < g->n; i++)
 		if (g->drop_all || g->items[i].efd == g->drop)
@@ -66,7 +66,7 @@ static void group_release(void *owner, struct iofd_source *obj)
 }
 
 /* Bus op: the group's range leaves the bus: every reference goes. */
-static void group_unplug(void *owner, struct iofd_source *obj)
+static void group_unplug(union iofd_source_owner owner, struct iofd_source *obj)
 {
 	(void)owner;
 	caa_container_of(obj, struct iofd_group, obj)->drop_all = true;

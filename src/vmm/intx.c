@@ -88,7 +88,7 @@ static int intx_event(struct iofd_source *src)
 }
 
 /* Source op: the helper's irqfd was deassigned (irq->lock held). */
-static void intx_unplug(void *owner, struct iofd_source *src)
+static void intx_unplug(union iofd_source_owner owner, struct iofd_source *src)
 {
 	struct iofd_intx *intx = intx_of(src);
 

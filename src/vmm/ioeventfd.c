@@ -167,9 +167,9 @@ static void entry_free_rcu(struct rcu_head *head)
 }
 
 /* Bus op: the entry's removal is published. */
-static void entry_release(void *owner, struct iofd_source *obj)
+static void entry_release(union iofd_source_owner owner, struct iofd_source *obj)
 {
-	struct iofd_vm *vm = owner;
+	struct iofd_vm *vm = owner.vm;
 	struct iofd_ioeventfd_entry *e =
 		caa_container_of(obj, struct iofd_ioeventfd_entry, obj);
 

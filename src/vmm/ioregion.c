@@ -131,7 +131,7 @@ static int region_serve(struct iofd_vm *vm, struct iofd_vcpu *vcpu,
 }
 
 /* Bus op: the removal is published; drop the registration's reference. */
-static void region_release(void *owner, struct iofd_source *obj)
+static void region_release(union iofd_source_owner owner, struct iofd_source *obj)
 {
 	struct iofd_region *r = region_of(obj);
 
@@ -190,10 +190,10 @@ static void chan_unlink(struct iofd_vm *vm, struct iofd_chan *c)
 /* Bus op: the region left the writer's view of its bus. A later
  * registration on the same fds gets a fresh channel (and so no poison)
  * once no registered region uses this one. */
-static void region_unplug(void *owner, struct iofd_source *obj)
+static void region_unplug(union iofd_source_owner owner, struct iofd_source *obj)
 {
 	struct iofd_region *r = region_of(obj);
-	struct iofd_vm *vm = owner;
+	struct iofd_vm *vm = owner.vm;
 
 	int err = kernel_deassign(vm, r);
 

@@ -9,6 +9,7 @@
 
 #include "counter_source.h"
 #include "device_impl.h"
+#include "error.h"
 #include "fd.h"
 #include "irqline.h"
 #include "space.h"
@@ -100,6 +101,16 @@ static void counter_cancel(struct iofd_vcpu *vcpu, struct iofd_source *src,
 	counter_of(src)->cancelled++;
 }
 
+/* Device set, in a chain: signal the next event, or stop at the last. */
+static int chain_device_event(struct counter_source *c, int served)
+{
+	if (c->dev_events >= c->dev_chain)
+		return iofd_device_stop(c->dev) ? -EINVAL : served;
+	if (eventfd_write(c->dev_efd, 1) < 0)
+		return iofd_fail(-errno, "counter: cannot signal itself");
+	return served;
+}
+
 /* Irq set and device set: whichever of its eventfds was signalled. An irq
  * event raises the counter's GSI. */
 static int counter_event(struct iofd_source *src)
@@ -116,6 +127,8 @@ static int counter_event(struct iofd_source *src)
 	if (iofd_efd_take(c->dev_efd)) {
 		c->dev_events++;
 		n++;
+		if (c->dev_chain)
+			return chain_device_event(c, n);
 	}
 	return n;
 }
@@ -126,16 +139,24 @@ static void counter_ack(struct iofd_source *src)
 	counter_of(src)->acks++;
 }
 
-static void counter_unplug(void *owner, struct iofd_source *src)
+/* Bus and device: it left its owner's view, then the owner let go. Which
+ * owner it was the test knows; the counter keeps its address. */
+static void counter_unplug(union iofd_source_owner owner, struct iofd_source *src)
 {
-	(void)owner;
-	counter_of(src)->unplugged++;
+	struct counter_source *c = counter_of(src);
+
+	c->unplugged++;
+	c->unplugged_by = owner.dev;
 }
 
-static void counter_release(void *owner, struct iofd_source *src)
+static void counter_release(union iofd_source_owner owner, struct iofd_source *src)
 {
-	(void)owner;
-	counter_of(src)->released++;
+	struct counter_source *c = counter_of(src);
+
+	if (c->released == c->unplugged)
+		c->released_before_unplug = true;
+	c->released++;
+	c->released_by = owner.dev;
 }
 
 static const struct iofd_source_ops counter_ops = {
@@ -240,12 +261,17 @@ void counter_unplug_irq(struct iofd_vm *vm, struct counter_source *c)
 
 int counter_plug_device(struct iofd_device *dev, struct counter_source *c)
 {
-	return iofd_dev_watch_add(dev, c->dev_efd, &c->src);
+	int err = iofd_dev_watch_add(dev, c->dev_efd, &c->src, 0);
+
+	if (!err)
+		c->dev = dev;
+	return err;
 }
 
 void counter_unplug_device(struct iofd_device *dev, struct counter_source *c)
 {
-	iofd_dev_watch_del(dev, c->dev_efd);
+	iofd_dev_watch_remove(dev, &c->src);
+	c->dev = NULL;
 }
 
 void counter_fini(struct counter_source *c)

@@ -27,9 +27,16 @@ struct counter_source {
 	int irq_efd, dev_efd;		/* its fds in the irq and device sets */
 	struct iofd_irq_line *line;	/* the GSI it raises */
 	bool pend_next;			/* keep the next write pending */
+	struct iofd_device *dev;	/* the device whose set it is in */
+	/* Device set: until dev_events reaches dev_chain, each event
+	 * signals dev_efd again; the one that reaches it stops dev's run.
+	 * 0: neither. */
+	uint64_t dev_chain;
 	/* What happened to it, for the test to check. */
 	uint64_t writes, last, served_outside, resumed, cancelled;
 	uint64_t irq_events, dev_events, acks, unplugged, released;
+	const void *unplugged_by, *released_by;	/* the last owners */
+	bool released_before_unplug;	/* release came before any unplug */
 };
 
 /* Make a counter at base (MMIO) for gsi with two fresh eventfds; 0 or
@@ -42,7 +49,9 @@ int counter_unplug_bus(struct iofd_vm *vm, struct counter_source *c);
 /* Join vm's irq set and its GSI's resamplers (a controller must be set). */
 int counter_plug_irq(struct iofd_vm *vm, struct counter_source *c);
 void counter_unplug_irq(struct iofd_vm *vm, struct counter_source *c);
-/* Join a device's epoll set. */
+/* Join a device's epoll set: the device holds it until
+ * counter_unplug_device() or iofd_device_destroy(), which unplug and
+ * release it through its ops. */
 int counter_plug_device(struct iofd_device *dev, struct counter_source *c);
 void counter_unplug_device(struct iofd_device *dev, struct counter_source *c);
 /* Close its fds (everything unplugged, and a grace period past). */

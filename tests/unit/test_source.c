@@ -8,8 +8,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "counter_source.h"
@@ -148,10 +150,75 @@ static void a_source_of_the_tests_is_a_device_source(void **state)
 	assert_int_equal(iofd_device_wait(f->dev, 1000), 1);
 	assert_int_equal(f->c.dev_events, 1);
 	assert_int_equal(iofd_device_process(f->dev), 0);
+	/* Leaving the device is its unplug and release, the device the
+	 * owner. */
+	assert_int_equal(f->c.unplugged, 0);
 	counter_unplug_device(f->dev, &f->c);
+	assert_int_equal(f->c.unplugged, 1);
+	assert_int_equal(f->c.released, 1);
+	assert_ptr_equal(f->c.released_by, f->dev);
 	assert_int_equal(write(f->c.dev_efd, &one, sizeof(one)), sizeof(one));
 	assert_int_equal(iofd_device_process(f->dev), 0);
 	assert_int_equal(f->c.dev_events, 1);
+}
+
+/* iofd_device_run() waits as long as a source is in the set, whatever it
+ * is: here the counter alone, which serves three events in a row (each
+ * signals the next) and stops the run at the third. */
+static void a_source_of_the_tests_keeps_a_device_running(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t one = 1;
+
+	assert_int_equal(counter_plug_device(f->dev, &f->c), 0);
+	f->c.dev_chain = 3;
+	assert_int_equal(write(f->c.dev_efd, &one, sizeof(one)), sizeof(one));
+	assert_int_equal(iofd_device_run(f->dev), 0);
+	assert_int_equal(f->c.dev_events, 3);
+	/* Out of the set, nothing is left to wait for. */
+	counter_unplug_device(f->dev, &f->c);
+	assert_int_equal(iofd_device_run(f->dev), 0);
+	assert_int_equal(f->c.dev_events, 3);
+}
+
+/* A source with a peer (a region, whose VMM can leave) ends the run when
+ * its peer has gone, even with the counter (no peer) still in the set. */
+static void a_peer_leaving_ends_the_run_beside_a_source_of_the_tests(void **state)
+{
+	struct fixture *f = *state;
+	struct iofd_device_region reg = { .size = 8 };
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	reg.cmd_fd = reg.resp_fd = sv[1];
+	assert_int_equal(counter_plug_device(f->dev, &f->c), 0);
+	assert_int_equal(iofd_device_add_region(f->dev, &reg), 0);
+	close(sv[1]);
+	close(sv[0]);		/* the VMM leaves */
+	assert_int_equal(iofd_device_run(f->dev), 0);
+	assert_int_equal(iofd_device_region_status(f->dev, 0), -ENOTCONN);
+	assert_int_equal(f->c.dev_events, 0);
+	assert_int_equal(f->c.unplugged, 0);
+}
+
+/* iofd_device_destroy() lets go of every source it holds through its ops:
+ * the counter is unplugged, then released, with the device as owner, and
+ * keeps its own fds. */
+static void a_device_lets_go_of_a_source_of_the_tests_through_its_ops(void **state)
+{
+	struct fixture *f = *state;
+	const void *dev = f->dev;
+
+	assert_int_equal(counter_plug_device(f->dev, &f->c), 0);
+	assert_int_equal(counter_plug_device(f->dev, &f->c), -EEXIST);
+	iofd_device_destroy(f->dev);
+	f->dev = NULL;
+	assert_int_equal(f->c.unplugged, 1);
+	assert_int_equal(f->c.released, 1);
+	assert_false(f->c.released_before_unplug);
+	assert_ptr_equal(f->c.unplugged_by, dev);
+	assert_ptr_equal(f->c.released_by, dev);
+	assert_true(fcntl(f->c.dev_efd, F_GETFD) >= 0);
 }
 
 /* A vCPU over a kvm_run of the library's own (no KVM needed): the exit
@@ -253,6 +320,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(a_source_of_the_tests_is_an_interrupt_source,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_source_of_the_tests_is_a_device_source,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_source_of_the_tests_keeps_a_device_running,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_peer_leaving_ends_the_run_beside_a_source_of_the_tests,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(a_device_lets_go_of_a_source_of_the_tests_through_its_ops,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(a_source_of_the_tests_keeps_an_access_pending,
 						setup, teardown),
