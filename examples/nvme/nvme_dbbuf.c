@@ -39,7 +39,7 @@ uint16_t nvme_dbbuf_config(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2)
 	c->dbbuf = (struct nvme_dbbuf){ .on = true, .dbs_gpa = prp1,
 					.eis_gpa = prp2, .dbs = dbs, .eis = eis };
 	take_over_queues(c);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvme_fence(__ATOMIC_SEQ_CST);
 	c->st.dbbuf_configs++;
 	return NVME_SC_SUCCESS;
 }

@@ -21,7 +21,7 @@ static uint16_t move_data(struct nvme_ctrl *c, const struct nvme_xfer *x,
 		off += s->len;
 	}
 	if (!is_write)	/* the data before the completion that tells of it */
-		__atomic_thread_fence(__ATOMIC_RELEASE);
+		nvme_fence(__ATOMIC_RELEASE);
 	return NVME_SC_SUCCESS;
 }
 

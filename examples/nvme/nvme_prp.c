@@ -107,5 +107,5 @@ void nvme_prp_copy_to_guest(const struct nvme_xfer *x, const void *buf,
 		p += n;
 		len -= n;
 	}
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	nvme_fence(__ATOMIC_RELEASE);
 }

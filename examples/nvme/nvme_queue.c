@@ -423,7 +423,7 @@ bool nvme_queue_before_sleep(struct nvme_ctrl *c)
 	/* Publish, then look again: a host that wrote a shadow entry after
 	 * our last look either sees the new EventIdx (and rings) or we see
 	 * its entry here. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvme_fence(__ATOMIC_SEQ_CST);
 	for (unsigned q = 1; q <= NVME_MAX_IO_QUEUES; q++)
 		if (c->cq[q].live && cq_from_shadow(c, q, NOT_ANNOUNCED))
 			work = true;	/* room, and an EventIdx to move */

@@ -447,7 +447,7 @@ static void db_update(struct fx *f, unsigned idx, uint32_t value)
 	uint32_t old = __atomic_load_n(sh, __ATOMIC_RELAXED);
 
 	__atomic_store_n(sh, value, __ATOMIC_RELEASE);
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	nvme_fence(__ATOMIC_SEQ_CST);
 	if (need_event((uint16_t)__atomic_load_n(ei, __ATOMIC_ACQUIRE),
 		       (uint16_t)value, (uint16_t)old)) {
 		ring(f, idx, value);
