@@ -12,6 +12,8 @@
 # The kernel series' tests (suite 'series': the patched kernel, its
 # selftests) run in every mode but 'none'; its modules and selftests are
 # built first (scripts/kernel-build.sh, cached).
+# The real Linux guest (suite 'real-guest': fio on iofd-vm in the
+# emulated host) runs in every mode but 'none' too.
 BUILD=${1:-build}
 [ $# -gt 0 ] && shift
 LOG="$BUILD/meson-logs/testlog.json"
@@ -25,7 +27,7 @@ case $kvm in
 native) select="--no-suite emulated" ;;
 emulated) select="--no-suite native" ;;
 all) select="" ;;
-none) select="--no-suite native --no-suite emulated --no-suite series" ;;
+none) select="--no-suite native --no-suite emulated --no-suite series --no-suite real-guest" ;;
 *) echo "IOFD_KVM must be auto, native, emulated, all or none, not '$kvm'" >&2; exit 2 ;;
 esac
 echo "KVM tests: $kvm"
@@ -54,8 +56,9 @@ if [ ! -f "$LOG" ]; then
 fi
 # -- uapi shim: the acceptance and overhead lines the tests/shim programs
 # print on stderr (meson keeps them in its text log); kernel review: the
-# same line for the selftests a review of the kernel series added.
-grep -hE '^(uapi shim|shim overhead|kernel review): ' \
+# same line for the selftests a review of the kernel series added; real
+# guest: the figures of fio in a Linux guest (scripts/real-guest).
+grep -hE '^(uapi shim|shim overhead|kernel review|real guest( idle| fault)?): ' \
 	"$BUILD/meson-logs/testlog.txt" 2>/dev/null
 # -- fault injection: each program's figure and the total (tests/fault).
 python3 "$here/fault-total.py" "$LOG"
