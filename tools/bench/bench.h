@@ -96,6 +96,13 @@ enum bench_phase {
 #define BENCH_REGISTER_ROWS(table) \
 	bench_register_rows(table, sizeof(table) / sizeof((table)[0]))
 
+/* A round-trip row (the guest waits for the device's answer in its RAM;
+ * two operations per round trip), measured by bench_measure_path. */
+#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
+	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
+	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
+	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
+
 /* One file per mechanism, with its paths: each registers its rows of a
  * section. */
 void bench_rows_exit(enum bench_phase phase);

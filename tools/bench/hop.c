@@ -121,12 +121,6 @@ static const struct bench_row hop_rows[] = {
 	  .measure = bench_measure_path },
 };
 
-/* Round trips: the guest waits for the device's answer in its RAM. */
-#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
-	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
-	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
-	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
-
 static const struct bench_row hop_rt_rows[] = {
 	RT("rt-hop-mmio", BENCH_MMIO,
 	   "main-loop hop, then the device thread answers from its socket",

@@ -338,12 +338,6 @@ static const struct bench_row iofd_rows[] = {
 	       BENCH_LIMIT_OFFLOAD),
 };
 
-/* Round trips: the guest waits for the device's answer in its RAM. */
-#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
-	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
-	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
-	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
-
 static const struct bench_row ioeventfd_rt_rows[] = {
 	RT("rt-iofd-offload-mmio", BENCH_MMIO,
 	   "iofd offloaded ioeventfd; a device thread answers",

@@ -293,12 +293,6 @@ static const struct bench_row raw_rows[] = {
 	  .param = &path_raw_kvm_post_write, .measure = bench_measure_path },
 };
 
-/* Round trips: the guest waits for the device's answer in its RAM. */
-#define RT(name_, bus_, what_, path_, floor_, limit_)                           \
-	{ .name = name_, .section = "round trip", .bus = bus_, .what = what_,  \
-	  .floor = floor_, .floor_limit = limit_, .ops_div = 2,               \
-	  .needs_kvm = true, .param = &path_, .measure = bench_measure_path }
-
 static const struct bench_row raw_rt_rows[] = {
 	RT("rt-raw-eventfd-mmio", BENCH_MMIO,
 	   "exit + eventfd write(); a device thread answers",
