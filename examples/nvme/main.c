@@ -33,6 +33,7 @@
 #include <iofd/handoff.h>
 
 #include "nvme_ctrl.h"
+#include "nvme_dbbuf.h"
 #include "nvme_queue.h"
 #include "nvme_regs.h"
 
@@ -296,25 +297,26 @@ static int handoff(int sock, struct device *d, const struct options *o)
 			       (unsigned)(d->shadow_size / 8));
 		memcpy(d->ctrl.db_id, d->db_id,
 		       sizeof(int) * (d->shadow_size / 8));
+		if (d->ctrl.irq.vmm_flags & NVME_IRQ_F_DOORBELL_MODES)
+			nvme_dbmode_init(&d->ctrl.dbmode, sock);
 	}
 	return err;
 }
 
 /* ---- serving ---------------------------------------------------------------- */
 
-/* The handoff socket: 0 while open, 1 once the VMM closed it, -EPROTO for
- * a packet after the handoff. */
-static int socket_state(int sock)
+/* The handoff socket: 0 while open (a doorbell mode answer taken), 1 once
+ * the VMM closed it, -EPROTO for any other packet. */
+static int socket_state(struct device *d, int sock)
 {
-	char b;
-	ssize_t n = recv(sock, &b, 1, MSG_DONTWAIT);
+	uint64_t buf[4];
+	ssize_t n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0)
 		return 1;
-	fprintf(stderr, "nvme-device: unexpected packet on the handoff socket\n");
-	return -EPROTO;
+	return nvme_dbbuf_mode_answer(&d->ctrl, buf, (size_t)n);
 }
 
 static int serve(struct device *d, int sock)
@@ -334,7 +336,7 @@ static int serve(struct device *d, int sock)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (p[1].revents && (st = socket_state(sock)) != 0)
+		if (p[1].revents && (st = socket_state(d, sock)) != 0)
 			return st < 0 ? st : 0;
 		if (p[2].revents)	/* an EOI: the line is down */
 			nvme_irq_intx_resample(&d->ctrl.irq);

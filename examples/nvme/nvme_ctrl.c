@@ -21,6 +21,7 @@ void nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_config *cfg,
 	c->nr_doorbells = nr_doorbells;
 	for (unsigned i = 0; i < 2 * (NVME_MAX_IO_QUEUES + 1); i++)
 		c->db_id[i] = -1;
+	nvme_dbmode_init(&c->dbmode, -1);
 	nvme_ctrl_features_default(c);
 }
 
@@ -123,6 +124,11 @@ int nvme_ctrl_write_stats(const struct nvme_ctrl *c, FILE *f)
 		{ "shadow_sq_tail", s->shadow_sq },
 		{ "shadow_cq_head", s->shadow_cq },
 		{ "event_index_writes", s->event_idx_writes },
+		{ "doorbell_mode_requests", c->dbmode.requests },
+		{ "doorbell_mode_answers", c->dbmode.answers },
+		{ "doorbell_mode_refusals", c->dbmode.refusals },
+		{ "doorbell_mode_wakeups", c->dbmode.mode == NVME_DBMODE_WAKEUPS },
+		{ "doorbell_wakeups_only", s->wakeup_doorbells },
 	};
 
 	write_opcodes(f, "admin", s->admin, admin_names);

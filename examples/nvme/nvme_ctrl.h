@@ -14,6 +14,7 @@
 
 #include <iofd/device.h>
 
+#include "nvme_dbmode.h"
 #include "nvme_defs.h"
 #include "nvme_irq.h"
 #include "nvme_ns.h"
@@ -80,6 +81,8 @@ struct nvme_stats {
 					 * buffer that no MMIO doorbell
 					 * announced ("shadow-only") */
 	uint64_t event_idx_writes;	/* EventIdx entries published */
+	uint64_t wakeup_doorbells;	/* MMIO doorbells of I/O queues that
+					 * may have carried no value */
 };
 
 struct nvme_ctrl {
@@ -91,6 +94,7 @@ struct nvme_ctrl {
 	unsigned nr_doorbells;
 	int db_id[2 * (NVME_MAX_IO_QUEUES + 1)];	/* iofd doorbell ids */
 	struct nvme_dbbuf dbbuf;
+	struct nvme_dbmode dbmode;	/* what the I/O queues' MMIO doorbells carry */
 
 	/* registers */
 	uint32_t cc, csts, aqa;
@@ -128,7 +132,8 @@ struct nvme_ctrl {
  * nvme_ctrl_init() - a disabled controller with @cfg over namespace @ns
  * (moved in; closed by nvme_ctrl_fini()), vectors @irq (moved in), DMA
  * through @dev (still the caller's). @shadow maps the @nr_doorbells
- * doorbell slots (4 bytes each, 8 apart), or is NULL.
+ * doorbell slots (4 bytes each, 8 apart), or is NULL. Doorbell modes are
+ * not offered until nvme_dbmode_init() names the socket.
  */
 void nvme_ctrl_init(struct nvme_ctrl *c, const struct nvme_config *cfg,
 		    struct iofd_device *dev, struct nvme_ns *ns,

@@ -41,12 +41,28 @@ uint16_t nvme_dbbuf_config(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2)
 	take_over_queues(c);
 	nvme_fence(__ATOMIC_SEQ_CST);
 	c->st.dbbuf_configs++;
+	/* The values are in the buffer now: the MMIO doorbells may be plain
+	 * wake-ups. A refusal or a failed request keeps them post-write,
+	 * which this path reads past anyway. */
+	nvme_dbmode_ask(&c->dbmode, NVME_DBMODE_WAKEUPS);
 	return NVME_SC_SUCCESS;
 }
 
 void nvme_dbbuf_reset(struct nvme_ctrl *c)
 {
 	memset(&c->dbbuf, 0, sizeof(c->dbbuf));
+	if (nvme_dbmode_ask(&c->dbmode, NVME_DBMODE_VALUES))
+		nvme_ctrl_fatal(c, "cannot ask the VMM for doorbell values back");
+}
+
+int nvme_dbbuf_mode_answer(struct nvme_ctrl *c, const void *buf, size_t n)
+{
+	int err = nvme_dbmode_answer(&c->dbmode, buf, n);
+
+	if (!err && nvme_dbmode_lost_values(&c->dbmode))
+		nvme_ctrl_fatal(c, "the VMM could not give the doorbells their "
+			       "values back");
+	return err;
 }
 
 bool nvme_dbbuf_covers(const struct nvme_ctrl *c, uint32_t qid)

@@ -20,6 +20,7 @@
 #define NVME_DBBUF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nvme_ctrl.h"
@@ -34,8 +35,19 @@
  */
 uint16_t nvme_dbbuf_config(struct nvme_ctrl *c, uint64_t prp1, uint64_t prp2);
 
-/** nvme_dbbuf_reset() - controller reset: the buffers are forgotten. */
+/**
+ * nvme_dbbuf_reset() - controller reset: the buffers are forgotten, and
+ * the MMIO doorbells asked to carry values again (nvme_dbmode.h); a
+ * request that cannot be sent makes the controller fatal.
+ */
 void nvme_dbbuf_reset(struct nvme_ctrl *c);
+
+/**
+ * nvme_dbbuf_mode_answer() - the VMM's answer to a doorbell mode request
+ * (@n bytes at @buf, from the handoff socket). Values asked back and not
+ * given make the controller fatal (CSTS.CFS). Returns 0 or -EPROTO.
+ */
+int nvme_dbbuf_mode_answer(struct nvme_ctrl *c, const void *buf, size_t n);
 
 /** nvme_dbbuf_covers() - whether queue @qid's doorbells live in the
  * shadow buffer (buffers set, an I/O queue). */

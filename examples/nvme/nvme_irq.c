@@ -13,9 +13,13 @@
 
 #define CMSG_ROOM CMSG_SPACE(sizeof(int) * NVME_IRQ_MAX_VECTORS)
 
-static int send_packet(int sock, uint32_t magic, const int *fds, uint32_t nr)
+#define KNOWN_FLAGS	NVME_IRQ_F_DOORBELL_MODES
+#define HEADER_NO_FLAGS	(sizeof(struct nvme_irq_msg) - sizeof(uint32_t))
+
+static int send_packet(int sock, uint32_t magic, const int *fds, uint32_t nr,
+		       uint32_t flags)
 {
-	struct nvme_irq_msg m = { .magic = magic, .nr_vectors = nr };
+	struct nvme_irq_msg m = { .magic = magic, .nr_vectors = nr, .flags = flags };
 	struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
 	union { char buf[CMSG_ROOM]; struct cmsghdr align; } u;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
@@ -36,16 +40,16 @@ static int send_packet(int sock, uint32_t magic, const int *fds, uint32_t nr)
 	return 0;
 }
 
-int nvme_irq_send(int sock, const int *fds, uint32_t nr)
+int nvme_irq_send(int sock, const int *fds, uint32_t nr, uint32_t flags)
 {
-	return send_packet(sock, NVME_IRQ_MAGIC, fds, nr);
+	return send_packet(sock, NVME_IRQ_MAGIC, fds, nr, flags);
 }
 
-int nvme_irq_send_intx(int sock, int trigger, int resample)
+int nvme_irq_send_intx(int sock, int trigger, int resample, uint32_t flags)
 {
 	int fds[2] = { trigger, resample };
 
-	return send_packet(sock, NVME_IRQ_MAGIC_INTX, fds, 2);
+	return send_packet(sock, NVME_IRQ_MAGIC_INTX, fds, 2, flags);
 }
 
 static int is_eventfd(int fd)
@@ -123,13 +127,16 @@ static int take(struct msghdr *msg, ssize_t n, const struct nvme_irq_msg *m,
 {
 	struct cmsghdr *c = CMSG_FIRSTHDR(msg);
 	int fds[NVME_IRQ_MAX_VECTORS];
+	uint32_t flags = n == (ssize_t)HEADER_NO_FLAGS ? 0 : m->flags;
 
 	if (msg->msg_flags & (MSG_CTRUNC | MSG_TRUNC))
 		return bad(msg, "truncated (too many fds or bytes)");
-	if (n != (ssize_t)sizeof(*m) ||
+	if ((n != (ssize_t)sizeof(*m) && n != (ssize_t)HEADER_NO_FLAGS) ||
 	    m->magic != (intx ? NVME_IRQ_MAGIC_INTX : NVME_IRQ_MAGIC))
 		return bad(msg, intx ? "not an NVIX header (the device runs --intx)"
 				     : "not an NVMI header");
+	if (flags & ~KNOWN_FLAGS)
+		return bad(msg, "unknown flags");
 	if (intx ? m->nr_vectors != 2
 		 : m->nr_vectors == 0 || m->nr_vectors > NVME_IRQ_MAX_VECTORS)
 		return bad(msg, intx ? "INTx needs 2 fds (trigger, resample)"
@@ -143,6 +150,7 @@ static int take(struct msghdr *msg, ssize_t n, const struct nvme_irq_msg *m,
 		if (!is_eventfd(fds[i]))
 			return bad(msg, "a vector fd is not an eventfd");
 	keep(irq, fds, m->nr_vectors, intx);
+	irq->vmm_flags = flags;
 	return 0;
 }
 

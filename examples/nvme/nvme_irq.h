@@ -17,6 +17,10 @@
  *           write until it reads that EOI, then asserts again if
  *           completions are still waiting (nvme_queue decides what is
  *           waiting). One vector (0) for every queue.
+ *
+ * The header may carry a third word, flags: NVME_IRQ_F_DOORBELL_MODES says
+ * the VMM answers doorbell mode requests (nvme_dbmode.h). A header of two
+ * words has no flags.
  */
 #ifndef NVME_IRQ_H
 #define NVME_IRQ_H
@@ -27,10 +31,12 @@
 #define NVME_IRQ_MAGIC		0x4e564d49u	/* 'NVMI' */
 #define NVME_IRQ_MAGIC_INTX	0x4e564958u	/* 'NVIX' */
 #define NVME_IRQ_MAX_VECTORS	64
+#define NVME_IRQ_F_DOORBELL_MODES	(1u << 0)
 
 struct nvme_irq_msg {
 	uint32_t magic;		/* NVME_IRQ_MAGIC */
 	uint32_t nr_vectors;	/* 1..NVME_IRQ_MAX_VECTORS, = fds attached */
+	uint32_t flags;		/* NVME_IRQ_F_*; absent in a 2-word header */
 };
 
 struct nvme_irq {
@@ -47,27 +53,30 @@ struct nvme_irq {
 	uint64_t asserts;	/* INTx: trigger writes */
 	uint64_t eois;		/* INTx: EOIs (resample counts summed) */
 	uint64_t resample_reads;	/* INTx: resample fd reads */
+	uint32_t vmm_flags;	/* NVME_IRQ_F_* the VMM sent */
 };
 
 /**
  * nvme_irq_send() - the VMM side: send @nr eventfds (@fds, still the
- * caller's) as vectors 0..nr-1 over the seqpacket socket @sock.
+ * caller's) as vectors 0..nr-1 over the seqpacket socket @sock, with
+ * @flags (NVME_IRQ_F_*).
  * Returns 0, -EINVAL (nr 0 or above the maximum), or an errno of sendmsg().
  */
-int nvme_irq_send(int sock, const int *fds, uint32_t nr);
+int nvme_irq_send(int sock, const int *fds, uint32_t nr, uint32_t flags);
 
 /**
  * nvme_irq_send_intx() - the VMM side: send the INTx packet ('NVIX') with
- * @trigger and @resample (eventfds, still the caller's) over @sock.
- * Returns 0 or an errno of sendmsg().
+ * @trigger and @resample (eventfds, still the caller's) and @flags over
+ * @sock. Returns 0 or an errno of sendmsg().
  */
-int nvme_irq_send_intx(int sock, int trigger, int resample);
+int nvme_irq_send_intx(int sock, int trigger, int resample, uint32_t flags);
 
 /**
  * nvme_irq_recv() - the device side: receive the interrupt packet within
  * @timeout_ms (-1: no limit) and keep its fds in @irq (close-on-exec,
  * non-blocking). @intx: expect the INTx packet ('NVIX', 2 fds), else the
- * MSI-X one ('NVMI'). Everything is checked: size, magic, count, that
+ * MSI-X one ('NVMI'). Everything is checked: size (2 or 3 words), magic,
+ * flags (known bits only), count, that
  * exactly nr_vectors fds came, none cut off, each an eventfd. On failure
  * nothing is kept. Returns 0, -EPROTO (malformed or the other kind; reason
  * on stderr), -ETIMEDOUT, -ECONNRESET (peer closed), or an errno of

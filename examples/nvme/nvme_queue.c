@@ -272,6 +272,19 @@ static void cq_refresh_head(struct nvme_ctrl *c, uint32_t qid)
 		cq->head = (uint32_t)head;
 }
 
+/*
+ * What an MMIO doorbell at shadow @slot announced: its posted @value, or,
+ * when the doorbell may be a plain wake-up (nvme_dbmode.h), whatever the
+ * shadow buffer holds now.
+ */
+static uint64_t announced(struct nvme_ctrl *c, unsigned slot, uint64_t value)
+{
+	if (!nvme_dbmode_may_lack_values(&c->dbmode))
+		return value;
+	c->st.wakeup_doorbells++;
+	return nvme_dbbuf_shadow(c, slot);
+}
+
 void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 			    uint64_t signals)
 {
@@ -289,7 +302,7 @@ void nvme_queue_sq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 	/* With the buffers set the shadow holds the newest tail; the MMIO
 	 * value (posted earlier) may be older than what was taken from it. */
 	if (nvme_dbbuf_covers(c, qid)) {
-		sq_from_shadow(c, qid, value);
+		sq_from_shadow(c, qid, announced(c, 2 * qid, value));
 		return;
 	}
 	if (!sq_tail_ok(sq, value)) {
@@ -314,7 +327,7 @@ void nvme_queue_cq_doorbell(struct nvme_ctrl *c, uint32_t qid, uint64_t value,
 		return;
 	}
 	if (nvme_dbbuf_covers(c, qid)) {
-		cq_from_shadow(c, qid, value);
+		cq_from_shadow(c, qid, announced(c, 2 * qid + 1, value));
 		return;
 	}
 	if (!cq_head_ok(cq, value)) {
@@ -372,6 +385,10 @@ static bool run_sq(struct nvme_ctrl *c, uint16_t qid, unsigned budget)
 {
 	struct nvme_sq *sq = &c->sq[qid];
 
+	/* After a reset the I/O queues' doorbells must carry values before
+	 * an admin command may create one. */
+	if (qid == 0 && nvme_dbmode_holding(&c->dbmode))
+		return false;	/* resumed by the VMM's answer */
 	if (nvme_dbbuf_covers(c, qid))
 		sq_from_shadow(c, qid, NOT_ANNOUNCED);
 	for (unsigned n = 0; sq->live && accepting(c) && sq_has_work(c, qid); n++) {

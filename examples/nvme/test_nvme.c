@@ -39,6 +39,7 @@
 #include <iofd/handoff.h>
 #include <iofd/uapi.h>
 
+#include "nvme_dbmode.h"
 #include "nvme_defs.h"
 #include "nvme_irq.h"
 
@@ -85,6 +86,7 @@ struct expect {
 	uint64_t bytes_read, bytes_written, events;
 	uint64_t enables, resets, shutdowns;
 	uint64_t eois, dbbuf_configs;
+	uint64_t dbmode_requests, dbmode_refusals;
 	uint64_t shadow_updates[2], mmio_updates[2];	/* [0] SQ, [1] CQ */
 };
 
@@ -100,6 +102,8 @@ struct fx {
 	unsigned nr_vec;		/* NR_VEC, or 1 with --intx */
 	bool intx;
 	int resample_efd;		/* --intx: the resample eventfd */
+	uint32_t vmm_flags;		/* NVME_IRQ_F_* sent after the handoff */
+	bool plain_io_db;		/* I/O doorbells as plain ioeventfds */
 	uint32_t *shadow;
 	size_t shadow_size;
 	char backing[64], stats[80];
@@ -219,9 +223,10 @@ static void attach_with(struct fx *f, const char *extra)
 	iofd_handoff_close(&reply);
 	if (f->intx)
 		assert_int_equal(nvme_irq_send_intx(f->sock, f->vec_efd[0],
-						    f->resample_efd), 0);
+						    f->resample_efd, f->vmm_flags), 0);
 	else
-		assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, NR_VEC), 0);
+		assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, NR_VEC,
+					       f->vmm_flags), 0);
 }
 
 static void attach(struct fx *f)
@@ -330,6 +335,12 @@ static void check_stats(struct fx *f)
 	CHECK_STAT(f, "intx_asserts", f->intx ? vectors : 0);
 	CHECK_STAT(f, "intx_eois", f->ex.eois);
 	CHECK_STAT(f, "dbbuf_configs", f->ex.dbbuf_configs);
+	CHECK_STAT(f, "doorbell_mode_requests", f->ex.dbmode_requests);
+	CHECK_STAT(f, "doorbell_mode_answers", f->ex.dbmode_requests);
+	CHECK_STAT(f, "doorbell_mode_refusals", f->ex.dbmode_refusals);
+	if (f->vmm_flags && f->ex.dbmode_requests &&
+	    stat_of(f->stats, "doorbell_wakeups_only") == 0)
+		fail_msg("no MMIO doorbell was taken as a wake-up");
 	check_shadow_only(f, "shadow_sq_tail", 0);
 	check_shadow_only(f, "shadow_cq_head", 1);
 	if (f->ex.dbbuf_configs)
@@ -411,12 +422,14 @@ static void wr32(struct fx *f, uint64_t off, uint32_t v)
 	reg_access(f, true, off, 4, v);
 }
 
-/* What a post-write ioeventfd does: store, then signal. */
+/* What a post-write ioeventfd does: store, then signal. An I/O queue's
+ * doorbell switched to a plain ioeventfd only signals. */
 static void ring(struct fx *f, unsigned idx, uint32_t value)
 {
 	uint64_t one = 1;
 
-	__atomic_store_n(&f->shadow[2 * idx], value, __ATOMIC_RELEASE);
+	if (!(f->plain_io_db && idx >= 2))
+		__atomic_store_n(&f->shadow[2 * idx], value, __ATOMIC_RELEASE);
 	assert_int_equal(write(f->db_efd[idx], &one, sizeof(one)), sizeof(one));
 	if (idx & 1)
 		f->ex.cq_db++;
@@ -1409,10 +1422,10 @@ static void intx_packet_must_match(void **state)
 		assert_int_equal(reply.status, 0);
 		iofd_handoff_close(&reply);
 		if (m == 0)
-			assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, 2), 0);
+			assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, 2, 0), 0);
 		else
 			assert_int_equal(nvme_irq_send_intx(f->sock, f->vec_efd[0],
-							    f->resample_efd), 0);
+							    f->resample_efd, 0), 0);
 		assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 		close(f->sock);
@@ -1608,6 +1621,118 @@ static void dbbuf_shadow_doorbells(void **state)
 	disable(f);
 }
 
+/* The device's next doorbell mode request, within 2 s: its mode. */
+static uint32_t dbmode_request(struct fx *f)
+{
+	struct pollfd p = { .fd = f->sock, .events = POLLIN };
+	struct nvme_dbmode_msg m;
+
+	assert_int_equal(poll(&p, 1, 2000), 1);
+	assert_int_equal(recv(f->sock, &m, sizeof(m), 0), sizeof(m));
+	assert_int_equal(m.magic, NVME_DBMODE_MAGIC);
+	assert_int_equal(m.status, 0);
+	f->ex.dbmode_requests++;
+	return m.mode;
+}
+
+/* Answer it as a VMM: @mode now in effect, with @status. */
+static void dbmode_answer(struct fx *f, uint32_t mode, int32_t status)
+{
+	struct nvme_dbmode_msg m = { .magic = NVME_DBMODE_MAGIC, .mode = mode,
+				     .status = status };
+
+	assert_int_equal(send(f->sock, &m, sizeof(m), MSG_NOSIGNAL), sizeof(m));
+	f->plain_io_db = mode == NVME_DBMODE_WAKEUPS;
+}
+
+/* Queue 1 with the buffers set (Linux's order: config, then the queue). */
+static void dbbuf_queue_up(struct fx *f, bool dbbuf)
+{
+	struct queue *q1 = &f->ioq[1];
+
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
+		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
+	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
+	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
+	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	q1->dbbuf = dbbuf;
+}
+
+static void dbbuf_config_ok(struct fx *f)
+{
+	memset(ram_at(f, DBS_GPA), 0, PAGE);
+	memset(ram_at(f, EIS_GPA), 0xff, PAGE);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, EIS_GPA), 0);
+	f->ex.dbbuf_configs++;
+}
+
+/*
+ * Doorbell modes: with the buffers set the device asks for plain wake-up
+ * doorbells; a reset asks for values back and holds the admin queue until
+ * the VMM answers; a VMM that cannot give values back makes the
+ * controller fatal.
+ */
+static void dbbuf_doorbell_modes(void **state)
+{
+	struct fx *f = *state;
+	struct nvme_sqe e = { .opcode = NVME_ADMIN_GET_FEATURES,
+			      .cdw10 = NVME_FEAT_NUM_QUEUES };
+	struct nvme_cqe c;
+
+	f->vmm_flags = NVME_IRQ_F_DOORBELL_MODES;
+	attach_with(f, "--dbbuf");
+	enable(f);
+	dbbuf_config_ok(f);
+	assert_int_equal(dbmode_request(f), NVME_DBMODE_WAKEUPS);
+	dbmode_answer(f, NVME_DBMODE_WAKEUPS, 0);
+	/* the I/O doorbells carry no value now: the shadow buffer does */
+	dbbuf_queue_up(f, true);
+	write_read(f, 1, 0, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 60);
+	ping_pong(f, &f->ioq[1], 500);
+	for (unsigned b = 0; b < 4; b++)
+		burst(f, &f->ioq[1], 100 + 63 * b, 63, 100 * b);
+	for (unsigned b = 0; b < 4; b++)
+		check_burst_data(f, 100 + 63 * b, 63, 100 * b);
+
+	/* a reset: values asked back; the admin queue waits for the answer */
+	disable(f);
+	assert_int_equal(dbmode_request(f), NVME_DBMODE_VALUES);
+	enable(f);
+	submit(f, &f->aq, &e);
+	assert_false(peek_cqe(f, &f->aq, &c, 300));
+	dbmode_answer(f, NVME_DBMODE_VALUES, 0);
+	assert_true(next_cqe(f, &f->aq, &c, 2000));
+	assert_int_equal(status_of(&c), 0);
+	dbbuf_queue_up(f, false);	/* no buffers: MMIO values again */
+	write_read(f, 1, 300, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 61);
+
+	/* a VMM that keeps the wake-ups after a reset: the controller fails */
+	dbbuf_config_ok(f);
+	assert_int_equal(dbmode_request(f), NVME_DBMODE_WAKEUPS);
+	dbmode_answer(f, NVME_DBMODE_WAKEUPS, 0);
+	wr32(f, NVME_REG_CC, CC_LINUX);
+	f->ex.resets++;
+	assert_int_equal(dbmode_request(f), NVME_DBMODE_VALUES);
+	dbmode_answer(f, NVME_DBMODE_WAKEUPS, -EBUSY);
+	wait_csts(f, NVME_CSTS_CFS, NVME_CSTS_CFS);
+	f->ex.dbmode_refusals++;
+}
+
+/* A VMM packet that answers nothing ends the device with an error. */
+static void dbmode_stray_answer_fails(void **state)
+{
+	struct fx *f = *state;
+	int status;
+
+	f->vmm_flags = NVME_IRQ_F_DOORBELL_MODES;
+	attach_with(f, "--dbbuf");
+	dbmode_answer(f, NVME_DBMODE_VALUES, 0);
+	assert_int_equal(waitpid(f->pid, &status, 0), f->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+	f->pid = 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1622,6 +1747,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(intx_asserts_until_consumed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(intx_packet_must_match, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(dbbuf_shadow_doorbells, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dbbuf_doorbell_modes, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(dbmode_stray_answer_fails, fx_setup, fx_teardown),
 	};
 
 	if (argc != 2) {
