@@ -55,7 +55,8 @@ int nvme_dbmode_answer(struct nvme_dbmode *m, const void *buf, size_t n)
 	m->mode = msg.mode;
 	if (!m->pending && msg.mode != m->asked) {
 		m->refusals++;
-		fprintf(stderr, "nvme-device: the VMM kept the doorbells %s: %s\n",
+		fprintf(stderr, "nvme-device: the VMM keeps the I/O doorbells "
+			"%s (%s)\n",
 			msg.mode == NVME_DBMODE_VALUES ? "post-write" : "plain",
 			msg.status ? strerror(-msg.status) : "its choice");
 	}

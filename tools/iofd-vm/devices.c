@@ -260,8 +260,9 @@ static int register_region(struct vmm *m, int i)
 	return err;
 }
 
-/* The device ends went to the devices; iofd keeps dups of the VMM ends. */
-static void close_transferred(struct vmm *m)
+/* The device ends went to the devices; iofd keeps dups of the VMM ends.
+ * @doorbells: the doorbell eventfds too. */
+static void close_transferred(struct vmm *m, bool doorbells)
 {
 	for (int i = 0; i < m->nregions; i++) {
 		if (m->region[i].dev_fd >= 0)
@@ -270,7 +271,7 @@ static void close_transferred(struct vmm *m)
 			close(m->region[i].vmm_fd);
 		m->region[i].dev_fd = m->region[i].vmm_fd = -1;
 	}
-	for (int i = 0; i < m->ndoorbells; i++) {
+	for (int i = 0; doorbells && i < m->ndoorbells; i++) {
 		if (m->doorbell[i].efd >= 0)
 			close(m->doorbell[i].efd);
 		m->doorbell[i].efd = -1;
@@ -289,7 +290,7 @@ int vmm_attach_devices(struct vmm *m)
 		err = register_doorbell(m, &m->doorbell[i]);
 	for (int i = 0; !err && i < m->nregions; i++)
 		err = register_region(m, i);
-	close_transferred(m);
+	close_transferred(m, err || !m->keep_doorbell_fds);
 	return err ? -1 : 0;
 }
 
@@ -342,6 +343,6 @@ int vmm_stop_devices(struct vmm *m)
 		d->pid = 0;
 		d->thread_started = false;
 	}
-	close_transferred(m);
+	close_transferred(m, true);
 	return result;
 }

@@ -206,6 +206,9 @@ static void handle_mmio(struct lvm_cpu *c)
 					   run->mmio.is_write, run->mmio.data,
 					   run->mmio.len))
 		return;
+	if (vm->have_nvme && nvme_doorbells_mmio(&vm->doorbells, run->mmio.phys_addr,
+						 run->mmio.is_write, run->mmio.len))
+		return;
 	count(&c->unknown_mmio);
 	if (!run->mmio.is_write)
 		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));

@@ -237,12 +237,19 @@ static int attach_nvme(struct linux_vm *vm)
 	if (vmm_add_device(d, vm->o->nvme, false, NULL) ||
 	    nvme_pci_layout(&vm->nvme, d))
 		return -1;
+	d->keep_doorbell_fds = true;	/* for nvme_doorbells */
 	err = vmm_attach_devices(d);
 	if (d->dev[0].pid > 0)
 		device_watch_start(&vm->watch, d->dev[0].pid, d->dev[0].argv[0]);
 	if (err)
 		return -1;
-	err = nvme_pci_send_vectors(&vm->nvme, d->dev[0].sock);
+	err = nvme_doorbells_init(&vm->doorbells, vm->iofd, d);
+	if (!err)
+		err = nvme_doorbells_start(&vm->doorbells, d->dev[0].sock);
+	if (err)
+		return fail("the NVMe doorbells", err);
+	err = nvme_pci_send_vectors(&vm->nvme, d->dev[0].sock,
+				    NVME_IRQ_F_DOORBELL_MODES);
 	return err ? fail("sending the interrupt vectors to the device", err) : 0;
 }
 
@@ -361,6 +368,15 @@ static void report(struct linux_vm *vm)
 		fprintf(stderr, "iofd-vm: nvme: %llu MSI-X routing updates%s\n",
 			(unsigned long long)vm->nvme.routing_updates,
 			vm->nvme.error ? " (with errors)" : "");
+	if (vm->doorbells.requests)
+		fprintf(stderr, "iofd-vm: nvme: %llu doorbell mode requests, %llu "
+			"switches, %llu kept (the kernel serves post-write), %llu "
+			"failed; %llu doorbell writes caught in a switch\n",
+			(unsigned long long)vm->doorbells.requests,
+			(unsigned long long)vm->doorbells.switches,
+			(unsigned long long)vm->doorbells.kept,
+			(unsigned long long)vm->doorbells.failures,
+			(unsigned long long)vm->doorbells.caught);
 	if (vm->pci.dev[NVME_PCI_SLOT] && vm->nvme.fn.refused)
 		fprintf(stderr, "iofd-vm: nvme: %u BAR moves refused\n",
 			vm->nvme.fn.refused);
@@ -375,6 +391,7 @@ static bool teardown(struct linux_vm *vm)
 	 * what the device serves, which makes a healthy device exit. */
 	device_watch_tick(&vm->watch, lvm_now(vm));
 	serial_flush(&vm->serial);
+	nvme_doorbells_destroy(&vm->doorbells);	/* before the iofd VM */
 	if (vm->have_nvme)
 		nvme_pci_destroy(&vm->nvme);
 	for (unsigned i = 0; i < vm->ncpus; i++) {

@@ -20,6 +20,7 @@
 #include "kvm_stats.h"
 #include "legacy.h"
 #include "linux_boot.h"
+#include "nvme_doorbells.h"
 #include "nvme_pci.h"
 #include "pci.h"
 #include "serial.h"
@@ -83,6 +84,7 @@ struct linux_vm {
 	struct legacy legacy;
 	struct pci_bus pci;
 	struct nvme_pci nvme;
+	struct nvme_doorbells doorbells;	/* its I/O queue doorbells */
 	bool have_nvme;
 	struct vmm devs;		/* the device process, through the handoff */
 	struct device_watch watch;	/* its faults and failed accesses */

@@ -230,11 +230,12 @@ int nvme_pci_layout(struct nvme_pci *n, struct vmm *m)
 	return 0;
 }
 
-int nvme_pci_send_vectors(struct nvme_pci *n, int sock)
+int nvme_pci_send_vectors(struct nvme_pci *n, int sock, uint32_t flags)
 {
 	int intx_fds[2] = { n->efd[0], n->resample_fd };
 	uint32_t nr = n->intx ? 2 : n->nr_vectors;
-	struct nvme_irq_msg msg = { n->intx ? NVME_IRQ_MAGIC_INTX : NVME_IRQ_MAGIC, nr };
+	struct nvme_irq_msg msg = { n->intx ? NVME_IRQ_MAGIC_INTX : NVME_IRQ_MAGIC, nr,
+				    flags };
 	char cbuf[CMSG_SPACE(sizeof(int) * NVME_PCI_MAX_VECTORS)] = { 0 };
 	struct iovec iov = { &msg, sizeof(msg) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,

@@ -26,13 +26,12 @@
  * eventfd. The device gets both (magic 'NVIX', trigger then resample) and
  * raises the line again after an EOI while completions are pending.
  *
- * Shadow doorbells (the device's Doorbell Buffer Config, --dbbuf) need
- * nothing here: the driver writes each new value to the shadow buffer in
- * guest RAM and rings the MMIO doorbell only when the device's EventIdx
- * asks for it. Those MMIO doorbells stay post-write ioeventfds: the value
- * they store in the shadow memfd is also in the guest's buffer, but a
- * post-write costs no more than a plain ioeventfd and keeps one way of
- * registering doorbells, whatever the device offers.
+ * Shadow doorbells (the device's Doorbell Buffer Config, --dbbuf): the
+ * driver writes each new value to the shadow buffer in guest RAM and
+ * rings the MMIO doorbell only when the device's EventIdx asks for it.
+ * Those MMIO doorbells then carry nothing the device needs, and where iofd
+ * serves post-write in userspace they are cheaper as plain ioeventfds:
+ * the device asks, and nvme_doorbells.h switches them.
  */
 #ifndef IOFD_VM_NVME_PCI_H
 #define IOFD_VM_NVME_PCI_H
@@ -43,6 +42,7 @@
 
 #include <iofd/iofd.h>
 
+#include "nvme_irq.h"	/* the packet after the handoff (examples/nvme) */
 #include "pci.h"
 
 struct vmm;
@@ -61,14 +61,6 @@ struct vmm;
 #define NVME_PCI_GSI_BASE	24	/* after the irqchip's 0-23 */
 #define NVME_PCI_INTX_GSI	16	/* INTA's IOAPIC input (MP table) */
 
-/* The packet that follows the handoff: nr_vectors eventfds (SCM_RIGHTS),
- * fd i is MSI-X vector i. */
-#define NVME_IRQ_MAGIC		0x4e564d49u	/* "NVMI" */
-#define NVME_IRQ_MAGIC_INTX	0x4e564958u	/* "NVIX": trigger, resample */
-struct nvme_irq_msg {
-	uint32_t magic;
-	uint32_t nr_vectors;
-};
 
 struct nvme_msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl;	/* ctrl bit 0: masked */
@@ -107,11 +99,11 @@ int nvme_pci_init(struct nvme_pci *n, unsigned queues, int vm_fd,
 int nvme_pci_layout(struct nvme_pci *n, struct vmm *m);
 
 /**
- * nvme_pci_send_vectors() - send struct nvme_irq_msg and the vector
- * eventfds over the device's handoff socket @sock (INTx: 'NVIX', the
- * trigger and resample eventfds). 0 or -errno.
+ * nvme_pci_send_vectors() - send struct nvme_irq_msg with @flags
+ * (NVME_IRQ_F_*) and the vector eventfds over the device's handoff socket
+ * @sock (INTx: 'NVIX', the trigger and resample eventfds). 0 or -errno.
  */
-int nvme_pci_send_vectors(struct nvme_pci *n, int sock);
+int nvme_pci_send_vectors(struct nvme_pci *n, int sock, uint32_t flags);
 
 /**
  * nvme_pci_mmio() - a guest access to BAR4 (the MSI-X table and PBA).

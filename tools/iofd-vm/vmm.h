@@ -74,6 +74,8 @@ struct vmm {
 	int nregions;
 	struct vmm_doorbell doorbell[VMM_MAX_DOORBELLS];
 	int ndoorbells;
+	bool keep_doorbell_fds;	/* attach leaves the eventfds open for the
+				 * caller to take (closed at stop if not) */
 	struct guest_op *ops;
 	uint64_t *expect;	/* per op: value a read must return, or UINT64_MAX */
 	size_t nops;
