@@ -283,14 +283,17 @@ static const char *const admin_keys[256] = {
  * was not the value of the MMIO doorbell it was handling: never more than
  * the values the test wrote there (@kind 0 SQ tails, 1 CQ heads), and some
  * when the test wrote many without ringing (not all: the device sees only
- * the latest of those written while it was busy).
+ * the latest of those written while it was busy). A wake-up doorbell
+ * announces whatever the shadow holds, so with those there may be none.
  */
 static void check_shadow_only(struct fx *f, const char *key, int kind)
 {
 	uint64_t got = stat_of(f->stats, key);
 	uint64_t written = f->ex.shadow_updates[kind] + f->ex.mmio_updates[kind];
+	bool wakeups = stat_of(f->stats, "doorbell_wakeups_only") > 0;
 
-	if (got > written || (f->ex.shadow_updates[kind] >= 10 && got == 0))
+	if (got > written ||
+	    (!wakeups && f->ex.shadow_updates[kind] >= 10 && got == 0))
 		fail_msg("stat %s: %llu; the test wrote %llu, %llu without MMIO",
 			 key, (unsigned long long)got, (unsigned long long)written,
 			 (unsigned long long)f->ex.shadow_updates[kind]);
@@ -1512,6 +1515,29 @@ static void check_burst_data(struct fx *f, uint64_t slba, unsigned n, uint32_t s
 	}
 }
 
+/* Queue 1, its doorbells through the shadow buffer when @dbbuf (Linux's
+ * order: the config first, then the queue). */
+static void dbbuf_queue_up(struct fx *f, bool dbbuf)
+{
+	struct queue *q1 = &f->ioq[1];
+
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
+		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
+	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
+	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
+	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
+	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	q1->dbbuf = dbbuf;
+}
+
+static void dbbuf_config_ok(struct fx *f)
+{
+	memset(ram_at(f, DBS_GPA), 0, PAGE);
+	memset(ram_at(f, EIS_GPA), 0xff, PAGE);
+	assert_int_equal(dbbuf_config(f, DBS_GPA, EIS_GPA), 0);
+	f->ex.dbbuf_configs++;
+}
+
 static void dbbuf_shadow_doorbells(void **state)
 {
 	struct fx *f = *state;
@@ -1606,12 +1632,7 @@ static void dbbuf_shadow_doorbells(void **state)
 	 * the device neither reads the shadow nor writes EventIdx */
 	disable(f);
 	enable(f);
-	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
-		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
-	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
-	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
-	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
-	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
+	dbbuf_queue_up(f, false);
 	dbs[2] = 5;		/* would fetch 5 empty entries if read */
 	eis[2] = eis[3] = 0xdead;
 	write_read(f, 1, 200, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 53);
@@ -1643,28 +1664,6 @@ static void dbmode_answer(struct fx *f, uint32_t mode, int32_t status)
 
 	assert_int_equal(send(f->sock, &m, sizeof(m), MSG_NOSIGNAL), sizeof(m));
 	f->plain_io_db = mode == NVME_DBMODE_WAKEUPS;
-}
-
-/* Queue 1 with the buffers set (Linux's order: config, then the queue). */
-static void dbbuf_queue_up(struct fx *f, bool dbbuf)
-{
-	struct queue *q1 = &f->ioq[1];
-
-	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_SET_FEATURES,
-		.cdw10 = NVME_FEAT_NUM_QUEUES, .cdw11 = 1 | 1 << 16 }, NULL), 0);
-	memset(ram_at(f, CQ_GPA(1)), 0, IOQ_DEPTH * NVME_CQE_SIZE);
-	assert_int_equal(create_cq(f, 1, IOQ_DEPTH, CQ_GPA(1), 3, 1), 0);
-	assert_int_equal(create_sq(f, 1, IOQ_DEPTH, SQ_GPA(1), 1), 0);
-	queue_init(q1, 1, IOQ_DEPTH, SQ_GPA(1), CQ_GPA(1));
-	q1->dbbuf = dbbuf;
-}
-
-static void dbbuf_config_ok(struct fx *f)
-{
-	memset(ram_at(f, DBS_GPA), 0, PAGE);
-	memset(ram_at(f, EIS_GPA), 0xff, PAGE);
-	assert_int_equal(dbbuf_config(f, DBS_GPA, EIS_GPA), 0);
-	f->ex.dbbuf_configs++;
 }
 
 /*
