@@ -123,6 +123,8 @@ int nvme_ctrl_write_stats(const struct nvme_ctrl *c, FILE *f)
 		{ "shadow_sq_tail", s->shadow_sq },
 		{ "shadow_cq_head", s->shadow_cq },
 		{ "event_index_writes", s->event_idx_writes },
+		{ "bad_cid_completions", s->bad_cid_completions },
+		{ "commands_aborted", s->aborted },
 	};
 
 	write_opcodes(f, "admin", s->admin, admin_names);
