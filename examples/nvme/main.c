@@ -15,8 +15,8 @@
  * --intx the INTx trigger and resample eventfds (nvme_irq.h). --dbbuf
  * offers Doorbell Buffer Config (nvme_dbbuf.h). --bad-cid-after N posts
  * the completion of the I/O command after the first N with a wrong
- * command id and holds the command until an Abort (nvme_fault.h). The device then serves until the VMM closes the socket or
- * the region. Exit status: 0, 1 on a failure (bad handoff, a VMM that
+ * command id and holds the command until an Abort (nvme_fault.h). The
+ * device then serves until the VMM closes the socket or the region. Exit status: 0, 1 on a failure (bad handoff, a VMM that
  * broke the protocol, namespace I/O errors), 2 on a usage error.
  */
 #define _GNU_SOURCE
