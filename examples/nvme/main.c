@@ -5,7 +5,7 @@
  *
  *   nvme-device --queues Q --size BYTES [--backing FILE] [--lba-size N]
  *               [--serial SN] [--vid ID] [--ssvid ID] [--intx] [--dbbuf]
- *               [--stats FILE]
+ *               [--bad-cid-after N] [--stats FILE]
  *
  * Started by the VMM with iofd_handoff_spawn(): the handoff socket is
  * inherited (IOFD_HANDOFF_FD). The HELLO brings guest RAM, BAR0's
@@ -13,8 +13,10 @@
  * CQ y head, y = 0..Q) as post-write eventfds; the REPLY carries the
  * shadow memfd; a last packet brings the MSI-X vector eventfds, or with
  * --intx the INTx trigger and resample eventfds (nvme_irq.h). --dbbuf
- * offers Doorbell Buffer Config (nvme_dbbuf.h). The device then serves until the VMM closes the socket or
- * the region. Exit status: 0, 1 on a failure (bad handoff, a VMM that
+ * offers Doorbell Buffer Config (nvme_dbbuf.h). --bad-cid-after N posts
+ * the completion of the I/O command after the first N with a wrong
+ * command id and holds the command until an Abort (nvme_fault.h). The
+ * device then serves until the VMM closes the socket or the region. Exit status: 0, 1 on a failure (bad handoff, a VMM that
  * broke the protocol, namespace I/O errors), 2 on a usage error.
  */
 #define _GNU_SOURCE
@@ -76,7 +78,8 @@ static int usage(const char *prog)
 {
 	fprintf(stderr, "usage: %s --queues Q (1..%d) --size BYTES [--backing FILE] "
 		"[--lba-size 512|4096] [--serial SN] [--vid ID] [--ssvid ID] "
-		"[--intx] [--dbbuf] [--stats FILE]\n", prog, NVME_MAX_IO_QUEUES);
+		"[--intx] [--dbbuf] [--bad-cid-after N] [--stats FILE]\n", prog,
+		NVME_MAX_IO_QUEUES);
 	return 2;
 }
 
@@ -106,6 +109,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "stats", required_argument, NULL, 'S' },
 		{ "intx", no_argument, NULL, 'i' },
 		{ "dbbuf", no_argument, NULL, 'd' },
+		{ "bad-cid-after", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
@@ -144,6 +148,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S': o->stats = optarg; break;
 		case 'i': o->cfg.intx = true; break;
 		case 'd': o->cfg.dbbuf = true; break;
+		case 'c':
+			if (parse_u64(optarg, UINT64_MAX, &o->cfg.bad_cid_after))
+				return -1;
+			o->cfg.bad_cid = true;
+			break;
 		default: return -1;
 		}
 	}

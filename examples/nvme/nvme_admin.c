@@ -4,6 +4,7 @@
 
 #include "nvme_admin.h"
 #include "nvme_dbbuf.h"
+#include "nvme_fault.h"
 #include "nvme_prp.h"
 
 #define IDENTIFY_SIZE	4096u
@@ -354,6 +355,16 @@ static uint16_t create_sq(struct nvme_ctrl *c, const struct nvme_sqe *e)
 					 e->prp1, e->cdw11 >> 16);
 }
 
+/* A held command goes with its SQ. */
+static uint16_t delete_sq(struct nvme_ctrl *c, uint32_t qid)
+{
+	uint16_t st = nvme_queue_delete_sq(c, qid);
+
+	if (st == NVME_SC_SUCCESS)
+		nvme_fault_sq_deleted(c, (uint16_t)qid);
+	return st;
+}
+
 /* ---- asynchronous events ------------------------------------------------ */
 
 static uint16_t async_event_request(struct nvme_ctrl *c, const struct nvme_sqe *e,
@@ -426,17 +437,16 @@ static uint16_t dispatch(struct nvme_ctrl *c, const struct nvme_sqe *e,
 	if (e->flags)		/* fused operations, SGLs: not supported */
 		return NVME_SC_INVALID_FIELD | NVME_DNR;
 	switch (e->opcode) {
-	case NVME_ADMIN_DELETE_SQ: return nvme_queue_delete_sq(c, e->cdw10 & 0xffff);
+	case NVME_ADMIN_DELETE_SQ: return delete_sq(c, e->cdw10 & 0xffff);
 	case NVME_ADMIN_CREATE_SQ: return create_sq(c, e);
 	case NVME_ADMIN_GET_LOG_PAGE: return get_log_page(c, e);
 	case NVME_ADMIN_DELETE_CQ: return nvme_queue_delete_cq(c, e->cdw10 & 0xffff);
 	case NVME_ADMIN_CREATE_CQ: return create_cq(c, e);
 	case NVME_ADMIN_IDENTIFY: return identify(c, e);
 	case NVME_ADMIN_ABORT:
-		/* Commands complete as they are fetched: none is ever in
-		 * flight to abort (dword 0 bit 0: not aborted). */
-		r->dw0 = 1;
-		return NVME_SC_SUCCESS;
+		/* Commands complete as they are fetched: only a held one
+		 * can be aborted (cdw10: SQID 15:0, CID 31:16). */
+		return nvme_fault_abort(c, e->cdw10 & 0xffff, e->cdw10 >> 16, &r->dw0);
 	case NVME_ADMIN_SET_FEATURES: return set_features(c, e, r);
 	case NVME_ADMIN_GET_FEATURES: return get_features(c, e, r);
 	case NVME_ADMIN_ASYNC_EVENT: return async_event_request(c, e, r);

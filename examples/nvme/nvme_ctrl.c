@@ -129,6 +129,8 @@ int nvme_ctrl_write_stats(const struct nvme_ctrl *c, FILE *f)
 		{ "doorbell_mode_refusals", c->dbmode.refusals },
 		{ "doorbell_mode_wakeups", c->dbmode.mode == NVME_DBMODE_WAKEUPS },
 		{ "doorbell_wakeups_only", s->wakeup_doorbells },
+		{ "bad_cid_completions", s->bad_cid_completions },
+		{ "commands_aborted", s->aborted },
 	};
 
 	write_opcodes(f, "admin", s->admin, admin_names);

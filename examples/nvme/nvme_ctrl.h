@@ -33,6 +33,8 @@ struct nvme_config {
 	char serial[21];	/* SN, 20 ASCII characters at most */
 	bool intx;		/* INTx with EOI resample instead of MSI-X */
 	bool dbbuf;		/* offer Doorbell Buffer Config (OACS bit 8) */
+	bool bad_cid;		/* the bad-CID fault (nvme_fault.h) */
+	uint64_t bad_cid_after;	/* I/O commands before it strikes */
 };
 
 /* The shadow doorbell and EventIdx buffers (Doorbell Buffer Config). */
@@ -40,6 +42,20 @@ struct nvme_dbbuf {
 	bool on;		/* set since the last reset */
 	uint64_t dbs_gpa, eis_gpa;	/* guest addresses, page aligned */
 	uint32_t *dbs, *eis;	/* the device's mappings of the two pages */
+};
+
+/* A command executed whose completion the controller keeps back
+ * (nvme_fault.h): only an Abort ends it, with Command Abort Requested. */
+struct nvme_held {
+	bool live;
+	uint16_t sqid, cid;
+};
+
+/* The injected faults' state. */
+struct nvme_fault {
+	uint64_t io_seen;	/* I/O commands completed so far */
+	bool bad_cid_done;	/* one per run */
+	struct nvme_held held;
 };
 
 struct nvme_sq {
@@ -83,6 +99,8 @@ struct nvme_stats {
 	uint64_t event_idx_writes;	/* EventIdx entries published */
 	uint64_t wakeup_doorbells;	/* MMIO doorbells of I/O queues that
 					 * may have carried no value */
+	uint64_t bad_cid_completions;	/* completions posted with a wrong CID */
+	uint64_t aborted;	/* commands an Abort completed */
 };
 
 struct nvme_ctrl {
@@ -124,6 +142,7 @@ struct nvme_ctrl {
 	uint64_t error_count;
 	uint16_t error_sqid, error_cid, error_status, error_param;
 
+	struct nvme_fault fault;
 	bool fatal;		/* CSTS.CFS was set since the start */
 	struct nvme_stats st;
 };

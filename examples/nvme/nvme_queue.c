@@ -6,6 +6,7 @@
 
 #include "nvme_admin.h"
 #include "nvme_dbbuf.h"
+#include "nvme_fault.h"
 #include "nvme_io.h"
 #include "nvme_queue.h"
 
@@ -354,6 +355,8 @@ static void execute(struct nvme_ctrl *c, uint16_t qid, const struct nvme_sqe *e)
 		c->st.failed++;
 		nvme_ctrl_log_error(c, qid, e->cid, r.status, NO_ID);
 	}
+	if (qid && nvme_fault_complete(c, qid, e->cid, &r))
+		return;		/* posted with a wrong id, the command held */
 	/* The CQ had room (checked before the fetch); a command cannot
 	 * delete the queue pair it came on. */
 	nvme_queue_post(c, c->sq[qid].cqid, qid, e->cid, r.dw0, r.status);

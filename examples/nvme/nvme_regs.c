@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "nvme_admin.h"
+#include "nvme_fault.h"
 #include "nvme_queue.h"
 #include "nvme_regs.h"
 
@@ -74,6 +75,7 @@ static void reset(struct nvme_ctrl *c)
 	c->st.resets++;
 	nvme_queue_reset(c);
 	nvme_admin_reset(c);
+	nvme_fault_reset(c);
 	nvme_ctrl_features_default(c);
 	nvme_irq_reset(&c->irq);
 	c->csts = 0;

@@ -87,6 +87,7 @@ struct expect {
 	uint64_t enables, resets, shutdowns;
 	uint64_t eois, dbbuf_configs;
 	uint64_t dbmode_requests, dbmode_refusals;
+	uint64_t bad_cid, aborted;	/* bad-CID completions, Aborts that aborted */
 	uint64_t shadow_updates[2], mmio_updates[2];	/* [0] SQ, [1] CQ */
 };
 
@@ -344,6 +345,8 @@ static void check_stats(struct fx *f)
 	if (f->vmm_flags && f->ex.dbmode_requests &&
 	    stat_of(f->stats, "doorbell_wakeups_only") == 0)
 		fail_msg("no MMIO doorbell was taken as a wake-up");
+	CHECK_STAT(f, "bad_cid_completions", f->ex.bad_cid);
+	CHECK_STAT(f, "commands_aborted", f->ex.aborted);
 	check_shadow_only(f, "shadow_sq_tail", 0);
 	check_shadow_only(f, "shadow_cq_head", 1);
 	if (f->ex.dbbuf_configs)
@@ -1040,7 +1043,7 @@ static void bad_commands_get_errors(void **state)
 			 NVME_SC_INVALID_FIELD | NVME_DNR);
 	assert_int_equal(create_sq(f, 2, 16, SQ_GPA(2), 2), NVME_SC_CQ_INVALID | NVME_DNR);
 	assert_int_equal(create_sq(f, 2, 16, SQ_GPA(2), 0), NVME_SC_CQ_INVALID | NVME_DNR);
-	/* Abort: nothing is ever in flight, so "not aborted" */
+	/* Abort: nothing is held, so "not aborted" */
 	{
 		uint32_t dw0 = 0;
 
@@ -1732,6 +1735,114 @@ static void dbmode_stray_answer_fails(void **state)
 	f->pid = 0;
 }
 
+/* Abort command @cid of SQ @sqid; true if the device says it aborted it. */
+static bool abort_cmd(struct fx *f, uint16_t sqid, uint16_t cid)
+{
+	uint32_t dw0 = 0xdead;
+
+	assert_int_equal(admin(f, (struct nvme_sqe){ .opcode = NVME_ADMIN_ABORT,
+		.cdw10 = sqid | (uint32_t)cid << 16 }, &dw0), 0);
+	assert_int_equal(dw0 & ~1u, 0);
+	return (dw0 & 1) == 0;
+}
+
+/* A completion already in @q's CQ, looked at once (no waiting). */
+static bool cqe_ready(struct fx *f, struct queue *q)
+{
+	const uint8_t *slot = ram_at(f, q->cq_gpa + (uint64_t)q->cq_head * NVME_CQE_SIZE);
+
+	return (__atomic_load_n((const uint16_t *)(slot + 14), __ATOMIC_ACQUIRE) & 1) ==
+	       q->phase;
+}
+
+/*
+ * Write block @slba with @seed through queue 1 as the command the
+ * bad-CID fault picks: its completion comes with id (cid | 0xfff), SQ 1,
+ * success, and nothing more; the data is in the backing file already.
+ * Returns the command's real id.
+ */
+static uint16_t write_gets_bad_cid(struct fx *f, uint64_t slba, uint32_t seed)
+{
+	struct queue *q = &f->ioq[1];
+	struct nvme_sqe e = rw(NVME_IO_WRITE, slba, PAGE / LBA, DATA_GPA, 0);
+	uint8_t file[PAGE];
+	struct nvme_cqe c;
+	uint16_t cid;
+
+	fill(ram_at(f, DATA_GPA), PAGE, seed);
+	cid = submit(f, q, &e);
+	assert_true(next_cqe(f, q, &c, 5000));
+	assert_int_equal(c.cid, (cid & 0xf000) | 0x0fff);
+	assert_int_equal(c.sq_id, 1);
+	assert_int_equal(status_of(&c), 0);
+	f->ex.bad_cid++;
+	f->ex.bytes_written += PAGE;
+	assert_false(peek_cqe(f, q, &c, 50));	/* the real one is held */
+	assert_int_equal(pread(f->backing_fd, file, PAGE, (off_t)(slba * LBA)), PAGE);
+	assert_memory_equal(file, ram_at(f, DATA_GPA), PAGE);
+	return cid;
+}
+
+/*
+ * --bad-cid-after 2: the third I/O command's completion names no command;
+ * the command is held (its write done) until an Abort names it, which
+ * completes it with Command Abort Requested (no DNR: the host may retry)
+ * before the Abort's own completion says "aborted". Aborts that name
+ * anything else say "not aborted". One fault per run.
+ */
+static void bad_cid_then_abort(void **state)
+{
+	struct fx *f = *state;
+	struct queue *q1 = &f->ioq[1];
+	struct nvme_cqe c;
+	uint16_t cid;
+
+	attach_with(f, "--bad-cid-after=2");
+	bring_up(f);
+	write_read(f, 1, 0, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 60);
+	cid = write_gets_bad_cid(f, 40, 61);
+	/* later commands complete as usual, beside the held one */
+	write_read(f, 2, 80, PAGE, DATA_GPA + PAGE, 0, DATA_GPA + 0x80000, 0, 62);
+	write_read(f, 1, 120, PAGE, DATA_GPA + PAGE, 0, DATA_GPA + 0x80000, 0, 63);
+	/* Aborts naming nothing held: the bad id, another SQ, a CID */
+	assert_false(abort_cmd(f, 1, (cid & 0xf000) | 0x0fff));
+	assert_false(abort_cmd(f, 2, cid));
+	assert_false(abort_cmd(f, 1, cid + 100));
+	assert_false(cqe_ready(f, q1));
+	/* the Abort of the held command: its completion is in the I/O CQ
+	 * by the time the Abort's is in the admin CQ */
+	assert_true(abort_cmd(f, 1, cid));
+	f->ex.aborted++;
+	assert_true(cqe_ready(f, q1));
+	assert_true(next_cqe(f, q1, &c, 1));
+	assert_int_equal(c.cid, cid);
+	assert_int_equal(c.sq_id, 1);
+	assert_int_equal(status_of(&c), NVME_SC_ABORT_REQ);
+	/* once: a second Abort finds nothing; the data stayed written */
+	assert_false(abort_cmd(f, 1, cid));
+	write_read(f, 1, 40, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 61);
+	disable(f);
+}
+
+/* A controller reset drops a held command: it never completes, an Abort
+ * after the reset finds nothing, the fault does not strike again. */
+static void bad_cid_dropped_at_reset(void **state)
+{
+	struct fx *f = *state;
+	struct nvme_cqe c;
+	uint16_t cid;
+
+	attach_with(f, "--bad-cid-after=0");
+	bring_up(f);
+	cid = write_gets_bad_cid(f, 8, 70);
+	disable(f);
+	bring_up(f);
+	assert_false(abort_cmd(f, 1, cid));
+	assert_false(peek_cqe(f, &f->ioq[1], &c, 50));
+	write_read(f, 1, 8, PAGE, DATA_GPA, 0, DATA_GPA + 0x80000, 0, 71);
+	disable(f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1748,6 +1859,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(dbbuf_shadow_doorbells, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(dbbuf_doorbell_modes, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(dbmode_stray_answer_fails, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(bad_cid_then_abort, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(bad_cid_dropped_at_reset, fx_setup, fx_teardown),
 	};
 
 	if (argc != 2) {
