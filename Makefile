@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Thin wrapper over Meson/Ninja. `make check` builds and runs every test
 # (KVM tests natively, or in the emulated host without /dev/kvm);
-# `make bench` builds and runs the doorbell benchmark; `make fuzz` runs the
+# `make bench` builds and runs the benchmark (the doorbell table, its
+# kernel rows, and fio in a real Linux guest); `make fuzz` runs the
 # libFuzzer targets for a short while; `make install` builds and installs
 # the libraries alone (in their own build directory, without tests or
 # tools). Each first installs the Debian packages it needs and no more
@@ -59,7 +60,8 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@sh scripts/bench.sh $(BUILD) $(BENCH_ARGS)
 
-# The guest rows on the kernel series (emulated host, patched 6.12).
+# The doorbell table alone, every guest row on the kernel series
+# (emulated host, patched 6.12), native KVM or not; no real guest.
 bench-kernel:
 	@sh scripts/install-deps.sh bench
 	@$(MAKE) --no-print-directory all
