@@ -199,23 +199,39 @@ static int fx_setup(void **state)
 	return 0;
 }
 
+/*
+ * The handoff's first half: the device started with option @extra (or
+ * none), its HELLO sent (with @nr_doorbells doorbells instead of all when
+ * not 0), its REPLY received into @reply (the caller closes it). Returns
+ * the REPLY's status.
+ */
+static int32_t hello_reply(struct fx *f, const char *extra, uint32_t nr_doorbells,
+			   struct iofd_handoff *reply)
+{
+	struct iofd_handoff h;
+	int regs_dev;
+
+	spawn(f, extra);
+	sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
+	h = hello_for(f, regs_dev);
+	if (nr_doorbells)
+		h.nr_doorbells = nr_doorbells;
+	assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
+	close(regs_dev);
+	assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, reply, 5000), 0);
+	return reply->status;
+}
+
 /* The whole handoff: HELLO, REPLY (shadow), interrupt packet; the device
  * started with option @extra (or none): with "--intx" the packet is the
  * INTx one (trigger = vec_efd[0], resample_efd). */
 static void attach_with(struct fx *f, const char *extra)
 {
-	struct iofd_handoff h, reply;
-	int regs_dev;
+	struct iofd_handoff reply;
 
 	f->intx = extra && strcmp(extra, "--intx") == 0;
 	f->nr_vec = f->intx ? 1 : NR_VEC;
-	spawn(f, extra);
-	sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
-	h = hello_for(f, regs_dev);
-	assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
-	close(regs_dev);
-	assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, &reply, 5000), 0);
-	assert_int_equal(reply.status, 0);
+	assert_int_equal(hello_reply(f, extra, 0, &reply), 0);
 	assert_true(reply.shadow_fd >= 0);
 	f->shadow_size = 8 * NR_DB;
 	f->shadow = mmap(NULL, f->shadow_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -1223,19 +1239,12 @@ static void interrupts_follow_ien(void **state)
 static void bad_handoffs_fail_cleanly(void **state)
 {
 	struct fx *f = *state;
-	struct iofd_handoff h, reply;
-	int regs_dev, status, one_fd[1];
+	struct iofd_handoff reply;
+	int status, one_fd[1];
 	struct nvme_irq_msg bad = { .magic = 0x12345678, .nr_vectors = 1 };
 
 	/* 2 doorbells for 2 I/O queues */
-	spawn(f, NULL);
-	sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
-	h = hello_for(f, regs_dev);
-	h.nr_doorbells = 2;
-	assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
-	close(regs_dev);
-	assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, &reply, 5000), 0);
-	assert_int_equal(reply.status, -EINVAL);
+	assert_int_equal(hello_reply(f, NULL, 2, &reply), -EINVAL);
 	iofd_handoff_close(&reply);
 	close(f->sock);
 	close(f->regs);
@@ -1243,13 +1252,7 @@ static void bad_handoffs_fail_cleanly(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 
 	/* a good handoff, then a vector packet with a wrong magic */
-	spawn(f, NULL);
-	sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
-	h = hello_for(f, regs_dev);
-	assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
-	close(regs_dev);
-	assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, &reply, 5000), 0);
-	assert_int_equal(reply.status, 0);
+	assert_int_equal(hello_reply(f, NULL, 0, &reply), 0);
 	iofd_handoff_close(&reply);
 	one_fd[0] = f->vec_efd[0];
 	{
@@ -1415,17 +1418,10 @@ static void intx_packet_must_match(void **state)
 	static const char *const modes[2] = { "--intx", NULL };
 
 	for (int m = 0; m < 2; m++) {
-		struct iofd_handoff h, reply;
-		int regs_dev, status;
+		struct iofd_handoff reply;
+		int status;
 
-		spawn(f, modes[m]);
-		sock_pair(SOCK_SEQPACKET, &f->regs, &regs_dev);
-		h = hello_for(f, regs_dev);
-		assert_int_equal(iofd_handoff_send(f->sock, &h), 0);
-		close(regs_dev);
-		assert_int_equal(iofd_handoff_recv(f->sock, IOFD_HANDOFF_REPLY, &reply,
-						   5000), 0);
-		assert_int_equal(reply.status, 0);
+		assert_int_equal(hello_reply(f, modes[m], 0, &reply), 0);
 		iofd_handoff_close(&reply);
 		if (m == 0)
 			assert_int_equal(nvme_irq_send(f->sock, f->vec_efd, 2, 0), 0);
