@@ -18,7 +18,7 @@
 #define ADMIN_DOORBELLS	2	/* the admin SQ tail and CQ head keep values */
 
 int nvme_doorbells_init(struct nvme_doorbells *d, struct iofd_vm *iofd,
-			const struct vmm *m)
+			struct vmm *m)
 {
 	*d = (struct nvme_doorbells){ .iofd = iofd, .sock = -1, .stop_efd = -1,
 				      .shadow_fd = -1, .mode = NVME_DBMODE_VALUES };
@@ -29,14 +29,14 @@ int nvme_doorbells_init(struct nvme_doorbells *d, struct iofd_vm *iofd,
 	if (d->shadow_fd < 0)
 		return -errno;
 	for (int i = ADMIN_DOORBELLS; i < m->ndoorbells; i++) {
-		const struct vmm_doorbell *db = &m->doorbell[i];
-		int efd = db->efd < 0 ? -1 : fcntl(db->efd, F_DUPFD_CLOEXEC, 0);
+		struct vmm_doorbell *db = &m->doorbell[i];
 
-		if (efd < 0)
-			return db->efd < 0 ? -EINVAL : -errno;
+		if (db->efd < 0)
+			return -EINVAL;
 		d->gpa[d->nr] = db->gpa;
 		d->shadow_offset[d->nr] = db->shadow_offset;
-		d->efd[d->nr++] = efd;
+		d->efd[d->nr++] = db->efd;	/* ours from now on */
+		db->efd = -1;
 	}
 	return 0;
 }

@@ -45,7 +45,7 @@ struct nvme_doorbells {
 	unsigned nr;			/* I/O queue doorbells */
 	uint64_t gpa[NVME_DOORBELLS_MAX];
 	uint64_t shadow_offset[NVME_DOORBELLS_MAX];
-	int efd[NVME_DOORBELLS_MAX];	/* ours: dups of the device's */
+	int efd[NVME_DOORBELLS_MAX];	/* ours, taken from the vmm */
 	int shadow_fd;			/* the device's shadow memfd (a dup) */
 	uint32_t mode;			/* NVME_DBMODE_* in effect */
 	uint64_t requests, switches, kept, failures;
@@ -54,12 +54,13 @@ struct nvme_doorbells {
 
 /**
  * nvme_doorbells_init() - take the I/O queue doorbells (all but the first
- * two, the admin pair) of device 0 in @m, registered as post-write; their
- * eventfds and the shadow memfd are duplicated. Nothing runs yet.
- * Returns 0, -EINVAL (no shadow, too many), or an errno of dup().
+ * two, the admin pair) of device 0 in @m, registered as post-write: their
+ * eventfds move here (attached with keep_doorbell_fds), the shadow memfd
+ * is duplicated. Nothing runs yet. Returns 0, -EINVAL (no shadow, too
+ * many, an eventfd already closed), or an errno of dup().
  */
 int nvme_doorbells_init(struct nvme_doorbells *d, struct iofd_vm *iofd,
-			const struct vmm *m);
+			struct vmm *m);
 
 /**
  * nvme_doorbells_start() - answer the device's requests on @sock from a
